@@ -1,0 +1,67 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { ConfigModule, type Config } from '@tributary/config';
+import { DbModule } from '@tributary/db';
+import { loggerOptions, requestIdFor } from '@tributary/observability';
+import { ZodSerializerInterceptor } from 'nestjs-zod';
+import { LoggerModule } from 'nestjs-pino';
+import { AdminAuthGuard } from './auth/admin-auth.guard';
+import { AdminCredentialRepository } from './auth/admin-credential.repository';
+import { AdminKeyService } from './auth/admin-key.service';
+import { KeyUsageRecorder } from './auth/key-usage.recorder';
+import { TenantAuthGuard } from './auth/tenant-auth.guard';
+import { ApiExceptionFilter } from './common/api-exception.filter';
+import { ApiValidationPipe } from './common/validation.pipe';
+import { HealthController } from './health/health.controller';
+import { LifecycleService } from './health/lifecycle.service';
+import { ApiKeyRepository } from './keys/api-key.repository';
+import { ApiKeyService } from './keys/api-key.service';
+import { KeysController } from './keys/keys.controller';
+import { OwnKeysController } from './keys/own-keys.controller';
+import { MeController } from './me/me.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
+import { RedisModule } from './redis/redis.module';
+import { TenantRepository } from './tenants/tenant.repository';
+import { TenantService } from './tenants/tenant.service';
+import { TenantsController } from './tenants/tenants.controller';
+
+@Module({})
+export class AppModule {
+  /** The API, wired to one frozen configuration (tests pass their own). */
+  static register(config: Config): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            ...loggerOptions(config, 'api'),
+            genReqId: (req) => requestIdFor(req),
+            autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health') },
+            customProps: () => ({}),
+          },
+        }),
+        DbModule,
+        RedisModule,
+      ],
+      controllers: [HealthController, MetricsController, TenantsController, KeysController, OwnKeysController, MeController],
+      providers: [
+        { provide: APP_PIPE, useClass: ApiValidationPipe },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
+        LifecycleService,
+        MetricsService,
+        AdminCredentialRepository,
+        AdminKeyService,
+        AdminAuthGuard,
+        KeyUsageRecorder,
+        TenantAuthGuard,
+        TenantRepository,
+        TenantService,
+        ApiKeyRepository,
+        ApiKeyService,
+      ],
+    };
+  }
+}

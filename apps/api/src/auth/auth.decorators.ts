@@ -1,0 +1,24 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ApiErrors } from '../common/openapi';
+import { AdminAuthGuard } from './admin-auth.guard';
+import type { TenantPrincipal } from './authenticated-request';
+import { TenantAuthGuard } from './tenant-auth.guard';
+
+/** Admin-key routes. */
+export function AdminAuth() {
+  return applyDecorators(UseGuards(AdminAuthGuard), ApiBearerAuth('admin-key'), ApiErrors(401));
+}
+
+/** Tenant-key routes: authenticated and rate limited per tenant. */
+export function TenantAuth() {
+  return applyDecorators(UseGuards(TenantAuthGuard), ApiBearerAuth('tenant-key'), ApiErrors(401, 429));
+}
+
+/** The calling tenant and key, on a {@link TenantAuth} route. */
+export const Principal = createParamDecorator((_: unknown, ctx: ExecutionContext): TenantPrincipal => {
+  const principal = ctx.switchToHttp().getRequest<FastifyRequest>().principal;
+  if (!principal) throw new Error('Principal used on a route without @TenantAuth()');
+  return principal;
+});

@@ -1,0 +1,93 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { DomainError, type ErrorBody, type ErrorCode } from '@tributary/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorStatus } from './error-status';
+
+interface Mapped {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+  retryAfterSeconds?: number | undefined;
+}
+
+const httpStatusCode: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'bad_request',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'validation_failed',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+function mapHttpException(err: HttpException): Mapped {
+  const status = err.getStatus();
+  const response = err.getResponse();
+  const message =
+    typeof response === 'string'
+      ? response
+      : typeof (response as { message?: unknown }).message === 'string'
+        ? (response as { message: string }).message
+        : err.message;
+  if (status === 415) {
+    return { code: 'unsupported_media_type', message: `${message}; send \`Content-Type: application/json\`` };
+  }
+  return { code: httpStatusCode[status] ?? 'bad_request', message };
+}
+
+/**
+ * Turns every error into `{ error: { code, message, details, requestId } }`: domain errors by the
+ * status table, Nest's and Fastify's client errors by their status, and anything else (5xx
+ * included) into a logged 500
+ * that reveals nothing about the internals.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ApiExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const request = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const mapped = this.map(exception, request);
+    const status = errorStatus[mapped.code];
+    const body: ErrorBody = {
+      error: {
+        code: mapped.code,
+        message: mapped.message,
+        ...(mapped.details === undefined ? {} : { details: mapped.details }),
+        requestId: request.id,
+      },
+    };
+    if (mapped.retryAfterSeconds !== undefined) {
+      void reply.header('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
+    }
+    void reply.status(status).send(body);
+  }
+
+  private map(exception: unknown, request: FastifyRequest): Mapped {
+    if (exception instanceof DomainError) {
+      return {
+        code: exception.code,
+        message: exception.message,
+        details: exception.details,
+        retryAfterSeconds: exception.retryAfterSeconds,
+      };
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) return mapHttpException(exception);
+    this.logger.error(
+      {
+        err: exception,
+        requestId: request.id,
+        method: request.method,
+        route: request.routeOptions?.url,
+      },
+      'unhandled error',
+    );
+    return { code: 'internal', message: 'Internal server error; quote the request id when reporting it' };
+  }
+}

@@ -1,0 +1,83 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Config } from '@tributary/config';
+import { DomainError } from '@tributary/contracts';
+import { requestIdFor } from '@tributary/observability';
+import type { FastifyInstance } from 'fastify';
+import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { MetricsService } from './metrics/metrics.service';
+
+/** The OpenAPI document of the API. */
+export function buildOpenApi(app: NestFastifyApplication) {
+  const document = new DocumentBuilder()
+    .setTitle('Tributary API')
+    .setDescription(
+      'Multi-tenant streaming embeddings: ingest, embed, index, search, watch. ' +
+        'Errors always have the body `{ "error": { "code", "message", "details", "requestId" } }`.',
+    )
+    .setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The admin key' }, 'admin-key')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "A tenant's API key" }, 'tenant-key')
+    .build();
+  return cleanupOpenApiDoc(SwaggerModule.createDocument(app, document));
+}
+
+/**
+ * JSON is the only body type (later routes add their own, such as NDJSON). Fastify's JSON parser
+ * is kept (it guards against prototype poisoning) but its errors become domain errors, because
+ * Nest would otherwise flatten them into a generic 400 without saying what was wrong.
+ */
+function acceptJsonOnly(fastify: FastifyInstance): void {
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') {
+      done(new DomainError('invalid_json', 'Request body is empty but Content-Type is application/json'), undefined);
+      return;
+    }
+    parseJson(request, body, (err, value) => {
+      if (err) done(new DomainError('invalid_json', `Request body is not valid JSON: ${err.message}`), undefined);
+      else done(null, value);
+    });
+  });
+}
+
+/** Builds the API application (not yet listening). Used by `main.ts` and by the tests. */
+export async function createApp(config: Config): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    genReqId: (req) => requestIdFor(req),
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+
+  const metrics = app.get(MetricsService);
+  const fastify = app.getHttpAdapter().getInstance();
+  acceptJsonOnly(fastify);
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  if (config.DOCS_ENABLED) {
+    SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
+  }
+  return app;
+}

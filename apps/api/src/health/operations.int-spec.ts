@@ -1,0 +1,63 @@
+import { startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
+
+describe('operations endpoints', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApi();
+  });
+  afterAll(() => api.close());
+
+  it('live and ready answer 200 when the database and Redis are up', async () => {
+    expect((await api.request({ method: 'GET', url: '/health/live' })).status).toBe(200);
+    const ready = await api.request({ method: 'GET', url: '/health/ready' });
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up' } });
+  });
+
+  it('/metrics exposes request durations by route template and status, without ids', async () => {
+    await api.request({ method: 'GET', url: '/v1/admin/tenants/00000000-0000-4000-8000-000000000000', key: TEST_ADMIN_KEY });
+    const metrics = await api.request({ method: 'GET', url: '/metrics' });
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    const text = String(metrics.body);
+    expect(text).toContain(
+      'tributary_http_request_duration_seconds_count{app="api",method="GET",route="/v1/admin/tenants/:id",status="404"} 1',
+    );
+    expect(text).not.toContain('00000000-0000-4000-8000-000000000000');
+    expect(text).toContain('tributary_process_nodejs_heap_space_size_used_bytes');
+  });
+
+  it('serves the OpenAPI document with schemas, errors and examples for every operation', async () => {
+    const doc = await api.request({ method: 'GET', url: '/docs-json' });
+    expect(doc.status).toBe(200);
+    const paths = doc.body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    expect(Object.keys(paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/admin/tenants',
+        '/v1/admin/tenants/{id}',
+        '/v1/admin/tenants/{id}/keys',
+        '/v1/admin/keys/{id}',
+        '/v1/me',
+        '/v1/keys',
+        '/v1/keys/{id}',
+        '/health/ready',
+      ]),
+    );
+    for (const [path, operations] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const statuses = Object.keys(operation.responses);
+        expect({ path, method, ok: statuses.some((s) => s.startsWith('2')) }).toEqual({ path, method, ok: true });
+        if (path.startsWith('/v1/')) {
+          expect({ path, method, errors: statuses.some((s) => s.startsWith('4')) }).toEqual({ path, method, errors: true });
+        }
+      }
+    }
+    const schemas = doc.body.components.schemas as Record<string, { example?: unknown }>;
+    expect(schemas['CreateTenantDto']?.example).toBeDefined();
+    expect(schemas['TenantDto_Output']?.example).toBeDefined();
+    expect(schemas['CreatedApiKeyDto_Output']?.example).toBeDefined();
+    const ui = await api.request({ method: 'GET', url: '/docs' });
+    expect(ui.status).toBe(200);
+    expect(String(ui.body)).toContain('swagger');
+  });
+});

@@ -1,0 +1,81 @@
+import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
+
+describe('API keys (real PostgreSQL + Redis)', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApi();
+  });
+  afterAll(() => api.close());
+
+  it('create → use → revoke → 401, at once', async () => {
+    const { tenantId, key, keyId } = await createTenantWithKey(api, 'lifecycle');
+    expect(key).toMatch(/^trb_[A-Za-z0-9_-]{43}$/);
+
+    const me = await api.request({ method: 'GET', url: '/v1/me', key });
+    expect(me.status).toBe(200);
+    expect(me.body.tenant.id).toBe(tenantId);
+    expect(me.body.key).toEqual({ id: keyId, name: 'test', prefix: key.slice(0, 12) });
+
+    const revoked = await api.request({ method: 'DELETE', url: `/v1/admin/keys/${keyId}`, key: TEST_ADMIN_KEY });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+
+    const after = await api.request({ method: 'GET', url: '/v1/me', key });
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe('unauthorized');
+  });
+
+  it('stores only a hash: listings show prefixes, never secrets', async () => {
+    const { tenantId, key } = await createTenantWithKey(api, 'listing');
+    const list = await api.request({ method: 'GET', url: `/v1/admin/tenants/${tenantId}/keys`, key: TEST_ADMIN_KEY });
+    expect(list.status).toBe(200);
+    expect(list.body.data).toHaveLength(1);
+    expect(list.body.data[0].prefix).toBe(key.slice(0, 12));
+    expect(JSON.stringify(list.body)).not.toContain(key);
+    expect(list.body.data[0]).not.toHaveProperty('secret');
+
+    const rows = await api.app.get((await import('@tributary/db')).PrismaService).apiKey.findMany({ where: { tenantId } });
+    expect(rows[0]?.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[0]?.hash).not.toContain(key);
+  });
+
+  it('answers 404 for keys of an unknown tenant or an unknown key', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const create = await api.request({ method: 'POST', url: `/v1/admin/tenants/${missing}/keys`, key: TEST_ADMIN_KEY, body: {} });
+    expect(create.status).toBe(404);
+    const list = await api.request({ method: 'GET', url: `/v1/admin/tenants/${missing}/keys`, key: TEST_ADMIN_KEY });
+    expect(list.status).toBe(404);
+    const revoke = await api.request({ method: 'DELETE', url: `/v1/admin/keys/${missing}`, key: TEST_ADMIN_KEY });
+    expect(revoke.status).toBe(404);
+  });
+
+  it("never shows one tenant another tenant's resources", async () => {
+    const a = await createTenantWithKey(api, 'tenant-a');
+    const b = await createTenantWithKey(api, 'tenant-b');
+
+    const own = await api.request({ method: 'GET', url: `/v1/keys/${a.keyId}`, key: a.key });
+    expect(own.status).toBe(200);
+    expect(own.body.tenantId).toBe(a.tenantId);
+
+    const other = await api.request({ method: 'GET', url: `/v1/keys/${b.keyId}`, key: a.key });
+    expect(other.status).toBe(404);
+    const missing = await api.request({ method: 'GET', url: '/v1/keys/00000000-0000-4000-8000-000000000000', key: a.key });
+    expect(other.body.error.code).toBe(missing.body.error.code);
+    expect(other.body.error.message.replace(b.keyId, 'ID')).toBe(
+      missing.body.error.message.replace('00000000-0000-4000-8000-000000000000', 'ID'),
+    );
+
+    const listA = await api.request({ method: 'GET', url: '/v1/keys', key: a.key });
+    expect(listA.body.data.map((k: { id: string }) => k.id)).toEqual([a.keyId]);
+
+    const adminRoute = await api.request({ method: 'GET', url: `/v1/admin/tenants/${b.tenantId}`, key: a.key });
+    expect(adminRoute.status).toBe(401);
+  });
+
+  it('rejects malformed authorization headers', async () => {
+    for (const header of ['Basic abc', 'Bearer', 'trb_x', 'Bearer trb_not-a-real-key']) {
+      const res = await api.request({ method: 'GET', url: '/v1/me', headers: { authorization: header } });
+      expect(res.status).toBe(401);
+    }
+  });
+});

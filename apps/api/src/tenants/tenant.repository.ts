@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { isRecordNotFound, isUniqueViolation, PrismaService, type Tenant } from '@tributary/db';
+import { ConflictError, NotFoundError, type TenantLimits } from '@tributary/contracts';
+
+/** Tenants as the admin sees them. Tenant-owned data lives in tenant-scoped repositories. */
+@Injectable()
+export class TenantRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async create(name: string, limits: TenantLimits): Promise<Tenant> {
+    try {
+      return await this.prisma.tenant.create({
+        data: { name, rateLimitPerSecond: limits.rateLimitPerSecond, rateLimitBurst: limits.rateLimitBurst },
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`A tenant named "${name}" already exists`);
+      throw err;
+    }
+  }
+
+  /** One page, ordered by id; `cursor` is the last id of the previous page. */
+  list(limit: number, cursor?: string): Promise<Tenant[]> {
+    return this.prisma.tenant.findMany({
+      orderBy: { id: 'asc' },
+      take: limit,
+      ...(cursor ? { where: { id: { gt: cursor } } } : {}),
+    });
+  }
+
+  async get(tenantId: string): Promise<Tenant> {
+    const tenant = await this.prisma.tenant.findUnique({ where: { id: tenantId } });
+    if (!tenant) throw new NotFoundError('Tenant', tenantId);
+    return tenant;
+  }
+
+  async updateLimits(tenantId: string, limits: Partial<TenantLimits>): Promise<Tenant> {
+    try {
+      return await this.prisma.tenant.update({ where: { id: tenantId }, data: limits });
+    } catch (err) {
+      if (isRecordNotFound(err)) throw new NotFoundError('Tenant', tenantId);
+      throw err;
+    }
+  }
+}

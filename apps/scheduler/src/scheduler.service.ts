@@ -1,0 +1,48 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import { bullPrefix, createRedis, jobOptions, queueOf, type JobName } from '@tributary/queue';
+import { Queue } from 'bullmq';
+
+/** A recurring job: BullMQ job schedulers are idempotent, so a restarted scheduler just re-asserts them. */
+interface Schedule {
+  job: JobName;
+  everyMs: number;
+}
+
+/**
+ * The one logical scheduler. It only produces jobs (BullMQ job schedulers); workers run them. No
+ * API replica schedules anything, so scaling the API never multiplies recurring work.
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Scheduler');
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(@Inject(CONFIG) private readonly config: Config) {}
+
+  schedules(): Schedule[] {
+    return [{ job: 'ApiKeyUsageFlush', everyMs: this.config.KEY_USAGE_FLUSH_EVERY_MS }];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const url = this.config.REDIS_URL;
+    if (!url) throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
+    for (const { job, everyMs } of this.schedules()) {
+      const name = queueOf(job);
+      let queue = this.queues.get(name);
+      if (!queue) {
+        queue = new Queue(name, {
+          connection: createRedis(url, 'worker', `scheduler:${name}`),
+          prefix: bullPrefix(this.config.REDIS_PREFIX),
+        });
+        this.queues.set(name, queue);
+      }
+      await queue.upsertJobScheduler(job, { every: everyMs }, { name: job, data: {}, opts: jobOptions[job] });
+      this.logger.log(`scheduled ${job} every ${everyMs} ms on ${name}`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,36 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, type Config } from '@tributary/config';
+import { DbModule } from '@tributary/db';
+import { loggerOptions, Metrics } from '@tributary/observability';
+import { createRedis, JOB_HANDLERS } from '@tributary/queue';
+import { LoggerModule } from 'nestjs-pino';
+import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
+import { ApiKeyUsageRepository } from './maintenance/api-key-usage.repository';
+import { WorkerHost } from './worker-host.service';
+import { WORKER_REDIS } from './worker-redis';
+
+const handlers = [ApiKeyUsageFlushHandler];
+
+@Module({})
+export class WorkerModule {
+  static register(config: Config): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [ConfigModule.forRoot(config), LoggerModule.forRoot({ pinoHttp: loggerOptions(config, 'worker') }), DbModule],
+      providers: [
+        { provide: Metrics, useFactory: () => new Metrics('worker') },
+        {
+          provide: WORKER_REDIS,
+          useFactory: () => {
+            if (!config.REDIS_URL) throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
+            return createRedis(config.REDIS_URL, 'worker', 'worker');
+          },
+        },
+        ApiKeyUsageRepository,
+        ...handlers,
+        { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
+        WorkerHost,
+      ],
+    };
+  }
+}

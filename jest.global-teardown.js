@@ -1,0 +1,1 @@
+module.exports = require('./libs/testing/src/jest-global-teardown.ts').default;

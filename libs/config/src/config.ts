@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'expected a whole number' })
+    .int('expected a whole number')
+    .min(min, `expected at least ${min}`)
+    .max(max, `expected at most ${max}`);
+
+const booleanish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+/**
+ * Every environment variable Tributary reads, with its default. This is the only place that
+ * knows about `process.env`; `.env.example` documents the same names (a unit test keeps them in step).
+ */
+export const configSchema = z.object({
+  /** Deployment environment; `production` turns off pretty logs and enables stricter defaults. */
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** HTTP port of apps/api. */
+  PORT: int(0, 65535).default(3000),
+  /** Interface apps/api binds to. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Directory for embedded state: PGlite database, Redis AOF, model artifacts, vector indexes. */
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** PostgreSQL connection string. Unset: the launcher runs the embedded PGlite database. */
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional()),
+  /** Connections per process in the PostgreSQL pool. */
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  /** Redis connection string. Unset: the launcher starts a local redis-server. */
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional()),
+  /** Prefix for every Redis key and BullMQ queue, so several deployments can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,40}$/, 'letters, digits, "_" or "-", at most 40')
+    .default('tributary'),
+  /** Admin API key. Unset: one is generated on first boot, stored hashed, and printed once. */
+  ADMIN_API_KEY: z.preprocess(emptyAsUndefined, z.string().min(24, 'at least 24 characters').optional()),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  /** Largest accepted JSON request body, in bytes. */
+  BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /** Default per-tenant request rate (requests per second) for new tenants. */
+  DEFAULT_RATE_LIMIT_PER_SECOND: int(1, 1_000_000).default(50),
+  /** Default per-tenant burst (token bucket capacity) for new tenants. */
+  DEFAULT_RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
+  /** After SIGTERM, how long readiness reports false before the server stops accepting requests. */
+  SHUTDOWN_GRACE_MS: int(0, 120_000).default(0),
+  /** Queues this worker process serves: `all` or a comma-separated list of queue names. */
+  WORKER_QUEUES: z.string().min(1).default('all'),
+  /** Jobs processed concurrently per queue in one worker process. */
+  WORKER_CONCURRENCY: int(1, 1000).default(4),
+  /** How often API key last-used times are flushed from Redis to PostgreSQL. */
+  KEY_USAGE_FLUSH_EVERY_MS: int(1000, 3_600_000).default(30_000),
+  /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json. */
+  DOCS_ENABLED: booleanish.default(true),
+});
+
+type Schema = z.infer<typeof configSchema>;
+
+/** The parsed, frozen configuration every app receives at boot. */
+export type Config = Readonly<Schema>;
+
+/** The names of every configuration variable. */
+export const configVariables = Object.keys(configSchema.shape) as (keyof Schema)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}\n` +
+        'See .env.example for every variable and its meaning.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses configuration from an environment once, at boot. Throws a {@link ConfigError} naming every
+ * bad variable, so a misconfigured process stops before it does anything.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const picked: Record<string, string | undefined> = {};
+  for (const name of configVariables) picked[name] = env[name];
+  const parsed = configSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(root)'),
+        message: `${issue.message} (got ${JSON.stringify(picked[String(issue.path[0])])})`,
+      })),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The queue names a worker should serve, given `WORKER_QUEUES` and the queues that exist. */
+export function selectWorkerQueues(config: Config, known: readonly string[]): string[] {
+  if (config.WORKER_QUEUES.trim() === 'all') return [...known];
+  const wanted = config.WORKER_QUEUES.split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
+  const unknown = wanted.filter((q) => !known.includes(q));
+  if (unknown.length > 0) {
+    throw new ConfigError([
+      {
+        variable: 'WORKER_QUEUES',
+        message: `unknown queue(s) ${unknown.join(', ')}; known: ${known.join(', ')}`,
+      },
+    ]);
+  }
+  return wanted;
+}

@@ -1,0 +1,4 @@
+export { ConfigError, configSchema, configVariables, loadConfig, selectWorkerQueues } from './config';
+export type { Config } from './config';
+export { CONFIG } from './config.token';
+export { ConfigModule } from './config.module';

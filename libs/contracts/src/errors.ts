@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/** Every error code the API answers with. The HTTP status for each is fixed by the API's error filter. */
+export const errorCodes = [
+  'bad_request',
+  'invalid_json',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'validation_failed',
+  'rate_limited',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+/** The body of every error response. */
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.enum(errorCodes),
+      message: z.string(),
+      details: z.unknown().optional(),
+      requestId: z.string().optional(),
+    }),
+  })
+  .meta({
+    example: {
+      error: {
+        code: 'validation_failed',
+        message: 'Request body is invalid: name: Required',
+        details: [{ path: 'name', message: 'Required' }],
+        requestId: '5a1c0f9e-3d8b-4c35-9a57-1b8e2f0c7d41',
+      },
+    },
+  });
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/**
+ * An error a service throws on purpose. Services never choose HTTP statuses; the API's error
+ * filter maps each code to one.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    /** For `rate_limited` and `unavailable`: when the caller may try again. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(resource: string, id: string) {
+    super('not_found', `${resource} ${id} was not found`);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super('conflict', message, details);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor(message = 'Missing or invalid API key. Send `Authorization: Bearer <key>`.') {
+    super('unauthorized', message);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(message: string, details?: unknown) {
+    super('validation_failed', message, details);
+  }
+}
+
+export class RateLimitedError extends DomainError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('rate_limited', message, undefined, retryAfterSeconds);
+  }
+}
+
+export class UnavailableError extends DomainError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('unavailable', message, undefined, retryAfterSeconds);
+  }
+}

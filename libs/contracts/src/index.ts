@@ -1,0 +1,3 @@
+export * from './errors';
+export * from './tenants';
+export * from './api-keys';

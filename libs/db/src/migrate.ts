@@ -1,0 +1,28 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+/** The repository root (where prisma.config.ts lives). */
+const ROOT = path.resolve(__dirname, '../../..');
+
+/**
+ * Applies `prisma/migrations` to the database at `url` with `prisma migrate deploy` (the
+ * JavaScript schema engine over our pg adapter: no native engine download). Resolves with the
+ * CLI's output; rejects with it on failure.
+ */
+export async function runMigrations(url: string): Promise<string> {
+  const cli = require.resolve('prisma/build/index.js', { paths: [ROOT] });
+  const child = spawn(process.execPath, [cli, 'migrate', 'deploy'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`prisma migrate deploy failed (exit ${String(code)}):\n${output}`);
+  return output;
+}

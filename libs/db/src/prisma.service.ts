@@ -1,0 +1,43 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import { PrismaClient } from './generated/prisma/client';
+import { createPgAdapter } from './pg-adapter';
+
+/** Thrown at boot when no database is configured. */
+export class DatabaseNotConfiguredError extends Error {
+  constructor() {
+    super(
+      'DATABASE_URL is not set. Start the platform with `npm run up` (it runs the embedded PGlite database and sets it), or set DATABASE_URL to a PostgreSQL server.',
+    );
+    this.name = 'DatabaseNotConfiguredError';
+  }
+}
+
+/** Creates a Prisma client over our pg driver adapter. */
+export function createPrismaClient(url: string, poolSize = 10): PrismaClient {
+  const logger = new Logger('Database');
+  return new PrismaClient({
+    adapter: createPgAdapter(url, {
+      poolSize,
+      onPoolError: (err) => logger.warn(`idle database connection failed: ${err.message}`),
+    }),
+  });
+}
+
+/** The process-wide Prisma client. Only repositories use it. */
+@Injectable()
+export class PrismaService extends PrismaClient implements OnModuleDestroy {
+  constructor(@Inject(CONFIG) config: Config) {
+    if (!config.DATABASE_URL) throw new DatabaseNotConfiguredError();
+    super({ adapter: createPgAdapter(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE }) });
+  }
+
+  /** True when the database answers a trivial query. */
+  async ping(): Promise<void> {
+    await this.$queryRaw`SELECT 1`;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.$disconnect();
+  }
+}

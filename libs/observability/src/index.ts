@@ -1,0 +1,2 @@
+export { createLogger, loggerOptions, requestIdFor } from './logger';
+export { Metrics } from './metrics';

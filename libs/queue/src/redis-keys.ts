@@ -1,0 +1,17 @@
+/**
+ * Every Redis key Tributary writes outside BullMQ, in one place. All start with `REDIS_PREFIX`, so
+ * deployments (and test runs) sharing one Redis never collide.
+ */
+export function redisKeys(prefix: string) {
+  return {
+    /** Token bucket of one tenant's request rate limit. */
+    rateLimit: (tenantId: string) => `${prefix}:rl:${tenantId}`,
+    /** Hash of API key id → last-used epoch ms, flushed to PostgreSQL by `ApiKeyUsageFlush`. */
+    keyUsage: `${prefix}:key-usage`,
+  } as const;
+}
+
+/** BullMQ's key prefix under `REDIS_PREFIX`. */
+export function bullPrefix(prefix: string): string {
+  return `${prefix}:bull`;
+}

@@ -1,0 +1,40 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * How a Redis connection is used, following BullMQ's production guidance: workers block and must
+ * retry forever (`maxRetriesPerRequest: null`); request-path producers fail fast instead of
+ * queueing commands while Redis is away, so an API call answers 503 rather than hanging.
+ */
+export type RedisRole = 'worker' | 'producer';
+
+export function redisOptions(role: RedisRole): RedisOptions {
+  const retryStrategy = (times: number) => Math.min(times * 200, 5_000);
+  return role === 'worker'
+    ? { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy }
+    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, retryStrategy };
+}
+
+/** Opens a Redis connection for one role. */
+export function createRedis(url: string, role: RedisRole, name: string): Redis {
+  return new Redis(url, { ...redisOptions(role), connectionName: `tributary:${name}` });
+}
+
+/** Resolves when the connection is ready (useful before serving traffic); rejects after `timeoutMs`. */
+export async function waitForRedis(redis: Redis, timeoutMs = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis did not become ready within ${timeoutMs} ms (status ${redis.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+    };
+    redis.on('ready', onReady);
+  });
+}
