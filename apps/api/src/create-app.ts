@@ -5,6 +5,7 @@ import type { Config } from '@tributary/config';
 import { DomainError } from '@tributary/contracts';
 import { requestIdFor } from '@tributary/observability';
 import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -34,11 +35,12 @@ function acceptJsonOnly(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
       done(new DomainError('invalid_json', 'Request body is empty but Content-Type is application/json'), undefined);
       return;
     }
-    parseJson(request, body, (err, value) => {
+    void parseJson(request, text, (err, value) => {
       if (err) done(new DomainError('invalid_json', `Request body is not valid JSON: ${err.message}`), undefined);
       else done(null, value);
     });
@@ -49,7 +51,7 @@ function acceptJsonOnly(fastify: FastifyInstance): void {
 export async function createApp(config: Config): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
-    genReqId: (req) => requestIdFor(req),
+    genReqId: (req: IncomingMessage) => requestIdFor(req),
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {

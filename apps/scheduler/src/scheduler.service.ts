@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { bullPrefix, createRedis, jobOptions, queueOf, type JobName } from '@tributary/queue';
-import { Queue } from 'bullmq';
+import { createQueue, jobOptions, queueOf, type JobName, type Queue } from '@tributary/queue';
 
 /** A recurring job: BullMQ job schedulers are idempotent, so a restarted scheduler just re-asserts them. */
 interface Schedule {
@@ -31,10 +30,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const name = queueOf(job);
       let queue = this.queues.get(name);
       if (!queue) {
-        queue = new Queue(name, {
-          connection: createRedis(url, 'worker', `scheduler:${name}`),
-          prefix: bullPrefix(this.config.REDIS_PREFIX),
-        });
+        queue = createQueue(name, { redisUrl: url, prefix: this.config.REDIS_PREFIX }, `scheduler:${name}`);
         this.queues.set(name, queue);
       }
       await queue.upsertJobScheduler(job, { every: everyMs }, { name: job, data: {}, opts: jobOptions[job] });

@@ -2,17 +2,18 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
 import { Metrics } from '@tributary/observability';
 import {
-  bullPrefix,
-  createRedis,
+  createWorker,
   JOB_HANDLERS,
   queueJobs,
   queueNames,
+  UnrecoverableError,
+  type Job,
   type JobHandler,
   type JobName,
   type QueueName,
+  type Redis,
+  type Worker,
 } from '@tributary/queue';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { WORKER_REDIS } from './worker-redis';
 
 /** Thrown at start-up when a served queue carries a job nobody handles. */
@@ -57,11 +58,12 @@ export class WorkerHost implements OnApplicationBootstrap, OnModuleDestroy, OnAp
     const url = this.config.REDIS_URL;
     if (!url) throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
     for (const queue of this.servedQueues()) {
-      const worker = new Worker(queue, (job: Job) => this.dispatch(queue, job), {
-        connection: createRedis(url, 'worker', `worker:${queue}`),
-        prefix: bullPrefix(this.config.REDIS_PREFIX),
-        concurrency: this.config.WORKER_CONCURRENCY,
-      });
+      const worker = createWorker(
+        queue,
+        (job: Job) => this.dispatch(queue, job),
+        { redisUrl: url, prefix: this.config.REDIS_PREFIX },
+        this.config.WORKER_CONCURRENCY,
+      );
       worker.on('failed', (job, err) => {
         this.logger.warn(`job ${job?.name ?? '?'} ${job?.id ?? ''} on ${queue} failed: ${err.message}`);
       });

@@ -30,13 +30,14 @@ function processAlive(pid: number): boolean {
 
 /**
  * Takes an exclusive lock on a PGlite directory. PGlite is a single-process database: two processes
- * opening the same files corrupt them, so a second opener is refused with the holder's pid.
+ * (or one process twice) opening the same files corrupt them, so a second opener is refused with
+ * the holder's pid. A lock left by a dead process is taken over.
  */
 function lockDataDir(dataDir: string): () => void {
   const lockFile = path.join(dataDir, 'tributary.lock');
   try {
     const holder = Number(readFileSync(lockFile, 'utf8'));
-    if (holder && holder !== process.pid && processAlive(holder)) {
+    if (holder && processAlive(holder)) {
       throw new Error(
         `The embedded database in ${dataDir} is already open in process ${holder}. Stop it first (or point DATABASE_URL at a PostgreSQL server).`,
       );

@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import type { Job } from './bullmq';
 import type { JobData, JobName } from './jobs';
 
 /** Processes one kind of job. A worker refuses to start while a served job has no handler. */

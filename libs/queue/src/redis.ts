@@ -14,6 +14,25 @@ export function redisOptions(role: RedisRole): RedisOptions {
     : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, retryStrategy };
 }
 
+/**
+ * ioredis options for a `redis://` or `rediss://` URL and a role. BullMQ gets options rather than
+ * a connection so that it owns (and closes) the connections it makes.
+ */
+export function redisConnectionOptions(url: string, role: RedisRole, name: string): RedisOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
+  return {
+    ...redisOptions(role),
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 6379,
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    db: Number.isInteger(db) ? db : 0,
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    connectionName: `tributary:${name}`,
+  };
+}
+
 /** Opens a Redis connection for one role. */
 export function createRedis(url: string, role: RedisRole, name: string): Redis {
   return new Redis(url, { ...redisOptions(role), connectionName: `tributary:${name}` });

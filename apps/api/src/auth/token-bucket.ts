@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '@tributary/queue';
 
 /**
  * Token bucket in one atomic script, on Redis's own clock so every API replica agrees.

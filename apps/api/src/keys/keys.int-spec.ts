@@ -1,3 +1,4 @@
+import { PrismaService } from '@tributary/db';
 import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
 
 describe('API keys (real PostgreSQL + Redis)', () => {
@@ -34,7 +35,7 @@ describe('API keys (real PostgreSQL + Redis)', () => {
     expect(JSON.stringify(list.body)).not.toContain(key);
     expect(list.body.data[0]).not.toHaveProperty('secret');
 
-    const rows = await api.app.get((await import('@tributary/db')).PrismaService).apiKey.findMany({ where: { tenantId } });
+    const rows = await api.app.get(PrismaService).apiKey.findMany({ where: { tenantId } });
     expect(rows[0]?.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0]?.hash).not.toContain(key);
   });

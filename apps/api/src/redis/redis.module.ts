@@ -1,7 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { createRedis, waitForRedis } from '@tributary/queue';
-import type { Redis } from 'ioredis';
+import { createRedis, waitForRedis, type Redis } from '@tributary/queue';
 
 /** Thrown at boot when no Redis is configured. */
 export class RedisNotConfiguredError extends Error {

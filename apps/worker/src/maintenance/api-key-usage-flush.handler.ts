@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { redisKeys, type JobHandler } from '@tributary/queue';
-import type { Redis } from 'ioredis';
+import { redisKeys, type JobHandler, type Redis } from '@tributary/queue';
 import { WORKER_REDIS } from '../worker-redis';
 import { ApiKeyUsageRepository } from './api-key-usage.repository';
 

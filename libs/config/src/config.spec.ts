@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, configVariables, loadConfig, selectWorkerQueues } from './config';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 3000,
+      DATA_DIR: '.data',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      ADMIN_API_KEY: undefined,
+      DOCS_ENABLED: true,
+    });
+  });
+
+  it('parses numbers, URLs and booleans', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgresql://u:p@db:5432/x',
+      REDIS_URL: 'redis://cache:6379',
+      DOCS_ENABLED: 'false',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config.PORT).toBe(8080);
+    expect(config.DATABASE_URL).toBe('postgresql://u:p@db:5432/x');
+    expect(config.REDIS_URL).toBe('redis://cache:6379');
+    expect(config.DOCS_ENABLED).toBe(false);
+  });
+
+  it('treats empty strings as unset (as .env.example leaves them)', () => {
+    expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '', ADMIN_API_KEY: '' }).DATABASE_URL).toBeUndefined();
+  });
+
+  it('names every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', REDIS_URL: 'http://cache', LOG_LEVEL: 'loud', ADMIN_API_KEY: 'short' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.map((p) => p.variable).sort();
+    expect(problems).toEqual(['ADMIN_API_KEY', 'LOG_LEVEL', 'PORT', 'REDIS_URL']);
+    expect((error as Error).message).toContain('PORT: expected a whole number (got "eighty")');
+    expect((error as Error).message).toContain('REDIS_URL: expected a redis:// or rediss:// URL');
+  });
+
+  it('refuses out-of-range numbers', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT: expected at most 65535/);
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE: expected at least 1/);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { PORT: number }).PORT = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('ignores unrelated environment variables', () => {
+    expect(Object.keys(loadConfig({ HOME: '/root', PATH: '/bin' })).sort()).toEqual([...configVariables].sort());
+  });
+
+  it('.env.example documents exactly the variables the schema reads', () => {
+    const example = readFileSync(path.resolve(__dirname, '../../../.env.example'), 'utf8');
+    const documented = example
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => line.split('=')[0]);
+    expect(documented.sort()).toEqual([...configVariables].sort());
+  });
+});
+
+describe('selectWorkerQueues', () => {
+  const known = ['maintenance', 'embed'];
+  it('serves all queues by default', () => {
+    expect(selectWorkerQueues(loadConfig({}), known)).toEqual(known);
+  });
+  it('serves the listed queues', () => {
+    expect(selectWorkerQueues(loadConfig({ WORKER_QUEUES: ' embed ' }), known)).toEqual(['embed']);
+  });
+  it('refuses an unknown queue, naming the known ones', () => {
+    expect(() => selectWorkerQueues(loadConfig({ WORKER_QUEUES: 'embed,nope' }), known)).toThrow(
+      /WORKER_QUEUES: unknown queue\(s\) nope; known: maintenance, embed/,
+    );
+  });
+});

@@ -1,0 +1,118 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '@tributary/config';
+import { runMigrations, startEmbeddedPostgres, type EmbeddedPostgres } from '@tributary/db';
+import { startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
+import { Supervisor } from './supervisor';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const ADMIN_KEY_LINE = /TRIBUTARY ADMIN API KEY \(shown once, store it now\): (\S+)/;
+const APPS = ['api', 'worker', 'scheduler'] as const;
+
+function say(message: string): void {
+  process.stdout.write(`[launcher] ${message}\n`);
+}
+
+/**
+ * `npm run up`: brings the whole platform up on one machine with embedded defaults. Without
+ * DATABASE_URL it serves an embedded PGlite database; without REDIS_URL it starts redis-server
+ * (AOF on) under DATA_DIR. It migrates, starts api + worker + scheduler under supervision, and
+ * on SIGINT/SIGTERM stops everything it started.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const dataDir = path.resolve(ROOT, config.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  let postgres: EmbeddedPostgres | undefined;
+  let redis: RedisServer | undefined;
+  let supervisor: Supervisor | undefined;
+  let stopping: Promise<void> | undefined;
+  const stateFile = path.join(dataDir, 'launcher.json');
+
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      say(`${signal}: stopping everything`);
+      await supervisor?.stop();
+      await redis?.stop();
+      await postgres?.stop();
+      rmSync(stateFile, { force: true });
+      say('stopped');
+    })();
+    return stopping;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stop(signal).then(() => process.exit(0)));
+  }
+
+  try {
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      say(`starting the embedded database (PGlite) in ${path.join(dataDir, 'pglite')}`);
+      postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
+      databaseUrl = postgres.url;
+    }
+    let redisUrl = config.REDIS_URL;
+    if (!redisUrl) {
+      say(`starting redis-server (AOF on) in ${path.join(dataDir, 'redis')}`);
+      redis = await startRedisServer({ dataDir: path.join(dataDir, 'redis') });
+      redisUrl = redis.url;
+    }
+    say('applying database migrations');
+    await runMigrations(databaseUrl);
+
+    let adminKey: string | undefined;
+    supervisor = new Supervisor({
+      onLine: (app, line, stream) => {
+        const match = ADMIN_KEY_LINE.exec(line);
+        if (match) adminKey = match[1];
+        (stream === 'stderr' ? process.stderr : process.stdout).write(`[${app}] ${line}\n`);
+      },
+      onEvent: (message) => say(message),
+    });
+    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, DATA_DIR: dataDir };
+    for (const app of APPS) {
+      supervisor.start({
+        name: app,
+        args: ['-r', '@swc-node/register', path.join(ROOT, 'apps', app, 'src', 'main.ts')],
+        env: { ...env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+      });
+    }
+    writeFileSync(
+      stateFile,
+      JSON.stringify({ launcher: process.pid, redis: redis?.pid ?? null, apps: supervisor.pids() }, null, 2),
+    );
+
+    const base = `http://localhost:${config.PORT}`;
+    await waitUntil('the API to be ready', async () => (await fetch(`${base}/health/ready`)).ok, 120_000, 250);
+    writeFileSync(
+      stateFile,
+      JSON.stringify({ launcher: process.pid, redis: redis?.pid ?? null, apps: supervisor.pids() }, null, 2),
+    );
+    const admin = config.ADMIN_API_KEY
+      ? 'the value of ADMIN_API_KEY'
+      : (adminKey ?? 'generated on an earlier first boot and printed then (set ADMIN_API_KEY to choose one)');
+    process.stdout.write(
+      [
+        '',
+        'Tributary is up.',
+        `  API         ${base}`,
+        `  Swagger UI  ${base}/docs`,
+        `  OpenAPI     ${base}/docs-json`,
+        `  Metrics     ${base}/metrics`,
+        `  Admin key   ${admin}`,
+        `  Data        ${dataDir}${postgres ? ' (embedded PGlite)' : ''}${redis ? ' (local redis-server)' : ''}`,
+        'Press Ctrl-C to stop everything.',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    process.stderr.write(`[launcher] ${err instanceof Error ? err.message : String(err)}\n`);
+    await stop('error');
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[launcher] ${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(1);
+});
