@@ -45,7 +45,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'off',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through @tributary/config (loadConfig) only.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through @tributary/config (loadConfig) only.',
+        },
       ],
       'no-restricted-syntax': [
         'error',
@@ -59,12 +63,28 @@ export default tseslint.config(
           depConstraints: [
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:server', onlyDependOnLibsWithTags: ['scope:server', 'scope:shared'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:testing'], bannedExternalImports: banned() },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:testing'],
+              bannedExternalImports: banned(),
+            },
             { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:data-access', 'type:util'], bannedExternalImports: banned('db') },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:testing'], bannedExternalImports: banned() },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:util', 'type:testing', 'type:data-access'], bannedExternalImports: banned() },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: ['type:data-access', 'type:util'],
+              bannedExternalImports: banned('db'),
+            },
+            {
+              sourceTag: 'type:tool',
+              onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:testing'],
+              bannedExternalImports: banned(),
+            },
+            {
+              sourceTag: 'type:e2e',
+              onlyDependOnLibsWithTags: ['type:util', 'type:testing', 'type:data-access'],
+              bannedExternalImports: banned(),
+            },
             { sourceTag: 'lib:db', bannedExternalImports: banned('db') },
             { sourceTag: 'lib:queue', bannedExternalImports: banned('queue') },
             { sourceTag: 'lib:config', bannedExternalImports: allOwned },
@@ -77,7 +97,17 @@ export default tseslint.config(
   },
   {
     // Only configuration loading, the launcher and the test harness read the environment.
-    files: ['apps/*/src/main.ts', 'libs/config/src/**', 'tools/**', 'libs/testing/src/**', 'libs/db/src/migrate.ts', 'prisma.config.ts', '**/*.spec.ts', '**/*.int-spec.ts', 'e2e/**'],
+    files: [
+      'apps/*/src/main.ts',
+      'libs/config/src/**',
+      'tools/**',
+      'libs/testing/src/**',
+      'libs/db/src/migrate.ts',
+      'prisma.config.ts',
+      '**/*.spec.ts',
+      '**/*.int-spec.ts',
+      'e2e/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -16,7 +16,10 @@ module.exports = {
         module: { type: 'commonjs' },
       },
     ],
-    '^.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.js$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
   // ESM-only packages that CommonJS dependencies require (Node 20.19+ loads them natively; jest
   // needs them compiled).

@@ -16,6 +16,6 @@ export default {
         'DATABASE_URL is not set. Run `npm run db:migrate` (it starts the embedded database when DATABASE_URL is unset) or set DATABASE_URL.',
       );
     }
-    return Promise.resolve(createPgAdapter(url, { poolSize: 2 }));
+    return Promise.resolve(createPgAdapter(url, { poolSize: 2, allowExitOnIdle: true }));
   },
 } satisfies PrismaConfig;

@@ -33,9 +33,16 @@ export function ensureNodeModules() {
   const want = sha256(path.join(ROOT, 'package-lock.json'));
   if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return;
   log('installing npm packages (npm ci)');
-  const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_fund: 'false', npm_config_audit: 'false' };
+  const env = {
+    ...process.env,
+    ONNXRUNTIME_NODE_INSTALL: 'skip',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+  };
   if (!sh('npm', ['ci', '--no-audit', '--no-fund'], { env }).ok) {
-    fail('`npm ci` failed (see above). It needs the npm registry; check the network or your npm configuration.');
+    fail(
+      '`npm ci` failed (see above). It needs the npm registry; check the network or your npm configuration.',
+    );
   }
   writeFileSync(marker, want);
 }
@@ -52,7 +59,9 @@ export function ensurePrismaClient() {
 }
 
 function onPath(binary) {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, binary)));
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .some((dir) => dir && existsSync(path.join(dir, binary)));
 }
 
 function hasPostgresServer() {
@@ -62,7 +71,10 @@ function hasPostgresServer() {
 }
 
 const systemPackages = {
-  'redis-server': { present: () => onPath('redis-server') || existsSync('/usr/bin/redis-server'), apt: 'redis-server' },
+  'redis-server': {
+    present: () => onPath('redis-server') || existsSync('/usr/bin/redis-server'),
+    apt: 'redis-server',
+  },
   postgresql: { present: hasPostgresServer, apt: 'postgresql' },
 };
 
@@ -91,7 +103,8 @@ export function ensureSystemPackages(names) {
     fail(`\`${command}\` failed (see above).`);
   }
   const still = missing.filter((name) => !systemPackages[name].present());
-  if (still.length > 0) fail(`${still.join(', ')} still not found after installing; install by hand: ${command}`);
+  if (still.length > 0)
+    fail(`${still.join(', ')} still not found after installing; install by hand: ${command}`);
 }
 
 /** Runs a TypeScript entry point of this repository in this process. */

@@ -45,7 +45,14 @@ export class AppModule {
         DbModule,
         RedisModule,
       ],
-      controllers: [HealthController, MetricsController, TenantsController, KeysController, OwnKeysController, MeController],
+      controllers: [
+        HealthController,
+        MetricsController,
+        TenantsController,
+        KeysController,
+        OwnKeysController,
+        MeController,
+      ],
       providers: [
         { provide: APP_PIPE, useClass: ApiValidationPipe },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

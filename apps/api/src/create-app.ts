@@ -37,11 +37,15 @@ function acceptJsonOnly(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') {
-      done(new DomainError('invalid_json', 'Request body is empty but Content-Type is application/json'), undefined);
+      done(
+        new DomainError('invalid_json', 'Request body is empty but Content-Type is application/json'),
+        undefined,
+      );
       return;
     }
     void parseJson(request, text, (err, value) => {
-      if (err) done(new DomainError('invalid_json', `Request body is not valid JSON: ${err.message}`), undefined);
+      if (err)
+        done(new DomainError('invalid_json', `Request body is not valid JSON: ${err.message}`), undefined);
       else done(null, value);
     });
   });
@@ -59,7 +63,6 @@ export async function createApp(config: Config): Promise<NestFastifyApplication>
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
 
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();

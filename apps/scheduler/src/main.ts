@@ -1,14 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@tributary/config';
+import { closeOnSignals } from '@tributary/observability';
 import { Logger } from 'nestjs-pino';
 import { SchedulerModule } from './scheduler.module';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const app = await NestFactory.createApplicationContext(SchedulerModule.register(config), { bufferLogs: true });
+  const app = await NestFactory.createApplicationContext(SchedulerModule.register(config), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  closeOnSignals(app, 'scheduler');
   await app.init();
 }
 

@@ -6,7 +6,11 @@ import { SchedulerService } from './scheduler.service';
 describe('SchedulerService (real Redis)', () => {
   it('registers each recurring job once, however often it starts', async () => {
     const prefix = uniqueRedisPrefix();
-    const config = loadConfig({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, KEY_USAGE_FLUSH_EVERY_MS: '5000' });
+    const config = loadConfig({
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: prefix,
+      KEY_USAGE_FLUSH_EVERY_MS: '5000',
+    });
     for (let i = 0; i < 2; i++) {
       const scheduler = new SchedulerService(config);
       await scheduler.onApplicationBootstrap();

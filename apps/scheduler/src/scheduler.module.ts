@@ -9,7 +9,10 @@ export class SchedulerModule {
   static register(config: Config): DynamicModule {
     return {
       module: SchedulerModule,
-      imports: [ConfigModule.forRoot(config), LoggerModule.forRoot({ pinoHttp: loggerOptions(config, 'scheduler') })],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({ pinoHttp: loggerOptions(config, 'scheduler') }),
+      ],
       providers: [SchedulerService],
     };
   }

@@ -25,7 +25,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     const url = this.config.REDIS_URL;
-    if (!url) throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
+    if (!url)
+      throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
     for (const { job, everyMs } of this.schedules()) {
       const name = queueOf(job);
       let queue = this.queues.get(name);

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleDestroy,
+} from '@nestjs/common';
 import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
 import { Metrics } from '@tributary/observability';
 import {
@@ -56,7 +63,8 @@ export class WorkerHost implements OnApplicationBootstrap, OnModuleDestroy, OnAp
 
   onApplicationBootstrap(): void {
     const url = this.config.REDIS_URL;
-    if (!url) throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
+    if (!url)
+      throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
     for (const queue of this.servedQueues()) {
       const worker = createWorker(
         queue,

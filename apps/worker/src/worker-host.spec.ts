@@ -3,18 +3,28 @@ import { Metrics } from '@tributary/observability';
 import type { JobHandler, Redis } from '@tributary/queue';
 import { MissingJobHandlerError, WorkerHost } from './worker-host.service';
 
-const handler: JobHandler<'ApiKeyUsageFlush'> = { job: 'ApiKeyUsageFlush', handle: () => Promise.resolve(undefined) };
+const handler: JobHandler<'ApiKeyUsageFlush'> = {
+  job: 'ApiKeyUsageFlush',
+  handle: () => Promise.resolve(undefined),
+};
 const redis = {} as Redis;
 
 describe('WorkerHost start-up checks', () => {
   it('refuses to start when a served queue carries a job without a handler', () => {
     const host = new WorkerHost(loadConfig({}), [], redis, new Metrics('worker'));
     expect(() => host.servedQueues()).toThrow(MissingJobHandlerError);
-    expect(() => host.servedQueues()).toThrow('queue maintenance carries job ApiKeyUsageFlush but this worker has no handler for it');
+    expect(() => host.servedQueues()).toThrow(
+      'queue maintenance carries job ApiKeyUsageFlush but this worker has no handler for it',
+    );
   });
 
   it('serves the queues WORKER_QUEUES names when every job has a handler', () => {
-    const host = new WorkerHost(loadConfig({ WORKER_QUEUES: 'maintenance' }), [handler], redis, new Metrics('worker'));
+    const host = new WorkerHost(
+      loadConfig({ WORKER_QUEUES: 'maintenance' }),
+      [handler],
+      redis,
+      new Metrics('worker'),
+    );
     expect(host.servedQueues()).toEqual(['maintenance']);
   });
 });

@@ -16,13 +16,20 @@ export class WorkerModule {
   static register(config: Config): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), LoggerModule.forRoot({ pinoHttp: loggerOptions(config, 'worker') }), DbModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({ pinoHttp: loggerOptions(config, 'worker') }),
+        DbModule,
+      ],
       providers: [
         { provide: Metrics, useFactory: () => new Metrics('worker') },
         {
           provide: WORKER_REDIS,
           useFactory: () => {
-            if (!config.REDIS_URL) throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
+            if (!config.REDIS_URL)
+              throw new Error(
+                'REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.',
+              );
             return createRedis(config.REDIS_URL, 'worker', 'worker');
           },
         },

@@ -62,7 +62,9 @@ describe('loadConfig', () => {
   });
 
   it('ignores unrelated environment variables', () => {
-    expect(Object.keys(loadConfig({ HOME: '/root', PATH: '/bin' })).sort()).toEqual([...configVariables].sort());
+    expect(Object.keys(loadConfig({ HOME: '/root', PATH: '/bin' })).sort()).toEqual(
+      [...configVariables].sort(),
+    );
   });
 
   it('.env.example documents exactly the variables the schema reads', () => {

@@ -29,11 +29,17 @@ export const configSchema = z.object({
   /** Directory for embedded state: PGlite database, Redis AOF, model artifacts, vector indexes. */
   DATA_DIR: z.string().min(1).default('.data'),
   /** PostgreSQL connection string. Unset: the launcher runs the embedded PGlite database. */
-  DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional()),
+  DATABASE_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
+  ),
   /** Connections per process in the PostgreSQL pool. */
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   /** Redis connection string. Unset: the launcher starts a local redis-server. */
-  REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional()),
+  REDIS_URL: z.preprocess(
+    emptyAsUndefined,
+    z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
+  ),
   /** Prefix for every Redis key and BullMQ queue, so several deployments can share one Redis. */
   REDIS_PREFIX: z
     .string()

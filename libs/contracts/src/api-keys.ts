@@ -48,10 +48,8 @@ export type CreatedApiKeyView = z.infer<typeof createdApiKeySchema>;
 
 export const apiKeyListSchema = z.object({ data: z.array(apiKeySchema) });
 
-export const meSchema = z
-  .object({
-    tenant: tenantSchema,
-    key: apiKeySchema.pick({ id: true, name: true, prefix: true }),
-  })
-  ;
+export const meSchema = z.object({
+  tenant: tenantSchema,
+  key: apiKeySchema.pick({ id: true, name: true, prefix: true }),
+});
 export type MeView = z.infer<typeof meSchema>;

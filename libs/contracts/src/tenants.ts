@@ -18,7 +18,10 @@ export const createTenantSchema = z
       .trim()
       .min(1)
       .max(100)
-      .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, 'letters, digits, spaces, ".", "_" or "-"; starts with a letter or digit')
+      .regex(
+        /^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u,
+        'letters, digits, spaces, ".", "_" or "-"; starts with a letter or digit',
+      )
       .describe('Unique display name'),
     limits: tenantLimitsSchema.partial().strict().optional().describe('Defaults come from the configuration'),
   })
@@ -52,9 +55,7 @@ export const tenantSchema = z
   });
 export type TenantView = z.infer<typeof tenantSchema>;
 
-export const tenantListSchema = z
-  .object({ data: z.array(tenantSchema), nextCursor: z.uuid().nullable() })
-  ;
+export const tenantListSchema = z.object({ data: z.array(tenantSchema), nextCursor: z.uuid().nullable() });
 export type TenantList = z.infer<typeof tenantListSchema>;
 
 export const listTenantsQuerySchema = z

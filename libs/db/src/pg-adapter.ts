@@ -30,7 +30,8 @@ class CatalogAsTextClient extends pg.Client {
     const callbackAt = args.findIndex((a) => typeof a === 'function');
     if (callbackAt >= 0) {
       const callback = args[callbackAt] as QueryCallback;
-      args[callbackAt] = ((err, result) => callback(err, err ? result : retypeCatalogColumns(result))) as QueryCallback;
+      args[callbackAt] = ((err, result) =>
+        callback(err, err ? result : retypeCatalogColumns(result))) as QueryCallback;
       return (super.query as (...a: unknown[]) => never)(...args);
     }
     const returned = (super.query as (...a: unknown[]) => unknown)(...args);
@@ -44,6 +45,8 @@ export interface PgAdapterOptions {
   poolSize?: number;
   /** Called when an idle pooled connection fails (the pool replaces it). */
   onPoolError?: (err: Error) => void;
+  /** Let the process exit while idle connections remain (for one-shot CLI commands). @defaultValue false */
+  allowExitOnIdle?: boolean;
 }
 
 /**
@@ -57,6 +60,7 @@ export function createPgAdapter(url: string, options: PgAdapterOptions = {}): Pr
       connectionString: url,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 10_000,
+      allowExitOnIdle: options.allowExitOnIdle ?? false,
       Client: CatalogAsTextClient,
     },
     options.onPoolError ? { onPoolError: options.onPoolError } : undefined,

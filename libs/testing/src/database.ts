@@ -38,14 +38,20 @@ export interface TestDatabase {
 /** The server URL the test run provides (see the jest global setup). */
 export function testServerUrl(): string {
   const url = process.env['TEST_DATABASE_URL'];
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test` (or through jest, whose global setup starts PostgreSQL).');
+  if (!url)
+    throw new Error(
+      'TEST_DATABASE_URL is not set: run the tests with `npm test` (or through jest, whose global setup starts PostgreSQL).',
+    );
   return url;
 }
 
 /** The Redis the test run provides. */
 export function testRedisUrl(): string {
   const url = process.env['TEST_REDIS_URL'];
-  if (!url) throw new Error('TEST_REDIS_URL is not set: run the tests with `npm test` (or through jest, whose global setup starts Redis).');
+  if (!url)
+    throw new Error(
+      'TEST_REDIS_URL is not set: run the tests with `npm test` (or through jest, whose global setup starts Redis).',
+    );
   return url;
 }
 
@@ -56,7 +62,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin(serverUrl, (client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`));
   return {
     url: withDatabase(serverUrl, name),
-    drop: () => admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      admin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
+        () => undefined,
+      ),
   };
 }
 

@@ -1,4 +1,11 @@
-export { createTestDatabase, prepareTemplateDatabase, TEMPLATE_DATABASE, testRedisUrl, testServerUrl, uniqueRedisPrefix } from './database';
+export {
+  createTestDatabase,
+  prepareTemplateDatabase,
+  TEMPLATE_DATABASE,
+  testRedisUrl,
+  testServerUrl,
+  uniqueRedisPrefix,
+} from './database';
 export type { TestDatabase } from './database';
 export { freePort } from './services/free-port';
 export { findExecutable, run, stopProcess, waitForExit, waitUntil } from './services/process';

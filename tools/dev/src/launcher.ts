@@ -83,7 +83,12 @@ async function main(): Promise<void> {
     );
 
     const base = `http://localhost:${config.PORT}`;
-    await waitUntil('the API to be ready', async () => (await fetch(`${base}/health/ready`)).ok, 120_000, 250);
+    await waitUntil(
+      'the API to be ready',
+      async () => (await fetch(`${base}/health/ready`)).ok,
+      120_000,
+      250,
+    );
     writeFileSync(
       stateFile,
       JSON.stringify({ launcher: process.pid, redis: redis?.pid ?? null, apps: supervisor.pids() }, null, 2),

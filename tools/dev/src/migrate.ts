@@ -15,7 +15,9 @@ async function main(): Promise<void> {
     process.stdout.write(await runMigrations(config.DATABASE_URL));
     return;
   }
-  const db = await startEmbeddedPostgres({ dataDir: path.join(path.resolve(ROOT, config.DATA_DIR), 'pglite') });
+  const db = await startEmbeddedPostgres({
+    dataDir: path.join(path.resolve(ROOT, config.DATA_DIR), 'pglite'),
+  });
   try {
     process.stdout.write(await runMigrations(db.url));
   } finally {

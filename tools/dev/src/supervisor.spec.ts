@@ -11,7 +11,11 @@ describe('Supervisor', () => {
       maxBackoffMs: 1_000,
       stableAfterMs: 60_000,
     });
-    supervisor.start({ name: 'crashy', args: ['-e', 'console.log("started"); process.exit(3)'], env: process.env });
+    supervisor.start({
+      name: 'crashy',
+      args: ['-e', 'console.log("started"); process.exit(3)'],
+      env: process.env,
+    });
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (events.length >= 3) {

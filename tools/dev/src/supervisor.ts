@@ -61,7 +61,9 @@ export class Supervisor {
     entry.child = child;
     entry.startedAt = Date.now();
     for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream] }).on('line', (line) => this.options.onLine(entry.app.name, line, stream));
+      createInterface({ input: child[stream] }).on('line', (line) =>
+        this.options.onLine(entry.app.name, line, stream),
+      );
     }
     void waitForExit(child).then((code) => this.exited(entry, code));
   }
@@ -74,7 +76,9 @@ export class Supervisor {
       (this.options.initialBackoffMs ?? 1_000) * 2 ** (entry.crashes - 1),
       this.options.maxBackoffMs ?? 30_000,
     );
-    this.options.onEvent(`${entry.app.name} exited (${String(code)}); restarting in ${delay} ms (crash #${entry.crashes})`);
+    this.options.onEvent(
+      `${entry.app.name} exited (${String(code)}); restarting in ${delay} ms (crash #${entry.crashes})`,
+    );
     entry.restartTimer = setTimeout(() => {
       if (!this.stopping) this.launch(entry);
     }, delay);

@@ -1,7 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { prepareTemplateDatabase, startPostgresServer, startRedisServer, waitForExit } from '@tributary/testing';
+import {
+  prepareTemplateDatabase,
+  startPostgresServer,
+  startRedisServer,
+  waitForExit,
+} from '@tributary/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -32,7 +37,14 @@ function jest(tier: 'unit' | 'integration' | 'e2e'): Step {
     // PGlite loads its WebAssembly with dynamic import(), which jest's VM only allows with this flag.
     nodeOptions: '--experimental-vm-modules --no-warnings=ExperimentalWarning',
     command: path.join(BIN, 'jest'),
-    args: ['-c', `jest.${tier}.config.js`, '--ci', '--json', `--outputFile=${report}`, ...(tier === 'unit' ? [] : ['--runInBand'])],
+    args: [
+      '-c',
+      `jest.${tier}.config.js`,
+      '--ci',
+      '--json',
+      `--outputFile=${report}`,
+      ...(tier === 'unit' ? [] : ['--runInBand']),
+    ],
     report,
   };
 }
@@ -41,6 +53,7 @@ const steps: Step[] = [
   // Lint needs Nx's project graph for the module-boundary rule; computing it first makes it exist on a fresh clone.
   { name: 'project graph', command: path.join(BIN, 'nx'), args: ['show', 'projects'] },
   { name: 'lint', command: path.join(BIN, 'eslint'), args: ['.', '--max-warnings', '0'] },
+  { name: 'format', command: path.join(BIN, 'prettier'), args: ['--check', '.', '--log-level', 'warn'] },
   { name: 'typecheck', command: path.join(BIN, 'tsc'), args: ['-p', 'tsconfig.json'] },
   jest('unit'),
   jest('integration'),
@@ -50,10 +63,19 @@ const steps: Step[] = [
 async function runStep(step: Step, env: NodeJS.ProcessEnv): Promise<Outcome> {
   process.stdout.write(`\n=== ${step.name}: ${path.basename(step.command)} ${step.args.join(' ')}\n`);
   const started = Date.now();
-  const stepEnv = step.nodeOptions ? { ...env, NODE_OPTIONS: `${env['NODE_OPTIONS'] ?? ''} ${step.nodeOptions}`.trim() } : env;
+  const stepEnv = step.nodeOptions
+    ? { ...env, NODE_OPTIONS: `${env['NODE_OPTIONS'] ?? ''} ${step.nodeOptions}`.trim() }
+    : env;
   const child = spawn(step.command, step.args, { cwd: ROOT, env: stepEnv, stdio: 'inherit' });
   const code = await waitForExit(child);
-  const outcome: Outcome = { name: step.name, ok: code === 0, seconds: (Date.now() - started) / 1000, passed: 0, failed: 0, skipped: 0 };
+  const outcome: Outcome = {
+    name: step.name,
+    ok: code === 0,
+    seconds: (Date.now() - started) / 1000,
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+  };
   if (step.report) {
     try {
       const report = JSON.parse(readFileSync(step.report, 'utf8')) as {
@@ -82,7 +104,13 @@ async function runStep(step: Step, env: NodeJS.ProcessEnv): Promise<Outcome> {
 async function main(): Promise<void> {
   rmSync(REPORTS, { recursive: true, force: true });
   mkdirSync(REPORTS, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    FORCE_COLOR: '0',
+  };
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
@@ -115,8 +143,12 @@ async function main(): Promise<void> {
 
   process.stdout.write('\n=== summary\n');
   for (const o of outcomes) {
-    const counts = steps.find((s) => s.name === o.name)?.report ? ` (${o.passed} passed, ${o.failed} failed, ${o.skipped} skipped)` : '';
-    process.stdout.write(`${o.ok ? 'ok  ' : 'FAIL'} ${o.name.padEnd(14)} ${o.seconds.toFixed(1).padStart(6)} s${counts}\n`);
+    const counts = steps.find((s) => s.name === o.name)?.report
+      ? ` (${o.passed} passed, ${o.failed} failed, ${o.skipped} skipped)`
+      : '';
+    process.stdout.write(
+      `${o.ok ? 'ok  ' : 'FAIL'} ${o.name.padEnd(14)} ${o.seconds.toFixed(1).padStart(6)} s${counts}\n`,
+    );
   }
   const passed = outcomes.reduce((n, o) => n + o.passed, 0);
   // A failed step without failed tests (lint, typecheck, a suite that did not compile) counts as one failure.

@@ -12,7 +12,8 @@ describe('per-tenant rate limit (token bucket in real Redis)', () => {
     const other = await createTenantWithKey(api, 'other', { rateLimitPerSecond: 1, rateLimitBurst: 3 });
 
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await api.request({ method: 'GET', url: '/v1/me', key: slow.key })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await api.request({ method: 'GET', url: '/v1/me', key: slow.key })).status);
     expect(statuses.slice(0, 3)).toEqual([200, 200, 200]);
     expect(statuses.slice(3)).toEqual([429, 429]);
 
@@ -52,7 +53,9 @@ describe('per-tenant rate limit (token bucket in real Redis)', () => {
 
   it('counts refusals in /metrics', async () => {
     const metrics = await api.request({ method: 'GET', url: '/metrics' });
-    const line = String(metrics.body).split('\n').find((l) => l.startsWith('tributary_rate_limit_rejections_total'));
+    const line = String(metrics.body)
+      .split('\n')
+      .find((l) => l.startsWith('tributary_rate_limit_rejections_total'));
     expect(Number(line?.split(' ').pop())).toBeGreaterThanOrEqual(4);
   });
 });

@@ -38,7 +38,12 @@ export class TenantAuthGuard implements CanActivate {
     const key = await this.apiKeys.findActiveByHash(hashSecret(token));
     if (!key) throw new UnauthorizedError('Invalid or revoked API key');
     request.principal = { tenant: key.tenant, key };
-    await this.chargeRateLimit(key.tenant.id, key.tenant.rateLimitPerSecond, key.tenant.rateLimitBurst, reply);
+    await this.chargeRateLimit(
+      key.tenant.id,
+      key.tenant.rateLimitPerSecond,
+      key.tenant.rateLimitBurst,
+      reply,
+    );
     this.usage.record(key.id);
     return true;
   }

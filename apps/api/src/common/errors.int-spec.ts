@@ -59,7 +59,9 @@ describe('bad input gets a documented 4xx that says what is wrong', () => {
   });
 
   it('invalid fields → 422 with the path of each', async () => {
-    const res = await post(JSON.stringify({ name: '', limits: { rateLimitPerSecond: -1, rateLimitBurst: 'many' } }));
+    const res = await post(
+      JSON.stringify({ name: '', limits: { rateLimitPerSecond: -1, rateLimitBurst: 'many' } }),
+    );
     expect(res.status).toBe(422);
     const paths = [...new Set(res.body.error.details.map((d: { path: string }) => d.path))].sort();
     expect(paths).toEqual(['limits.rateLimitBurst', 'limits.rateLimitPerSecond', 'name']);
@@ -67,12 +69,20 @@ describe('bad input gets a documented 4xx that says what is wrong', () => {
   });
 
   it('invalid path and query parameters → 422', async () => {
-    const byId = await api.request({ method: 'GET', url: '/v1/admin/tenants/not-a-uuid', key: TEST_ADMIN_KEY });
+    const byId = await api.request({
+      method: 'GET',
+      url: '/v1/admin/tenants/not-a-uuid',
+      key: TEST_ADMIN_KEY,
+    });
     expect(byId.status).toBe(422);
     expect(byId.body.error.details[0]).toEqual({ path: 'id', message: 'must be a UUID' });
     const page = await api.request({ method: 'GET', url: '/v1/admin/tenants?limit=0', key: TEST_ADMIN_KEY });
     expect(page.status).toBe(422);
-    const unknown = await api.request({ method: 'GET', url: '/v1/admin/tenants?sort=name', key: TEST_ADMIN_KEY });
+    const unknown = await api.request({
+      method: 'GET',
+      url: '/v1/admin/tenants?sort=name',
+      key: TEST_ADMIN_KEY,
+    });
     expect(unknown.status).toBe(422);
   });
 
@@ -83,10 +93,18 @@ describe('bad input gets a documented 4xx that says what is wrong', () => {
   });
 
   it('keeps a well-formed caller request id and echoes it', async () => {
-    const res = await api.request({ method: 'GET', url: '/v1/nothing-here', headers: { 'x-request-id': 'abc-123' } });
+    const res = await api.request({
+      method: 'GET',
+      url: '/v1/nothing-here',
+      headers: { 'x-request-id': 'abc-123' },
+    });
     expect(res.headers['x-request-id']).toBe('abc-123');
     expect(res.body.error.requestId).toBe('abc-123');
-    const bad = await api.request({ method: 'GET', url: '/v1/nothing-here', headers: { 'x-request-id': 'no spaces <allowed>' } });
+    const bad = await api.request({
+      method: 'GET',
+      url: '/v1/nothing-here',
+      headers: { 'x-request-id': 'no spaces <allowed>' },
+    });
     expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

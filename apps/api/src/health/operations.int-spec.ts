@@ -15,7 +15,11 @@ describe('operations endpoints', () => {
   });
 
   it('/metrics exposes request durations by route template and status, without ids', async () => {
-    await api.request({ method: 'GET', url: '/v1/admin/tenants/00000000-0000-4000-8000-000000000000', key: TEST_ADMIN_KEY });
+    await api.request({
+      method: 'GET',
+      url: '/v1/admin/tenants/00000000-0000-4000-8000-000000000000',
+      key: TEST_ADMIN_KEY,
+    });
     const metrics = await api.request({ method: 'GET', url: '/metrics' });
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
@@ -46,9 +50,17 @@ describe('operations endpoints', () => {
     for (const [path, operations] of Object.entries(paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const statuses = Object.keys(operation.responses);
-        expect({ path, method, ok: statuses.some((s) => s.startsWith('2')) }).toEqual({ path, method, ok: true });
+        expect({ path, method, ok: statuses.some((s) => s.startsWith('2')) }).toEqual({
+          path,
+          method,
+          ok: true,
+        });
         if (path.startsWith('/v1/')) {
-          expect({ path, method, errors: statuses.some((s) => s.startsWith('4')) }).toEqual({ path, method, errors: true });
+          expect({ path, method, errors: statuses.some((s) => s.startsWith('4')) }).toEqual({
+            path,
+            method,
+            errors: true,
+          });
         }
       }
     }

@@ -1,5 +1,10 @@
 import { createZodDto } from 'nestjs-zod';
-import { apiKeyListSchema, apiKeySchema, createApiKeySchema, createdApiKeySchema } from '@tributary/contracts';
+import {
+  apiKeyListSchema,
+  apiKeySchema,
+  createApiKeySchema,
+  createdApiKeySchema,
+} from '@tributary/contracts';
 
 export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}
 export class ApiKeyDto extends createZodDto(apiKeySchema) {}

@@ -11,7 +11,11 @@ export class ApiKeyService {
   /** Creates a key and returns its secret, the only time it is ever available. */
   async create(tenantId: string, name: string): Promise<CreatedApiKeyView> {
     const secret = generateSecret('tenant');
-    const key = await this.keys.create(tenantId, { name, prefix: secretPrefix(secret), hash: hashSecret(secret) });
+    const key = await this.keys.create(tenantId, {
+      name,
+      prefix: secretPrefix(secret),
+      hash: hashSecret(secret),
+    });
     if (!key) throw new NotFoundError('Tenant', tenantId);
     return { ...toApiKeyView(key), secret };
   }

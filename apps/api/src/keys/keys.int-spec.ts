@@ -17,7 +17,11 @@ describe('API keys (real PostgreSQL + Redis)', () => {
     expect(me.body.tenant.id).toBe(tenantId);
     expect(me.body.key).toEqual({ id: keyId, name: 'test', prefix: key.slice(0, 12) });
 
-    const revoked = await api.request({ method: 'DELETE', url: `/v1/admin/keys/${keyId}`, key: TEST_ADMIN_KEY });
+    const revoked = await api.request({
+      method: 'DELETE',
+      url: `/v1/admin/keys/${keyId}`,
+      key: TEST_ADMIN_KEY,
+    });
     expect(revoked.status).toBe(200);
     expect(revoked.body.revokedAt).not.toBeNull();
 
@@ -28,7 +32,11 @@ describe('API keys (real PostgreSQL + Redis)', () => {
 
   it('stores only a hash: listings show prefixes, never secrets', async () => {
     const { tenantId, key } = await createTenantWithKey(api, 'listing');
-    const list = await api.request({ method: 'GET', url: `/v1/admin/tenants/${tenantId}/keys`, key: TEST_ADMIN_KEY });
+    const list = await api.request({
+      method: 'GET',
+      url: `/v1/admin/tenants/${tenantId}/keys`,
+      key: TEST_ADMIN_KEY,
+    });
     expect(list.status).toBe(200);
     expect(list.body.data).toHaveLength(1);
     expect(list.body.data[0].prefix).toBe(key.slice(0, 12));
@@ -42,11 +50,24 @@ describe('API keys (real PostgreSQL + Redis)', () => {
 
   it('answers 404 for keys of an unknown tenant or an unknown key', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
-    const create = await api.request({ method: 'POST', url: `/v1/admin/tenants/${missing}/keys`, key: TEST_ADMIN_KEY, body: {} });
+    const create = await api.request({
+      method: 'POST',
+      url: `/v1/admin/tenants/${missing}/keys`,
+      key: TEST_ADMIN_KEY,
+      body: {},
+    });
     expect(create.status).toBe(404);
-    const list = await api.request({ method: 'GET', url: `/v1/admin/tenants/${missing}/keys`, key: TEST_ADMIN_KEY });
+    const list = await api.request({
+      method: 'GET',
+      url: `/v1/admin/tenants/${missing}/keys`,
+      key: TEST_ADMIN_KEY,
+    });
     expect(list.status).toBe(404);
-    const revoke = await api.request({ method: 'DELETE', url: `/v1/admin/keys/${missing}`, key: TEST_ADMIN_KEY });
+    const revoke = await api.request({
+      method: 'DELETE',
+      url: `/v1/admin/keys/${missing}`,
+      key: TEST_ADMIN_KEY,
+    });
     expect(revoke.status).toBe(404);
   });
 
@@ -60,7 +81,11 @@ describe('API keys (real PostgreSQL + Redis)', () => {
 
     const other = await api.request({ method: 'GET', url: `/v1/keys/${b.keyId}`, key: a.key });
     expect(other.status).toBe(404);
-    const missing = await api.request({ method: 'GET', url: '/v1/keys/00000000-0000-4000-8000-000000000000', key: a.key });
+    const missing = await api.request({
+      method: 'GET',
+      url: '/v1/keys/00000000-0000-4000-8000-000000000000',
+      key: a.key,
+    });
     expect(other.body.error.code).toBe(missing.body.error.code);
     expect(other.body.error.message.replace(b.keyId, 'ID')).toBe(
       missing.body.error.message.replace('00000000-0000-4000-8000-000000000000', 'ID'),
@@ -69,7 +94,11 @@ describe('API keys (real PostgreSQL + Redis)', () => {
     const listA = await api.request({ method: 'GET', url: '/v1/keys', key: a.key });
     expect(listA.body.data.map((k: { id: string }) => k.id)).toEqual([a.keyId]);
 
-    const adminRoute = await api.request({ method: 'GET', url: `/v1/admin/tenants/${b.tenantId}`, key: a.key });
+    const adminRoute = await api.request({
+      method: 'GET',
+      url: `/v1/admin/tenants/${b.tenantId}`,
+      key: a.key,
+    });
     expect(adminRoute.status).toBe(401);
   });
 

@@ -10,12 +10,24 @@ describe('admin tenants API (real PostgreSQL + Redis)', () => {
   const admin = { key: TEST_ADMIN_KEY };
 
   it('creates a tenant with the configured default limits and reads it back', async () => {
-    const created = await api.request({ ...admin, method: 'POST', url: '/v1/admin/tenants', body: { name: 'acme' } });
+    const created = await api.request({
+      ...admin,
+      method: 'POST',
+      url: '/v1/admin/tenants',
+      body: { name: 'acme' },
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'acme', limits: { rateLimitPerSecond: 7, rateLimitBurst: 9 } });
+    expect(created.body).toMatchObject({
+      name: 'acme',
+      limits: { rateLimitPerSecond: 7, rateLimitBurst: 9 },
+    });
     expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);
 
-    const fetched = await api.request({ ...admin, method: 'GET', url: `/v1/admin/tenants/${created.body.id}` });
+    const fetched = await api.request({
+      ...admin,
+      method: 'GET',
+      url: `/v1/admin/tenants/${created.body.id}`,
+    });
     expect(fetched.status).toBe(200);
     expect(fetched.body).toEqual(created.body);
   });
@@ -37,12 +49,24 @@ describe('admin tenants API (real PostgreSQL + Redis)', () => {
     });
     expect(patched.status).toBe(200);
     expect(patched.body.limits).toEqual({ rateLimitPerSecond: 3, rateLimitBurst: 40 });
-    expect(new Date(patched.body.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(created.body.updatedAt).getTime());
+    expect(new Date(patched.body.updatedAt).getTime()).toBeGreaterThanOrEqual(
+      new Date(created.body.updatedAt).getTime(),
+    );
   });
 
   it('refuses a PATCH that names no limit, and unknown tenants with 404', async () => {
-    const created = await api.request({ ...admin, method: 'POST', url: '/v1/admin/tenants', body: { name: 'patchy' } });
-    const empty = await api.request({ ...admin, method: 'PATCH', url: `/v1/admin/tenants/${created.body.id}`, body: { limits: {} } });
+    const created = await api.request({
+      ...admin,
+      method: 'POST',
+      url: '/v1/admin/tenants',
+      body: { name: 'patchy' },
+    });
+    const empty = await api.request({
+      ...admin,
+      method: 'PATCH',
+      url: `/v1/admin/tenants/${created.body.id}`,
+      body: { limits: {} },
+    });
     expect(empty.status).toBe(422);
     expect(empty.body.error.code).toBe('validation_failed');
 
@@ -50,13 +74,23 @@ describe('admin tenants API (real PostgreSQL + Redis)', () => {
     const get = await api.request({ ...admin, method: 'GET', url: `/v1/admin/tenants/${missing}` });
     expect(get.status).toBe(404);
     expect(get.body.error).toMatchObject({ code: 'not_found' });
-    const patch = await api.request({ ...admin, method: 'PATCH', url: `/v1/admin/tenants/${missing}`, body: { limits: { rateLimitBurst: 2 } } });
+    const patch = await api.request({
+      ...admin,
+      method: 'PATCH',
+      url: `/v1/admin/tenants/${missing}`,
+      body: { limits: { rateLimitBurst: 2 } },
+    });
     expect(patch.status).toBe(404);
   });
 
   it('answers 409 for a duplicate name', async () => {
     await api.request({ ...admin, method: 'POST', url: '/v1/admin/tenants', body: { name: 'twice' } });
-    const again = await api.request({ ...admin, method: 'POST', url: '/v1/admin/tenants', body: { name: 'twice' } });
+    const again = await api.request({
+      ...admin,
+      method: 'POST',
+      url: '/v1/admin/tenants',
+      body: { name: 'twice' },
+    });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('conflict');
     expect(again.body.error.message).toContain('twice');
@@ -69,11 +103,12 @@ describe('admin tenants API (real PostgreSQL + Redis)', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; body: { data: { name: string }[]; nextCursor: string | null } } = await api.request({
-        ...admin,
-        method: 'GET',
-        url: `/v1/admin/tenants?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-      });
+      const page: { status: number; body: { data: { name: string }[]; nextCursor: string | null } } =
+        await api.request({
+          ...admin,
+          method: 'GET',
+          url: `/v1/admin/tenants?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        });
       expect(page.status).toBe(200);
       expect(page.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...page.body.data.map((t) => t.name));
@@ -86,7 +121,11 @@ describe('admin tenants API (real PostgreSQL + Redis)', () => {
   it('requires the admin key', async () => {
     const none = await api.request({ method: 'GET', url: '/v1/admin/tenants' });
     expect(none.status).toBe(401);
-    const wrong = await api.request({ method: 'GET', url: '/v1/admin/tenants', key: 'trb_admin_not-the-right-key-xxxxxxxx' });
+    const wrong = await api.request({
+      method: 'GET',
+      url: '/v1/admin/tenants',
+      key: 'trb_admin_not-the-right-key-xxxxxxxx',
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.code).toBe('unauthorized');
   });

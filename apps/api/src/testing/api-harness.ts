@@ -61,7 +61,11 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...headers,
         },
-        ...(body !== undefined ? { payload: JSON.stringify(body) } : payload !== undefined ? { payload } : {}),
+        ...(body !== undefined
+          ? { payload: JSON.stringify(body) }
+          : payload !== undefined
+            ? { payload }
+            : {}),
       });
       let parsed: unknown = response.body;
       try {

@@ -48,28 +48,51 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     chownSync(dir, uid, gid);
   }
   const as = { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}), cwd: dir };
-  await run(path.join(bin, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'], as);
+  await run(
+    path.join(bin, 'initdb'),
+    ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'],
+    as,
+  );
   const port = await freePort();
   const child = spawn(
     path.join(bin, 'postgres'),
-    ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir, '-c', 'fsync=off',
-      '-c', 'max_connections=300', '-c', 'shared_buffers=128MB'],
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-k',
+      dir,
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'shared_buffers=128MB',
+    ],
     { ...as, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   try {
-    await waitUntil(`PostgreSQL on port ${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
-      const client = new pg.Client({ connectionString: url });
-      try {
-        await client.connect();
-        return true;
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }, 30_000, 200);
+    await waitUntil(
+      `PostgreSQL on port ${port}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
+        const client = new pg.Client({ connectionString: url });
+        try {
+          await client.connect();
+          return true;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      30_000,
+      200,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

@@ -56,10 +56,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {
-    await waitUntil(`redis-server on port ${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
-      return answersPing(port);
-    }, 15_000);
+    await waitUntil(
+      `redis-server on port ${port}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
+        return answersPing(port);
+      },
+      15_000,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
