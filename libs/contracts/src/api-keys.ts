@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { tenantSchema } from './tenants';
+import { tenantExample, tenantSchema } from './tenants';
+
+const apiKeyExample = {
+  id: '7d1f9a3c-2b4e-4f6a-8c9d-0e1f2a3b4c5d',
+  tenantId: tenantExample.id,
+  name: 'ingest-service',
+  prefix: 'trb_k3J9xQ2m',
+  createdAt: '2026-11-25T10:00:00.000Z',
+  lastUsedAt: null,
+  revokedAt: null,
+};
 
 export const createApiKeySchema = z
   .object({ name: z.string().trim().min(1).max(100).default('default').describe('What the key is for') })
@@ -17,39 +27,27 @@ export const apiKeySchema = z
     lastUsedAt: z.iso.datetime().nullable().describe('Updated within KEY_USAGE_FLUSH_EVERY_MS'),
     revokedAt: z.iso.datetime().nullable(),
   })
-  .meta({
-    example: {
-      id: '7d1f9a3c-2b4e-4f6a-8c9d-0e1f2a3b4c5d',
-      tenantId: '0b9f4b3e-7f0c-4d7a-9c51-2f3d6f1e8a10',
-      name: 'ingest-service',
-      prefix: 'trb_k3J9xQ2m',
-      createdAt: '2026-11-25T10:00:00.000Z',
-      lastUsedAt: null,
-      revokedAt: null,
-    },
-  });
+  .meta({ example: apiKeyExample });
 export type ApiKeyView = z.infer<typeof apiKeySchema>;
 
 export const createdApiKeySchema = apiKeySchema
   .extend({ secret: z.string().describe('The key itself. Shown once: only its hash is stored.') })
-  .meta({
-    example: {
-      id: '7d1f9a3c-2b4e-4f6a-8c9d-0e1f2a3b4c5d',
-      tenantId: '0b9f4b3e-7f0c-4d7a-9c51-2f3d6f1e8a10',
-      name: 'ingest-service',
-      prefix: 'trb_k3J9xQ2m',
-      secret: 'trb_k3J9xQ2mV8pL1sR7tY4uW6zA0bC3dE5fG7hJ9kM2nP4q',
-      createdAt: '2026-11-25T10:00:00.000Z',
-      lastUsedAt: null,
-      revokedAt: null,
-    },
-  });
+  .meta({ example: { ...apiKeyExample, secret: 'trb_k3J9xQ2mV8pL1sR7tY4uW6zA0bC3dE5fG7hJ9kM2nP4q' } });
 export type CreatedApiKeyView = z.infer<typeof createdApiKeySchema>;
 
-export const apiKeyListSchema = z.object({ data: z.array(apiKeySchema) });
+export const apiKeyListSchema = z
+  .object({ data: z.array(apiKeySchema) })
+  .meta({ example: { data: [apiKeyExample] } });
 
-export const meSchema = z.object({
-  tenant: tenantSchema,
-  key: apiKeySchema.pick({ id: true, name: true, prefix: true }),
-});
+export const meSchema = z
+  .object({
+    tenant: tenantSchema,
+    key: apiKeySchema.pick({ id: true, name: true, prefix: true }),
+  })
+  .meta({
+    example: {
+      tenant: tenantExample,
+      key: { id: apiKeyExample.id, name: apiKeyExample.name, prefix: apiKeyExample.prefix },
+    },
+  });
 export type MeView = z.infer<typeof meSchema>;

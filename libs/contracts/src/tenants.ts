@@ -36,6 +36,14 @@ export const updateTenantSchema = z
   .meta({ example: { limits: { rateLimitPerSecond: 100, rateLimitBurst: 200 } } });
 export type UpdateTenant = z.infer<typeof updateTenantSchema>;
 
+export const tenantExample = {
+  id: '0b9f4b3e-7f0c-4d7a-9c51-2f3d6f1e8a10',
+  name: 'acme',
+  limits: { rateLimitPerSecond: 50, rateLimitBurst: 100 },
+  createdAt: '2026-11-25T10:00:00.000Z',
+  updatedAt: '2026-11-25T10:00:00.000Z',
+};
+
 export const tenantSchema = z
   .object({
     id: z.uuid(),
@@ -44,18 +52,15 @@ export const tenantSchema = z
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
-  .meta({
-    example: {
-      id: '0b9f4b3e-7f0c-4d7a-9c51-2f3d6f1e8a10',
-      name: 'acme',
-      limits: { rateLimitPerSecond: 50, rateLimitBurst: 100 },
-      createdAt: '2026-11-25T10:00:00.000Z',
-      updatedAt: '2026-11-25T10:00:00.000Z',
-    },
-  });
+  .meta({ example: tenantExample });
 export type TenantView = z.infer<typeof tenantSchema>;
 
-export const tenantListSchema = z.object({ data: z.array(tenantSchema), nextCursor: z.uuid().nullable() });
+export const tenantListSchema = z
+  .object({
+    data: z.array(tenantSchema),
+    nextCursor: z.uuid().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+  })
+  .meta({ example: { data: [tenantExample], nextCursor: null } });
 export type TenantList = z.infer<typeof tenantListSchema>;
 
 export const listTenantsQuerySchema = z

@@ -7,8 +7,13 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export type RedisRole = 'worker' | 'producer';
 
-export function redisOptions(role: RedisRole): RedisOptions {
-  const retryStrategy = (times: number) => Math.min(times * 200, 5_000);
+/** Reconnect delay: grows by 200 ms per attempt, at most 5 s. Never gives up. */
+const retryStrategy = (times: number): number => Math.min(times * 200, 5_000);
+
+/** ioredis options with a concrete retry strategy (which BullMQ's option type also accepts). */
+type ConnectionSettings = RedisOptions & { retryStrategy: typeof retryStrategy };
+
+export function redisOptions(role: RedisRole): ConnectionSettings {
   return role === 'worker'
     ? { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy }
     : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, retryStrategy };
@@ -18,7 +23,7 @@ export function redisOptions(role: RedisRole): RedisOptions {
  * ioredis options for a `redis://` or `rediss://` URL and a role. BullMQ gets options rather than
  * a connection so that it owns (and closes) the connections it makes.
  */
-export function redisConnectionOptions(url: string, role: RedisRole, name: string): RedisOptions {
+export function redisConnectionOptions(url: string, role: RedisRole, name: string): ConnectionSettings {
   const parsed = new URL(url);
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
   return {

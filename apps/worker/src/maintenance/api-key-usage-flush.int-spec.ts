@@ -71,7 +71,7 @@ describe('ApiKeyUsageFlush (real PostgreSQL + Redis)', () => {
     await redis.hset(usageKey, key.id, '1000');
     const original = redis.hgetall.bind(redis);
     // Simulate the API recording a newer use between the flush's read and its delete.
-    jest.spyOn(redis, 'hgetall').mockImplementationOnce(async (k: string) => {
+    jest.spyOn(redis, 'hgetall').mockImplementationOnce(async (k) => {
       const value = await original(k);
       await redis.hset(usageKey, key.id, '2000');
       return value;
