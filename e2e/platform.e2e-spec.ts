@@ -42,6 +42,17 @@ describe('api + worker + scheduler as real processes (PostgreSQL, Redis)', () =>
     await db.drop();
   });
 
+  it('refuses to start on bad configuration, naming the variable', async () => {
+    for (const app of ['api', 'worker', 'scheduler'] as const) {
+      const bad = startApp(app, { ...env, PORT: 'eighty', LOG_LEVEL: 'loud' });
+      expect(await bad.exit()).toBe(1);
+      const output = bad.lines.join('\n');
+      expect(output).toContain(`${app} failed to start: Invalid configuration:`);
+      expect(output).toContain('PORT: expected a whole number (got "eighty")');
+      expect(output).toContain('LOG_LEVEL:');
+    }
+  });
+
   it('passes the smoke flow, and the worker records when each key was last used', async () => {
     const { tenantId, keyId, key } = await smokeFlow(base, ADMIN_KEY);
     await waitUntil(

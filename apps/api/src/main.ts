@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from '@tributary/config';
-import { closeOnSignals } from '@tributary/observability';
+import { closeOnSignals, exitOnStartupFailure } from '@tributary/observability';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './create-app';
 
@@ -14,8 +14,4 @@ async function main(): Promise<void> {
     .log(`api listening on http://${config.HOST}:${config.PORT} (docs at /docs, metrics at /metrics)`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`api failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  if (err instanceof Error && err.name !== 'ConfigError' && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartupFailure('api'));

@@ -1,3 +1,3 @@
 export { createLogger, loggerOptions, requestIdFor } from './logger';
 export { Metrics } from './metrics';
-export { closeOnSignals } from './shutdown';
+export { closeOnSignals, exitOnStartupFailure, runApplicationContext } from './shutdown';

@@ -1,3 +1,7 @@
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+
 /** What {@link closeOnSignals} needs of a Nest application or application context. */
 interface Closable {
   close(): Promise<void>;
@@ -28,4 +32,25 @@ export function closeOnSignals(app: Closable, name: string): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+/** Ends a process whose start-up failed, with the reason on stderr (configuration errors without a stack). */
+export function exitOnStartupFailure(name: string): (err: unknown) => never {
+  return (err) => {
+    process.stderr.write(`${name} failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof Error && err.name !== 'ConfigError' && err.stack)
+      process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  };
+}
+
+/**
+ * Runs a Nest application context (no HTTP server) the way every background app runs: JSON logs
+ * through pino, closed gracefully on SIGTERM/SIGINT.
+ */
+export async function runApplicationContext(module: DynamicModule, name: string): Promise<void> {
+  const app = await NestFactory.createApplicationContext(module, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  closeOnSignals(app, name);
+  await app.init();
 }
