@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const owned = {
   db: ['@prisma/*', '@electric-sql/*', 'pg'],
   queue: ['bullmq', 'ioredis'],
-  inference: ['onnxruntime-node', 'onnxruntime-*'],
+  inference: ['onnxruntime-node', 'onnxruntime-*', 'onnx-proto', '@energetic-ai/*'],
   'vector-store': ['usearch', '@qdrant/*', 'pgvector'],
 };
 const allOwned = Object.values(owned).flat();
@@ -87,6 +87,7 @@ export default tseslint.config(
             },
             { sourceTag: 'lib:db', bannedExternalImports: banned('db') },
             { sourceTag: 'lib:queue', bannedExternalImports: banned('queue') },
+            { sourceTag: 'lib:inference', bannedExternalImports: banned('inference') },
             { sourceTag: 'lib:config', bannedExternalImports: allOwned },
             { sourceTag: 'lib:contracts', bannedExternalImports: allOwned },
             { sourceTag: 'lib:observability', bannedExternalImports: allOwned },
@@ -102,6 +103,7 @@ export default tseslint.config(
       'libs/config/src/**',
       'tools/**',
       'libs/testing/src/**',
+      'libs/*/src/testing/**',
       'libs/db/src/migrate.ts',
       'prisma.config.ts',
       '**/*.spec.ts',

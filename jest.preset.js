@@ -3,7 +3,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   rootDir: __dirname,
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/jest.environment.js',
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

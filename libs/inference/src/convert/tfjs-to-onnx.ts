@@ -36,7 +36,7 @@ function onnxType(tfType: number): ElemType {
 
 export interface ConvertOptions {
   /** Graph inputs: TF placeholder name → ONNX element type and shape (-1 for dynamic). */
-  inputs: Record<string, { type: 'int64' | 'float32'; shape: number[] }>;
+  inputs: Record<string, { type: 'int64' | 'float32'; shape: readonly number[] }>;
   /** Name of the single graph output. */
   outputName: string;
   producer: { name: string; version: string };
@@ -123,7 +123,12 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
     if (weight) {
       if (weight.dtype === 'float32') {
         const f = weight.data as Float32Array;
-        addInitializer(name, DataType.FLOAT, weight.shape, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+        addInitializer(
+          name,
+          DataType.FLOAT,
+          weight.shape,
+          new Uint8Array(f.buffer, f.byteOffset, f.byteLength),
+        );
       } else {
         addInitializer(name, DataType.INT64, weight.shape, int64Bytes(Array.from(weight.data)));
       }
@@ -139,9 +144,14 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
     return t;
   };
 
-  const attribute = (name: string, value: number | number[] | string | onnx.ITensorProto): onnx.IAttributeProto => {
+  const attribute = (
+    name: string,
+    value: number | number[] | string | onnx.ITensorProto,
+  ): onnx.IAttributeProto => {
     if (typeof value === 'number') {
-      return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
+      return Number.isInteger(value)
+        ? { name, type: AttributeType.INT, i: value }
+        : { name, type: AttributeType.FLOAT, f: value };
     }
     if (typeof value === 'string') return { name, type: AttributeType.STRING, s: Buffer.from(value) };
     if (Array.isArray(value)) return { name, type: AttributeType.INTS, ints: value };
@@ -268,18 +278,27 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
       case 'ConcatV2': {
         const n = attrInt(node, 'N');
         const axis = constOf(inputs[n]!).values[0]!;
-        emit('Concat', inputs.slice(0, n).map((_, i) => x(i)), [out], same(), { axis });
+        emit(
+          'Concat',
+          inputs.slice(0, n).map((_, i) => x(i)),
+          [out],
+          same(),
+          { axis },
+        );
         return;
       }
       case 'Pack': {
         const axis = attrInt(node, 'axis');
         const axes = int64Const(`${out}/axes`, [axis]);
-        const parts = inputs.map((_, i) => emit('Unsqueeze', [x(i), axes], [fresh(`${out}/part`)], typeOf(inputs[i]!)));
+        const parts = inputs.map((_, i) =>
+          emit('Unsqueeze', [x(i), axes], [fresh(`${out}/part`)], typeOf(inputs[i]!)),
+        );
         emit('Concat', parts, [out], same(), { axis });
         return;
       }
       case 'GatherV2': {
-        if (attrInt(node, 'batch_dims') !== 0) throw new Error(`${out}: GatherV2 batch_dims is not supported`);
+        if (attrInt(node, 'batch_dims') !== 0)
+          throw new Error(`${out}: GatherV2 batch_dims is not supported`);
         const axis = constOf(inputs[2]!).values[0]!;
         emit('Gather', [x(0), x(1)], [out], same(), { axis });
         return;
@@ -311,12 +330,18 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
       case 'Prod': {
         const op = { Max: 'ReduceMax', Mean: 'ReduceMean', Sum: 'ReduceSum', Prod: 'ReduceProd' }[node.op];
         const axes = constOf(inputs[1]!).values;
-        emit(op, [x(0), int64Const(`${out}/axes`, axes)], [out], same(), { keepdims: attrBool(node, 'keep_dims') ? 1 : 0 });
+        emit(op, [x(0), int64Const(`${out}/axes`, axes)], [out], same(), {
+          keepdims: attrBool(node, 'keep_dims') ? 1 : 0,
+        });
         return;
       }
       case 'MatMul': {
-        const a = attrBool(node, 'transpose_a') ? emit('Transpose', [x(0)], [fresh(`${out}/at`)], same(), { perm: [1, 0] }) : x(0);
-        const b = attrBool(node, 'transpose_b') ? emit('Transpose', [x(1)], [fresh(`${out}/bt`)], same(), { perm: [1, 0] }) : x(1);
+        const a = attrBool(node, 'transpose_a')
+          ? emit('Transpose', [x(0)], [fresh(`${out}/at`)], same(), { perm: [1, 0] })
+          : x(0);
+        const b = attrBool(node, 'transpose_b')
+          ? emit('Transpose', [x(1)], [fresh(`${out}/bt`)], same(), { perm: [1, 0] })
+          : x(1);
         emit('MatMul', [a, b], [out], same());
         return;
       }
@@ -324,8 +349,12 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
       case 'BatchMatMulV2': {
         // The encoder's attention multiplies rank-4 [batch, heads, time, depth] tensors.
         const swap = [0, 1, 3, 2];
-        const a = attrBool(node, 'adj_x') ? emit('Transpose', [x(0)], [fresh(`${out}/at`)], same(), { perm: swap }) : x(0);
-        const b = attrBool(node, 'adj_y') ? emit('Transpose', [x(1)], [fresh(`${out}/bt`)], same(), { perm: swap }) : x(1);
+        const a = attrBool(node, 'adj_x')
+          ? emit('Transpose', [x(0)], [fresh(`${out}/at`)], same(), { perm: swap })
+          : x(0);
+        const b = attrBool(node, 'adj_y')
+          ? emit('Transpose', [x(1)], [fresh(`${out}/bt`)], same(), { perm: swap })
+          : x(1);
         emit('MatMul', [a, b], [out], same());
         return;
       }
@@ -340,14 +369,20 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
         const weight = graph.weights.get(valueName(inputs[1]!))!;
         const name = fresh(`${out}/kernel`);
         const f = weight.data as Float32Array;
-        addInitializer(name, DataType.FLOAT, [cin!, cout!], new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
+        addInitializer(
+          name,
+          DataType.FLOAT,
+          [cin!, cout!],
+          new Uint8Array(f.buffer, f.byteOffset, f.byteLength),
+        );
         emit('MatMul', [x(0), name], [out], DataType.FLOAT);
         return;
       }
       case 'SplitV': {
         const n = attrInt(node, 'num_split');
         const sizes = constOf(inputs[1]!).values;
-        if (sizes.some((s) => s < 0)) throw new Error(`${out}: SplitV with an inferred size is not supported`);
+        if (sizes.some((s) => s < 0))
+          throw new Error(`${out}: SplitV with an inferred size is not supported`);
         const axis = constOf(inputs[2]!).values[0]!;
         const outputs = Array.from({ length: n }, (_, i) => (i === 0 ? out : `${out}:${i}`));
         emit('Split', [x(0), int64Const(`${out}/split`, sizes)], outputs, same(), { axis });
@@ -357,7 +392,20 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
         const begin = constOf(inputs[1]!).values;
         const size = constOf(inputs[2]!).values;
         const ends = size.map((s, i) => (s === -1 ? INT64_MAX : BigInt(begin[i]! + s)));
-        emit('Slice', [x(0), int64Const(`${out}/starts`, begin), int64Const(`${out}/ends`, ends), int64Const(`${out}/axes`, begin.map((_, i) => i))], [out], same());
+        emit(
+          'Slice',
+          [
+            x(0),
+            int64Const(`${out}/starts`, begin),
+            int64Const(`${out}/ends`, ends),
+            int64Const(
+              `${out}/axes`,
+              begin.map((_, i) => i),
+            ),
+          ],
+          [out],
+          same(),
+        );
         return;
       }
       case 'StridedSlice': {
@@ -388,7 +436,16 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
         const axes = begin.map((_, i) => i);
         const sliced = emit(
           'Slice',
-          [x(0), int64Const(`${out}/starts`, starts), int64Const(`${out}/ends`, ends), int64Const(`${out}/axes`, axes), int64Const(`${out}/steps`, strides.map((s, i) => ((shrinkMask >> i) & 1 ? 1 : s)))],
+          [
+            x(0),
+            int64Const(`${out}/starts`, starts),
+            int64Const(`${out}/ends`, ends),
+            int64Const(`${out}/axes`, axes),
+            int64Const(
+              `${out}/steps`,
+              strides.map((s, i) => ((shrinkMask >> i) & 1 ? 1 : s)),
+            ),
+          ],
           [shrink.length ? fresh(`${out}/sliced`) : out],
           same(),
         );
@@ -420,9 +477,12 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
   };
   graph.nodes.forEach(visit);
 
-  const consumed = new Set(graph.nodes.flatMap((n) => (n.input ?? []).map((i) => i.replace(/^\^/, '').split(':')[0]!)));
+  const consumed = new Set(
+    graph.nodes.flatMap((n) => (n.input ?? []).map((i) => i.replace(/^\^/, '').split(':')[0]!)),
+  );
   const sinks = graph.nodes.filter((n) => !consumed.has(n.name) && n.op !== 'Const');
-  if (sinks.length !== 1) throw new Error(`expected one graph output, found ${sinks.map((s) => s.name).join(', ')}`);
+  if (sinks.length !== 1)
+    throw new Error(`expected one graph output, found ${sinks.map((s) => s.name).join(', ')}`);
 
   for (const node of order) convertNode(node);
   const result = sinks[0]!.name;
