@@ -41,6 +41,33 @@ export interface ConvertOptions {
   outputName: string;
   producer: { name: string; version: string };
   docString?: string;
+  /**
+   * `int8`: dynamic quantization of every MatMul with a constant weight (the dense, 1×1 conv and
+   * feed-forward layers): weights stored as int8 with one scale per output column, activations
+   * quantized to uint8 per batch at run time, products accumulated in int32. @defaultValue 'none'
+   */
+  quantization?: 'none' | 'int8';
+}
+
+/** Symmetric per-column int8 quantization of a [K, N] weight matrix. */
+export function quantizeColumns(
+  weight: Float32Array,
+  k: number,
+  n: number,
+): { q: Int8Array; scales: Float32Array } {
+  const scales = new Float32Array(n);
+  for (let col = 0; col < n; col++) {
+    let max = 0;
+    for (let row = 0; row < k; row++) max = Math.max(max, Math.abs(weight[row * n + col]!));
+    scales[col] = max > 0 ? max / 127 : 1;
+  }
+  const q = new Int8Array(k * n);
+  for (let row = 0; row < k; row++) {
+    for (let col = 0; col < n; col++) {
+      q[row * n + col] = Math.max(-127, Math.min(127, Math.round(weight[row * n + col]! / scales[col]!)));
+    }
+  }
+  return { q, scales };
 }
 
 interface ConstValue {
@@ -174,6 +201,26 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
     });
     for (const o of outputs) types.set(o, type);
     return outputs[0]!;
+  };
+
+  const quantize = options.quantization === 'int8';
+
+  /** y = x · W with W int8 per column and x quantized to uint8 on the fly (ONNX dynamic quantization). */
+  const quantizedMatMul = (input: string, weight: Float32Array, k: number, n: number, out: string) => {
+    const { q, scales } = quantizeColumns(weight, k, n);
+    const wName = fresh(`${out}/w_int8`);
+    addInitializer(wName, DataType.INT8, [k, n], new Uint8Array(q.buffer));
+    const sName = fresh(`${out}/w_scale`);
+    addInitializer(sName, DataType.FLOAT, [n], new Uint8Array(scales.buffer));
+    const xq = fresh(`${out}/x_q`);
+    const xs = fresh(`${out}/x_scale`);
+    const xz = fresh(`${out}/x_zero`);
+    emit('DynamicQuantizeLinear', [input], [xq, xs, xz], DataType.UINT8);
+    types.set(xs, DataType.FLOAT);
+    const acc = emit('MatMulInteger', [xq, wName, xz], [fresh(`${out}/acc`)], DataType.INT32);
+    const accF = emit('Cast', [acc], [fresh(`${out}/acc_f`)], DataType.FLOAT, { to: DataType.FLOAT });
+    const scale = emit('Mul', [xs, sName], [fresh(`${out}/scale`)], DataType.FLOAT);
+    emit('Mul', [accF, scale], [out], DataType.FLOAT);
   };
 
   // Graph inputs.
@@ -336,6 +383,18 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
         return;
       }
       case 'MatMul': {
+        const weightRef = valueName(inputs[1]!);
+        const weight = byName.get(weightRef)?.op === 'Const' ? graph.weights.get(weightRef) : undefined;
+        if (
+          quantize &&
+          weight?.dtype === 'float32' &&
+          weight.shape.length === 2 &&
+          !attrBool(node, 'transpose_a') &&
+          !attrBool(node, 'transpose_b')
+        ) {
+          quantizedMatMul(x(0), weight.data as Float32Array, weight.shape[0]!, weight.shape[1]!, out);
+          return;
+        }
         const a = attrBool(node, 'transpose_a')
           ? emit('Transpose', [x(0)], [fresh(`${out}/at`)], same(), { perm: [1, 0] })
           : x(0);
@@ -367,8 +426,12 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
           throw new Error(`${out}: only 1×1, stride-1 Conv2D is supported`);
         }
         const weight = graph.weights.get(valueName(inputs[1]!))!;
-        const name = fresh(`${out}/kernel`);
         const f = weight.data as Float32Array;
+        if (quantize) {
+          quantizedMatMul(x(0), f, cin!, cout!, out);
+          return;
+        }
+        const name = fresh(`${out}/kernel`);
         addInitializer(
           name,
           DataType.FLOAT,
