@@ -2,15 +2,12 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_STSB, evalStsb } from './eval-stsb';
 
 describe('STS-B dev quality (../shared/data/stsb/sts-dev.csv)', () => {
-  beforeAll(() => {
+  it('use-lite@1 reaches Spearman ≥ 0.78, and use-lite-int8@1 stays within 0.01 of it', async () => {
     if (!existsSync(DEFAULT_STSB)) {
       throw new Error(
         `STS-B dev file is absent at ${DEFAULT_STSB}: check out shared/ beside the repository to run the quality gate.`,
       );
     }
-  });
-
-  it('use-lite@1 reaches Spearman ≥ 0.78, and use-lite-int8@1 stays within 0.01 of it', async () => {
     const fp32 = await evalStsb(DEFAULT_STSB, 'use-lite@1');
     const int8 = await evalStsb(DEFAULT_STSB, 'use-lite-int8@1');
     process.stdout.write(`${JSON.stringify({ fp32, int8 })}\n`);

@@ -8,7 +8,8 @@ describe('UseLiteEmbedder', () => {
   }, 60_000);
   afterAll(() => embedder.release());
 
-  const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+  const maxDiff = (a: Float32Array, b: Float32Array) =>
+    Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
 
   it('returns one vector per input, in input order, even when empty inputs end the batch', async () => {
     const texts = ['A man is eating food.', '', 'A man is riding a horse.', ''];
