@@ -14,3 +14,21 @@ export type { StsPair, StsResult } from './eval/sts';
 export { quantizeColumns } from './convert/tfjs-to-onnx';
 export { buildUseLiteOnnx, loadUseLiteTokenizer, useLiteVersions } from './use-lite/use-lite-models';
 export type { UseLiteVersion } from './use-lite/use-lite-models';
+export { modelId, modelManifestSchema, readManifests } from './models/manifest';
+export type { ModelManifest } from './models/manifest';
+export {
+  artifactDir,
+  artifactStatus,
+  ModelArtifactError,
+  sha256File,
+  verifyArtifacts,
+} from './models/artifacts';
+export { buildModels } from './models/build';
+export type { BuildOptions } from './models/build';
+export { EmbeddingEngine } from './engine/embedding-engine';
+export type { EngineOptions, ModelInfo, Tokenized } from './engine/embedding-engine';
+export { DynamicBatcher } from './engine/dynamic-batcher';
+export type { BatcherOptions, BatchStats } from './engine/dynamic-batcher';
+export { SessionPool } from './engine/session-pool';
+export type { Feed, PoolOutput, SessionPoolOptions } from './engine/session-pool';
+export { InferenceDeadlineError, InferenceOverloadedError } from './engine/errors';

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import type { UnigramTokenizer } from '../tokenizers/unigram-tokenizer';
-import { toSparseBatch } from './sparse-batch';
+import { prepareUseLiteBatch } from './use-lite-runtime';
 
 export const USE_LITE_DIMENSIONS = 512;
 
@@ -40,24 +40,12 @@ export class UseLiteEmbedder {
   /** Embeds pre-tokenised rows. Rows without tokens get the model's vector for empty input. */
   async embedTokens(rows: readonly (readonly number[])[]): Promise<Float32Array[]> {
     if (rows.length === 0) return [];
-    // The graph sizes the batch from the last row that has a token: move empty rows to the front
-    // so none is cut off, and put the results back in order.
-    const order = rows
-      .map((_, i) => i)
-      .sort((a, b) => Number(rows[a]!.length > 0) - Number(rows[b]!.length > 0));
-    const sorted = order.map((i) => rows[i]!);
-    const padded = sorted[sorted.length - 1]!.length === 0 ? [...sorted, [0]] : sorted;
-    const batch = toSparseBatch(padded);
-    const output = await this.session.run({
-      indices: new ort.Tensor('int64', batch.indices, [batch.count, 2]),
-      values: new ort.Tensor('int64', batch.values, [batch.count]),
-    });
-    const data = output['embeddings']!.data as Float32Array;
-    const result = new Array<Float32Array>(rows.length);
-    order.forEach((original, position) => {
-      result[original] = data.slice(position * USE_LITE_DIMENSIONS, (position + 1) * USE_LITE_DIMENSIONS);
-    });
-    return result;
+    const batch = prepareUseLiteBatch(rows, USE_LITE_DIMENSIONS);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, feed] of Object.entries(batch.feeds))
+      feeds[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+    const output = (await this.session.run(feeds))['embeddings']!;
+    return batch.decode({ data: output.data as Float32Array, dims: [...output.dims], inferSeconds: 0 });
   }
 
   async embed(texts: readonly string[]): Promise<Float32Array[]> {

@@ -1,0 +1,262 @@
+import { readFileSync } from 'node:fs';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { verifyArtifacts } from '../models/artifacts';
+import { modelId, readManifests, type ModelManifest } from '../models/manifest';
+import { UnigramTokenizer, type VocabEntry } from '../tokenizers/unigram-tokenizer';
+import { prepareUseLiteBatch, tokenizeUseLite } from '../use-lite/use-lite-runtime';
+import { DynamicBatcher, type BatcherOptions } from './dynamic-batcher';
+import { SessionPool } from './session-pool';
+
+export interface EngineOptions {
+  /** The repository's `models/` folder (manifests). */
+  manifestsDir: string;
+  /** `DATA_DIR/models` (verified artifacts). */
+  modelsDataDir: string;
+  /** Model versions to serve, e.g. `['use-lite@1', 'use-lite-int8@1']`. */
+  models: string[];
+  /** Sessions (worker threads) per model. @defaultValue 1 */
+  sessionsPerModel?: number;
+  /** ONNX Runtime intra-op threads per session. @defaultValue 1 */
+  intraOpThreads?: number;
+  /** Execution providers in order of preference. @defaultValue ['cpu'] */
+  executionProviders?: string[];
+  batching?: BatcherOptions;
+  /** Where the engine registers its metrics. */
+  registry?: Registry;
+}
+
+export interface ModelInfo {
+  id: string;
+  dimensions: number;
+  maxTokens: number;
+  quantization: string;
+}
+
+export interface Tokenized {
+  rows: number[][];
+  /** Indices of inputs cut to the model's token limit. */
+  truncated: number[];
+  tokens: number;
+}
+
+interface LoadedModel {
+  manifest: ModelManifest;
+  tokenizer: UnigramTokenizer;
+  pool: SessionPool;
+  batcher: DynamicBatcher<Float32Array>;
+}
+
+class EngineMetrics {
+  readonly queueWait: Histogram<'model'>;
+  readonly tokenize: Histogram<'model'>;
+  readonly infer: Histogram<'model'>;
+  readonly total: Histogram<'model'>;
+  readonly batchSize: Histogram<'model'>;
+  readonly batchTokens: Histogram<'model'>;
+  readonly queueDepth: Gauge<'model'>;
+  readonly dropped: Counter<'model' | 'reason'>;
+
+  constructor(registry: Registry | undefined, depth: (model: string) => number, models: string[]) {
+    const registers = registry ? [registry] : [];
+    const seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+    this.queueWait = new Histogram({
+      name: 'tributary_inference_queue_wait_seconds',
+      help: 'Time a row waited for its batch',
+      labelNames: ['model'],
+      buckets: seconds,
+      registers,
+    });
+    this.tokenize = new Histogram({
+      name: 'tributary_tokenize_duration_seconds',
+      help: 'Tokenisation time per request',
+      labelNames: ['model'],
+      buckets: seconds,
+      registers,
+    });
+    this.infer = new Histogram({
+      name: 'tributary_inference_duration_seconds',
+      help: 'ONNX Runtime time per batch',
+      labelNames: ['model'],
+      buckets: seconds,
+      registers,
+    });
+    this.total = new Histogram({
+      name: 'tributary_embed_duration_seconds',
+      help: 'Total engine time per request (tokenise, queue, infer)',
+      labelNames: ['model'],
+      buckets: seconds,
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'tributary_inference_batch_size',
+      help: 'Rows per batch',
+      labelNames: ['model'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.batchTokens = new Histogram({
+      name: 'tributary_inference_batch_tokens',
+      help: 'Padded tokens per batch',
+      labelNames: ['model'],
+      buckets: [16, 64, 256, 1024, 4096, 16384],
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'tributary_inference_rejected_total',
+      help: 'Rows refused (queue full) or dropped (deadline passed)',
+      labelNames: ['model', 'reason'],
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: 'tributary_inference_queue_depth',
+      help: 'Rows waiting for inference',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        for (const m of models) this.set({ model: m }, depth(m));
+      },
+    });
+  }
+}
+
+/**
+ * Serves embeddings for the configured model versions: verified artifacts, a pool of ONNX
+ * Runtime sessions on worker threads per model, dynamic batching in front of each pool, and
+ * metrics for every phase. Warms every session up before `start` resolves.
+ */
+export class EmbeddingEngine {
+  private readonly loaded = new Map<string, LoadedModel>();
+  private metrics!: EngineMetrics;
+
+  private constructor() {}
+
+  static async start(options: EngineOptions): Promise<EmbeddingEngine> {
+    const engine = new EmbeddingEngine();
+    engine.metrics = new EngineMetrics(
+      options.registry,
+      (m) => engine.loaded.get(m)?.batcher.depth ?? 0,
+      options.models,
+    );
+    const manifests = new Map(readManifests(options.manifestsDir).map((m) => [modelId(m), m]));
+    try {
+      for (const id of options.models) {
+        const manifest = manifests.get(id);
+        if (!manifest)
+          throw new Error(
+            `model ${id} has no manifest under ${options.manifestsDir}; known: ${[...manifests.keys()].join(', ')}`,
+          );
+        if (manifest.tokenizer.kind !== 'sentencepiece-unigram') {
+          throw new Error(`model ${id}: the engine does not serve ${manifest.tokenizer.kind} models yet`);
+        }
+        const files = await verifyArtifacts(options.modelsDataDir, manifest);
+        const vocab = JSON.parse(readFileSync(files[manifest.tokenizer.file]!, 'utf8')) as VocabEntry[];
+        const pool = await SessionPool.start({
+          modelPath: files['model.onnx']!,
+          outputName: 'embeddings',
+          size: options.sessionsPerModel ?? 1,
+          intraOpThreads: options.intraOpThreads ?? 1,
+          executionProviders: options.executionProviders ?? ['cpu'],
+        });
+        const dims = manifest.dimensions;
+        const batcher = new DynamicBatcher<Float32Array>(
+          async (rows) => {
+            const batch = prepareUseLiteBatch(rows, dims);
+            const output = await pool.run(batch.feeds);
+            engine.metrics.infer.observe({ model: id }, output.inferSeconds);
+            return batch.decode(output);
+          },
+          { ...options.batching, concurrency: pool.size },
+          (stats) => {
+            engine.metrics.batchSize.observe({ model: id }, stats.rows);
+            engine.metrics.batchTokens.observe({ model: id }, stats.tokens);
+            for (const w of stats.queueWaitSeconds) engine.metrics.queueWait.observe({ model: id }, w);
+          },
+        );
+        engine.loaded.set(id, { manifest, tokenizer: new UnigramTokenizer(vocab), pool, batcher });
+        // Warm-up: every session runs once before traffic arrives.
+        await Promise.all(
+          Array.from({ length: pool.size }, () => pool.run(prepareUseLiteBatch([[74, 337]], dims).feeds)),
+        );
+      }
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  models(): ModelInfo[] {
+    return [...this.loaded.values()].map(({ manifest }) => ({
+      id: modelId(manifest),
+      dimensions: manifest.dimensions,
+      maxTokens: manifest.maxTokens,
+      quantization: manifest.quantization,
+    }));
+  }
+
+  model(id: string): ModelInfo | undefined {
+    return this.models().find((m) => m.id === id);
+  }
+
+  queueDepth(id: string): number {
+    return this.loaded.get(id)?.batcher.depth ?? 0;
+  }
+
+  private get(id: string): LoadedModel {
+    const model = this.loaded.get(id);
+    if (!model) throw new Error(`model ${id} is not served by this engine`);
+    return model;
+  }
+
+  tokenize(id: string, texts: readonly string[]): Tokenized {
+    const model = this.get(id);
+    const started = process.hrtime.bigint();
+    const rows: number[][] = [];
+    const truncated: number[] = [];
+    let tokens = 0;
+    texts.forEach((text, i) => {
+      const { ids, truncated: cut } = tokenizeUseLite(model.tokenizer, text, model.manifest.maxTokens);
+      rows.push(ids);
+      tokens += ids.length;
+      if (cut) truncated.push(i);
+    });
+    this.metrics.tokenize.observe({ model: id }, Number(process.hrtime.bigint() - started) / 1e9);
+    return { rows, truncated, tokens };
+  }
+
+  /**
+   * Embeds tokenized rows. Throws `InferenceOverloadedError` at once when the queue is full;
+   * rows still queued at `deadline` are dropped (`InferenceDeadlineError`).
+   */
+  async embedRows(
+    id: string,
+    rows: readonly (readonly number[])[],
+    deadline: number,
+  ): Promise<Float32Array[]> {
+    const model = this.get(id);
+    const started = process.hrtime.bigint();
+    let promises: Promise<Float32Array>[];
+    try {
+      promises = model.batcher.submit(rows, deadline);
+    } catch (err) {
+      this.metrics.dropped.inc({ model: id, reason: 'queue_full' }, rows.length);
+      throw err;
+    }
+    try {
+      return await Promise.all(promises);
+    } catch (err) {
+      this.metrics.dropped.inc({ model: id, reason: 'deadline' }, rows.length);
+      throw err;
+    } finally {
+      this.metrics.total.observe({ model: id }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const model of this.loaded.values()) {
+      model.batcher.drain(new Error('engine is shutting down'));
+      await model.pool.close();
+    }
+    this.loaded.clear();
+  }
+}
