@@ -11,6 +11,11 @@ import { AdminKeyService } from './auth/admin-key.service';
 import { KeyUsageRecorder } from './auth/key-usage.recorder';
 import { TenantAuthGuard } from './auth/tenant-auth.guard';
 import { ApiExceptionFilter } from './common/api-exception.filter';
+import { EmbeddingCache } from './embeddings/embedding-cache';
+import { EmbeddingsController } from './embeddings/embeddings.controller';
+import { EmbeddingsService } from './embeddings/embeddings.service';
+import { EngineService } from './embeddings/engine.service';
+import { ModelCatalog } from './embeddings/model-catalog';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { HealthController } from './health/health.controller';
 import { LifecycleService } from './health/lifecycle.service';
@@ -52,6 +57,7 @@ export class AppModule {
         KeysController,
         OwnKeysController,
         MeController,
+        EmbeddingsController,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ApiValidationPipe },
@@ -68,6 +74,10 @@ export class AppModule {
         TenantService,
         ApiKeyRepository,
         ApiKeyService,
+        ModelCatalog,
+        EngineService,
+        EmbeddingCache,
+        EmbeddingsService,
       ],
     };
   }

@@ -63,6 +63,45 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** How often API key last-used times are flushed from Redis to PostgreSQL. */
   KEY_USAGE_FLUSH_EVERY_MS: int(1000, 3_600_000).default(30_000),
+  /** Folder of the model manifests (`<name>/<version>/manifest.json`), relative to the working directory. */
+  MODEL_MANIFESTS_DIR: z.string().min(1).default('models'),
+  /** Model versions the API serves for /v1/embeddings (comma-separated `name@version`). */
+  MODELS: z
+    .string()
+    .regex(/^[a-z0-9.@,-]+$/, 'comma-separated name@version ids')
+    .default('use-lite@1,use-lite-int8@1'),
+  /** The model new tenants get by default. */
+  DEFAULT_MODEL: z
+    .string()
+    .regex(/^[a-z0-9.-]+@[0-9]+$/, 'a name@version id')
+    .default('use-lite@1'),
+  /** ONNX Runtime sessions (worker threads) per model. */
+  INFERENCE_SESSIONS: int(1, 64).default(1),
+  /** ONNX Runtime intra-op threads per session. */
+  INFERENCE_INTRA_OP_THREADS: int(1, 64).default(2),
+  /** Execution providers in order of preference: `cpu`, or `cuda,cpu` where the CUDA provider is installed. */
+  INFERENCE_EXECUTION_PROVIDERS: z
+    .string()
+    .regex(/^(cpu|cuda|dml|coreml)(,(cpu|cuda|dml|coreml))*$/, 'e.g. cpu or cuda,cpu')
+    .default('cpu'),
+  /** Largest padded-token count of one inference batch. */
+  BATCH_MAX_TOKENS: int(16, 1_000_000).default(8192),
+  /** Most rows in one inference batch. */
+  BATCH_MAX_SIZE: int(1, 4096).default(64),
+  /** How long a request waits for others to share its batch, in milliseconds. */
+  BATCH_MAX_WAIT_MS: int(0, 1000).default(2),
+  /** Rows waiting for inference per model; beyond it uncached requests get 429. */
+  INFERENCE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(4096),
+  /** Inputs per /v1/embeddings request; more is refused with 413. */
+  EMBEDDINGS_MAX_INPUTS: int(1, 100_000).default(2048),
+  /** Characters per input; a longer one is refused with 413. */
+  EMBEDDINGS_MAX_INPUT_CHARS: int(1, 10_000_000).default(32_768),
+  /** How long a /v1/embeddings request may wait for inference before it is answered 503. */
+  EMBEDDINGS_TIMEOUT_MS: int(10, 600_000).default(10_000),
+  /** How long cached embeddings live in Redis, in seconds (0 turns the cache off). */
+  EMBEDDING_CACHE_TTL_SECONDS: int(0, 31_536_000).default(86_400),
+  /** How cached vectors are stored: float32 (exact) or float16 (half the memory). */
+  EMBEDDING_CACHE_FORMAT: z.enum(['float32', 'float16']).default('float32'),
   /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json. */
   DOCS_ENABLED: booleanish.default(true),
 });

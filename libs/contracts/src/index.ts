@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './tenants';
 export * from './api-keys';
+export * from './embeddings';

@@ -11,6 +11,11 @@ export const tenantLimitsSchema = z
   .meta({ example: { rateLimitPerSecond: 50, rateLimitBurst: 100 } });
 export type TenantLimits = z.infer<typeof tenantLimitsSchema>;
 
+export const modelIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]*@[0-9]+$/, 'a model version id such as use-lite@1')
+  .describe('A model version, `name@version`');
+
 export const createTenantSchema = z
   .object({
     name: z
@@ -24,15 +29,24 @@ export const createTenantSchema = z
       )
       .describe('Unique display name'),
     limits: tenantLimitsSchema.partial().strict().optional().describe('Defaults come from the configuration'),
+    defaultModel: modelIdSchema
+      .optional()
+      .describe('Used when a request names no model; default DEFAULT_MODEL'),
   })
   .strict()
-  .meta({ example: { name: 'acme', limits: { rateLimitPerSecond: 20 } } });
+  .meta({ example: { name: 'acme', limits: { rateLimitPerSecond: 20 }, defaultModel: 'use-lite@1' } });
 export type CreateTenant = z.infer<typeof createTenantSchema>;
 
 export const updateTenantSchema = z
-  .object({ limits: tenantLimitsSchema.partial().strict() })
+  .object({
+    limits: tenantLimitsSchema.partial().strict().optional(),
+    defaultModel: modelIdSchema.optional(),
+  })
   .strict()
-  .refine((v) => Object.keys(v.limits).length > 0, { message: 'name at least one limit', path: ['limits'] })
+  .refine((v) => v.defaultModel !== undefined || Object.keys(v.limits ?? {}).length > 0, {
+    message: 'name at least one limit or a default model',
+    path: ['limits'],
+  })
   .meta({ example: { limits: { rateLimitPerSecond: 100, rateLimitBurst: 200 } } });
 export type UpdateTenant = z.infer<typeof updateTenantSchema>;
 
@@ -40,6 +54,7 @@ export const tenantExample = {
   id: '0b9f4b3e-7f0c-4d7a-9c51-2f3d6f1e8a10',
   name: 'acme',
   limits: { rateLimitPerSecond: 50, rateLimitBurst: 100 },
+  defaultModel: 'use-lite@1',
   createdAt: '2026-11-25T10:00:00.000Z',
   updatedAt: '2026-11-25T10:00:00.000Z',
 };
@@ -49,6 +64,7 @@ export const tenantSchema = z
     id: z.uuid(),
     name: z.string(),
     limits: tenantLimitsSchema,
+    defaultModel: modelIdSchema,
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })

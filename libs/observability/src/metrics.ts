@@ -27,6 +27,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cacheHits = new Counter({
+    name: 'tributary_embedding_cache_hits_total',
+    help: 'Inputs whose embedding came from the cache',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheMisses = new Counter({
+    name: 'tributary_embedding_cache_misses_total',
+    help: 'Inputs whose embedding had to be computed',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
   readonly jobsProcessed = new Counter({
     name: 'tributary_jobs_processed_total',
     help: 'Background jobs finished, by queue, job name and outcome',

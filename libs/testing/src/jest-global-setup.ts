@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { buildModels } from '@tributary/inference';
 import { prepareTemplateDatabase } from './database';
 import { startPostgresServer } from './services/postgres-server';
 import { startRedisServer } from './services/redis-server';
@@ -24,5 +26,11 @@ export default async function globalSetup(): Promise<void> {
     await prepareTemplateDatabase(process.env['TEST_DATABASE_URL']);
     process.env['TEST_TEMPLATE_READY'] = '1';
   }
+  // The apps load verified model artifacts from ./.data/models; build them when missing or stale.
+  const root = path.resolve(__dirname, '../../..');
+  await buildModels({
+    manifestsDir: path.join(root, 'models'),
+    modelsDataDir: path.join(root, '.data', 'models'),
+  });
   (globalThis as { __tributaryStops?: Stop[] }).__tributaryStops = stops;
 }

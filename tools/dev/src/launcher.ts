@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '@tributary/config';
 import { runMigrations, startEmbeddedPostgres, type EmbeddedPostgres } from '@tributary/db';
+import { buildModels } from '@tributary/inference';
 import { startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
 import { Supervisor } from './supervisor';
 
@@ -59,6 +60,14 @@ async function main(): Promise<void> {
     }
     say('applying database migrations');
     await runMigrations(databaseUrl);
+    const models = await buildModels({
+      manifestsDir: path.join(ROOT, 'models'),
+      modelsDataDir: path.join(dataDir, 'models'),
+      log: (m) => say(m),
+    });
+    say(
+      `models: ${[...models.built, ...models.upToDate].join(', ')} ready in ${path.join(dataDir, 'models')}`,
+    );
 
     let adminKey: string | undefined;
     supervisor = new Supervisor({

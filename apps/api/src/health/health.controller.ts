@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { UnavailableError } from '@tributary/contracts';
 import { PrismaService } from '@tributary/db';
 import { ApiErrors } from '../common/openapi';
+import { EngineService } from '../embeddings/engine.service';
 import { RedisService } from '../redis/redis.module';
 import { LifecycleService } from './lifecycle.service';
 
@@ -35,6 +36,7 @@ export class HealthController {
     private readonly prisma: PrismaService,
     private readonly redis: RedisService,
     private readonly lifecycle: LifecycleService,
+    private readonly engines: EngineService,
   ) {}
 
   @Get('live')
@@ -45,8 +47,13 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database and Redis answer and the process is not shutting down' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: 'up', redis: 'up' } } } })
+  @ApiOperation({
+    summary:
+      'Readiness: the database and Redis answer, the models are loaded, and the process is not shutting down',
+  })
+  @ApiOkResponse({
+    schema: { example: { status: 'ok', checks: { database: 'up', redis: 'up', models: 'up' } } },
+  })
   @ApiErrors(503)
   async ready() {
     if (this.lifecycle.isDraining) throw new UnavailableError('Shutting down', 5);
@@ -54,9 +61,10 @@ export class HealthController {
       check(() => this.prisma.ping()),
       check(() => this.redis.client.ping()),
     ]);
-    const checks = { database, redis };
-    if (database !== 'up' || redis !== 'up') {
-      throw new UnavailableError(`Not ready: database ${database}; redis ${redis}`, 5);
+    const models = this.engines.ready ? 'up' : 'down: loading';
+    const checks = { database, redis, models };
+    if (database !== 'up' || redis !== 'up' || models !== 'up') {
+      throw new UnavailableError(`Not ready: database ${database}; redis ${redis}; models ${models}`, 5);
     }
     return { status: 'ok', checks };
   }

@@ -11,7 +11,7 @@ describe('operations endpoints', () => {
     expect((await api.request({ method: 'GET', url: '/health/live' })).status).toBe(200);
     const ready = await api.request({ method: 'GET', url: '/health/ready' });
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up' } });
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up', models: 'up' } });
   });
 
   it('/metrics exposes request durations by route template and status, without ids', async () => {
@@ -45,6 +45,7 @@ describe('operations endpoints', () => {
         '/v1/keys',
         '/v1/keys/{id}',
         '/health/ready',
+        '/v1/embeddings',
       ]),
     );
     for (const [path, operations] of Object.entries(paths)) {

@@ -7,10 +7,15 @@ import { ConflictError, NotFoundError, type TenantLimits } from '@tributary/cont
 export class TenantRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async create(name: string, limits: TenantLimits): Promise<Tenant> {
+  async create(name: string, limits: TenantLimits, defaultModel: string): Promise<Tenant> {
     try {
       return await this.prisma.tenant.create({
-        data: { name, rateLimitPerSecond: limits.rateLimitPerSecond, rateLimitBurst: limits.rateLimitBurst },
+        data: {
+          name,
+          rateLimitPerSecond: limits.rateLimitPerSecond,
+          rateLimitBurst: limits.rateLimitBurst,
+          defaultModel,
+        },
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`A tenant named "${name}" already exists`);
@@ -33,9 +38,12 @@ export class TenantRepository {
     return tenant;
   }
 
-  async updateLimits(tenantId: string, limits: Partial<TenantLimits>): Promise<Tenant> {
+  async update(
+    tenantId: string,
+    changes: Partial<TenantLimits> & { defaultModel?: string },
+  ): Promise<Tenant> {
     try {
-      return await this.prisma.tenant.update({ where: { id: tenantId }, data: limits });
+      return await this.prisma.tenant.update({ where: { id: tenantId }, data: changes });
     } catch (err) {
       if (isRecordNotFound(err)) throw new NotFoundError('Tenant', tenantId);
       throw err;

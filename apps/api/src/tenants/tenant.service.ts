@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import type { CreateTenant, TenantList, TenantView, UpdateTenant } from '@tributary/contracts';
+import {
+  ValidationError,
+  type CreateTenant,
+  type TenantList,
+  type TenantView,
+  type UpdateTenant,
+} from '@tributary/contracts';
+import { ModelCatalog } from '../embeddings/model-catalog';
 import { TenantRepository } from './tenant.repository';
 import { toTenantView } from './tenant.view';
 
@@ -8,14 +15,28 @@ import { toTenantView } from './tenant.view';
 export class TenantService {
   constructor(
     private readonly tenants: TenantRepository,
+    private readonly catalog: ModelCatalog,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
+  private checkModel(id: string | undefined): void {
+    if (id !== undefined && !this.catalog.has(id)) {
+      throw new ValidationError(`Unknown model ${id}; known: ${this.catalog.ids().join(', ')}`, [
+        { path: 'defaultModel', message: `unknown model ${id}` },
+      ]);
+    }
+  }
+
   async create(input: CreateTenant): Promise<TenantView> {
-    const tenant = await this.tenants.create(input.name, {
-      rateLimitPerSecond: input.limits?.rateLimitPerSecond ?? this.config.DEFAULT_RATE_LIMIT_PER_SECOND,
-      rateLimitBurst: input.limits?.rateLimitBurst ?? this.config.DEFAULT_RATE_LIMIT_BURST,
-    });
+    this.checkModel(input.defaultModel);
+    const tenant = await this.tenants.create(
+      input.name,
+      {
+        rateLimitPerSecond: input.limits?.rateLimitPerSecond ?? this.config.DEFAULT_RATE_LIMIT_PER_SECOND,
+        rateLimitBurst: input.limits?.rateLimitBurst ?? this.config.DEFAULT_RATE_LIMIT_BURST,
+      },
+      input.defaultModel ?? this.config.DEFAULT_MODEL,
+    );
     return toTenantView(tenant);
   }
 
@@ -32,6 +53,8 @@ export class TenantService {
   }
 
   async update(tenantId: string, input: UpdateTenant): Promise<TenantView> {
-    return toTenantView(await this.tenants.updateLimits(tenantId, input.limits));
+    this.checkModel(input.defaultModel);
+    const changes = { ...input.limits, ...(input.defaultModel ? { defaultModel: input.defaultModel } : {}) };
+    return toTenantView(await this.tenants.update(tenantId, changes));
   }
 }

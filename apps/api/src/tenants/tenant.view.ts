@@ -6,6 +6,7 @@ export function toTenantView(tenant: Tenant): TenantView {
     id: tenant.id,
     name: tenant.name,
     limits: { rateLimitPerSecond: tenant.rateLimitPerSecond, rateLimitBurst: tenant.rateLimitBurst },
+    defaultModel: tenant.defaultModel,
     createdAt: tenant.createdAt.toISOString(),
     updatedAt: tenant.updatedAt.toISOString(),
   };

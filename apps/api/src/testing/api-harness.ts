@@ -28,6 +28,8 @@ export interface ApiHarness {
   db: TestDatabase;
   /** Sends a request through the real Fastify stack (no socket). */
   request(options: TestRequest): Promise<TestResponse>;
+  /** Starts listening on a free loopback port (for real HTTP clients); returns the base URL. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,11 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     LOG_LEVEL: 'silent',
     NODE_ENV: 'test',
     DATABASE_POOL_SIZE: '3',
+    // Models are built into ./.data/models by the test run's global setup.
+    DATA_DIR: '.data',
+    MODELS: 'use-lite@1',
+    INFERENCE_SESSIONS: '1',
+    INFERENCE_INTRA_OP_THREADS: '1',
     ...env,
   });
   const app = await createApp(config);
@@ -74,6 +81,12 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
         // not JSON (metrics, docs): leave as text
       }
       return { status: response.statusCode, body: parsed, headers: response.headers };
+    },
+    async listen() {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.getHttpServer().address();
+      if (!address || typeof address === 'string') throw new Error('the API is not listening on a TCP port');
+      return `http://127.0.0.1:${address.port}`;
     },
     async close() {
       await app.close();

@@ -1,0 +1,43 @@
+import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { createEmbeddingsSchema, embeddingsResponseSchema } from '@tributary/contracts';
+import type { FastifyReply } from 'fastify';
+import { createZodDto } from 'nestjs-zod';
+import { Principal, TenantAuth } from '../auth/auth.decorators';
+import type { TenantPrincipal } from '../auth/authenticated-request';
+import { ApiErrors } from '../common/openapi';
+import { EmbeddingsService } from './embeddings.service';
+
+class CreateEmbeddingsDto extends createZodDto(createEmbeddingsSchema) {}
+class EmbeddingsResponseDto extends createZodDto(embeddingsResponseSchema) {}
+
+@ApiTags('tenant')
+@TenantAuth()
+@Controller('v1/embeddings')
+export class EmbeddingsController {
+  constructor(private readonly embeddings: EmbeddingsService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Create embeddings (OpenAI-compatible)',
+    description:
+      'Works with the official `openai` client (baseURL `<host>/v1`, a tenant key as apiKey). Inputs longer than the ' +
+      "model's token limit are truncated and listed in `x-tributary-truncated`. When the inference queue is full, " +
+      'requests whose inputs are all cached are still answered; others get 429 with Retry-After.',
+  })
+  // The response is written without re-validating every float (that would double the work); its schema is documented here.
+  @ApiOkResponse({ type: EmbeddingsResponseDto, description: 'One embedding per input, in input order' })
+  @ApiHeader({ name: 'x-tributary-cache', description: 'hit | partial | miss', required: false })
+  @ApiErrors(400, 413, 415, 422, 503)
+  async create(
+    @Principal() principal: TenantPrincipal,
+    @Body() body: CreateEmbeddingsDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.embeddings.create(principal, body);
+    void reply.header('x-tributary-cache', result.cache);
+    if (result.truncated.length > 0) void reply.header('x-tributary-truncated', result.truncated.join(','));
+    return result.body;
+  }
+}

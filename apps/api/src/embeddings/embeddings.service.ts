@@ -1,0 +1,122 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import {
+  DomainError,
+  RateLimitedError,
+  UnavailableError,
+  ValidationError,
+  type CreateEmbeddings,
+  type EmbeddingsResponse,
+} from '@tributary/contracts';
+import { InferenceDeadlineError, InferenceOverloadedError } from '@tributary/inference';
+import type { TenantPrincipal } from '../auth/authenticated-request';
+import { EmbeddingCache } from './embedding-cache';
+import { EngineService } from './engine.service';
+
+export interface EmbeddingsResult {
+  body: EmbeddingsResponse;
+  /** `hit` when every input came from the cache, `partial` when some did, `miss` otherwise. */
+  cache: 'hit' | 'partial' | 'miss';
+  /** Indices of inputs cut to the model's token limit. */
+  truncated: number[];
+}
+
+function toBase64(vector: Float32Array): string {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
+}
+
+@Injectable()
+export class EmbeddingsService {
+  constructor(
+    private readonly engines: EngineService,
+    private readonly cache: EmbeddingCache,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  /**
+   * Embeds the inputs with the requested (or the tenant's default) model. Cached inputs are
+   * always answered, even when the inference queue is full; only the rest can be refused (429)
+   * or time out (503), so a request never waits without bound.
+   */
+  async create(principal: TenantPrincipal, request: CreateEmbeddings): Promise<EmbeddingsResult> {
+    const engine = this.engines.engine;
+    const modelId = request.model ?? principal.tenant.defaultModel;
+    const model = engine.model(modelId);
+    if (!model) {
+      throw new ValidationError(
+        `Model ${modelId} is not served here; available: ${engine
+          .models()
+          .map((m) => m.id)
+          .join(', ')}`,
+        [{ path: 'model', message: `unknown model ${modelId}` }],
+      );
+    }
+    if (request.dimensions !== undefined && request.dimensions !== model.dimensions) {
+      throw new ValidationError(
+        `Model ${modelId} produces ${model.dimensions} dimensions and cannot honour dimensions=${request.dimensions}`,
+        [{ path: 'dimensions', message: `must be ${model.dimensions} for ${modelId}` }],
+      );
+    }
+    const inputs = typeof request.input === 'string' ? [request.input] : request.input;
+    if (inputs.length > this.config.EMBEDDINGS_MAX_INPUTS) {
+      throw new DomainError(
+        'payload_too_large',
+        `At most ${this.config.EMBEDDINGS_MAX_INPUTS} inputs per request; got ${inputs.length}`,
+      );
+    }
+    const empty = inputs.findIndex((t) => t.length === 0);
+    if (empty >= 0)
+      throw new ValidationError(`input[${empty}] is empty`, [
+        { path: `input.${empty}`, message: 'must not be empty' },
+      ]);
+    const long = inputs.findIndex((t) => t.length > this.config.EMBEDDINGS_MAX_INPUT_CHARS);
+    if (long >= 0) {
+      throw new DomainError(
+        'payload_too_large',
+        `input[${long}] has ${inputs[long]!.length} characters; at most ${this.config.EMBEDDINGS_MAX_INPUT_CHARS} are accepted`,
+      );
+    }
+
+    const tokenized = engine.tokenize(modelId, inputs);
+    const vectors = await this.cache.getMany(modelId, inputs, model.dimensions);
+    const missing = vectors.flatMap((v, i) => (v ? [] : [i]));
+    if (missing.length > 0) {
+      let computed: Float32Array[];
+      try {
+        computed = await engine.embedRows(
+          modelId,
+          missing.map((i) => tokenized.rows[i]!),
+          Date.now() + this.config.EMBEDDINGS_TIMEOUT_MS,
+        );
+      } catch (err) {
+        if (err instanceof InferenceOverloadedError) {
+          throw new RateLimitedError(
+            'The embedding queue is full; cached inputs are still served. Retry shortly.',
+            err.retryAfterSeconds,
+          );
+        }
+        if (err instanceof InferenceDeadlineError)
+          throw new UnavailableError('Inference did not finish in time; retry shortly.', 1);
+        throw err;
+      }
+      missing.forEach((index, k) => (vectors[index] = computed[k]));
+      await this.cache.setMany(
+        modelId,
+        missing.map((index, k) => ({ text: inputs[index]!, vector: computed[k]! })),
+      );
+    }
+
+    const body: EmbeddingsResponse = {
+      object: 'list',
+      data: vectors.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: request.encoding_format === 'base64' ? toBase64(vector!) : Array.from(vector!),
+      })),
+      model: modelId,
+      usage: { prompt_tokens: tokenized.tokens, total_tokens: tokenized.tokens },
+    };
+    const cache = missing.length === 0 ? 'hit' : missing.length === inputs.length ? 'miss' : 'partial';
+    return { body, cache, truncated: tokenized.truncated };
+  }
+}
