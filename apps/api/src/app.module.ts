@@ -9,6 +9,7 @@ import { AdminAuthGuard } from './auth/admin-auth.guard';
 import { AdminCredentialRepository } from './auth/admin-credential.repository';
 import { AdminKeyService } from './auth/admin-key.service';
 import { KeyUsageRecorder } from './auth/key-usage.recorder';
+import { PrincipalCache } from './auth/principal-cache';
 import { TenantAuthGuard } from './auth/tenant-auth.guard';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { EmbeddingCache } from './embeddings/embedding-cache';
@@ -69,6 +70,7 @@ export class AppModule {
         AdminKeyService,
         AdminAuthGuard,
         KeyUsageRecorder,
+        PrincipalCache,
         TenantAuthGuard,
         TenantRepository,
         TenantService,

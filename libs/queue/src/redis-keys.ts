@@ -6,6 +6,10 @@ export function redisKeys(prefix: string) {
   return {
     /** Token bucket of one tenant's request rate limit. */
     rateLimit: (tenantId: string) => `${prefix}:rl:${tenantId}`,
+    /** Cached tenant and key of an API key, by the key's hash (short TTL). */
+    authPrincipal: (keyHash: string) => `${prefix}:auth:${keyHash}`,
+    /** Marks a revoked key, so a cache entry written in a race with the revocation is ignored. */
+    authRevoked: (keyHash: string) => `${prefix}:auth-revoked:${keyHash}`,
     /** Hash of API key id → last-used epoch ms, flushed to PostgreSQL by `ApiKeyUsageFlush`. */
     keyUsage: `${prefix}:key-usage`,
   } as const;

@@ -9,11 +9,12 @@ import { RedisService } from '../redis/redis.module';
 import { bearerToken, hashSecret } from './api-key-secret';
 import './authenticated-request';
 import { KeyUsageRecorder } from './key-usage.recorder';
+import { PrincipalCache } from './principal-cache';
 import { takeTokens } from './token-bucket';
 
 /**
- * Authenticates a tenant key (looked up by hash on every request, so a revoked key stops working
- * at once), then charges one token from the tenant's rate-limit bucket.
+ * Authenticates a tenant key by its hash (from the principal cache, else PostgreSQL; a revoked key
+ * stops working at once), then charges one token from the tenant's rate-limit bucket.
  */
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
@@ -23,6 +24,7 @@ export class TenantAuthGuard implements CanActivate {
   constructor(
     private readonly apiKeys: ApiKeyRepository,
     private readonly usage: KeyUsageRecorder,
+    private readonly principals: PrincipalCache,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) config: Config,
@@ -35,15 +37,19 @@ export class TenantAuthGuard implements CanActivate {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new UnauthorizedError();
-    const key = await this.apiKeys.findActiveByHash(hashSecret(token));
-    if (!key) throw new UnauthorizedError('Invalid or revoked API key');
-    request.principal = { tenant: key.tenant, key };
-    await this.chargeRateLimit(
-      key.tenant.id,
-      key.tenant.rateLimitPerSecond,
-      key.tenant.rateLimitBurst,
-      reply,
-    );
+    const hash = hashSecret(token);
+    let principal = await this.principals.get(hash);
+    if (principal === 'revoked') throw new UnauthorizedError('Invalid or revoked API key');
+    if (!principal) {
+      const key = await this.apiKeys.findActiveByHash(hash);
+      if (!key) throw new UnauthorizedError('Invalid or revoked API key');
+      const { tenant, ...keyOnly } = key;
+      principal = { tenant, key: keyOnly };
+      await this.principals.set(hash, principal);
+    }
+    request.principal = principal;
+    const { tenant, key } = principal;
+    await this.chargeRateLimit(tenant.id, tenant.rateLimitPerSecond, tenant.rateLimitBurst, reply);
     this.usage.record(key.id);
     return true;
   }

@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError, type ApiKeyView, type CreatedApiKeyView } from '@tributary/contracts';
 import { generateSecret, hashSecret, secretPrefix } from '../auth/api-key-secret';
+import { PrincipalCache } from '../auth/principal-cache';
 import { ApiKeyRepository } from './api-key.repository';
 import { toApiKeyView } from './api-key.view';
 
 @Injectable()
 export class ApiKeyService {
-  constructor(private readonly keys: ApiKeyRepository) {}
+  constructor(
+    private readonly keys: ApiKeyRepository,
+    private readonly principals: PrincipalCache,
+  ) {}
 
   /** Creates a key and returns its secret, the only time it is ever available. */
   async create(tenantId: string, name: string): Promise<CreatedApiKeyView> {
@@ -35,6 +39,7 @@ export class ApiKeyService {
   async revoke(keyId: string): Promise<ApiKeyView> {
     const key = await this.keys.revoke(keyId, new Date());
     if (!key) throw new NotFoundError('API key', keyId);
+    await this.principals.revoke(key.hash);
     return toApiKeyView(key);
   }
 }

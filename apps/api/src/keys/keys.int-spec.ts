@@ -1,3 +1,6 @@
+import { hashSecret } from '../auth/api-key-secret';
+import { PrincipalCache } from '../auth/principal-cache';
+import { ApiKeyRepository } from './api-key.repository';
 import { PrismaService } from '@tributary/db';
 import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
 
@@ -28,6 +31,20 @@ describe('API keys (real PostgreSQL + Redis)', () => {
     const after = await api.request({ method: 'GET', url: '/v1/me', key });
     expect(after.status).toBe(401);
     expect(after.body.error.code).toBe('unauthorized');
+  });
+
+  it('stays revoked even when another replica re-caches the key in a race with the revocation', async () => {
+    const { key, keyId } = await createTenantWithKey(api, 'race');
+    const cached = await api.request({ method: 'GET', url: '/v1/me', key });
+    expect(cached.status).toBe(200);
+    const principal = { ...(await api.app.get(ApiKeyRepository).findActiveByHash(hashSecret(key)))! };
+    expect(
+      (await api.request({ method: 'DELETE', url: `/v1/admin/keys/${keyId}`, key: TEST_ADMIN_KEY })).status,
+    ).toBe(200);
+    // A replica that read the key before the revocation writes its (stale) cache entry now.
+    const { tenant, ...keyOnly } = principal;
+    await api.app.get(PrincipalCache).set(hashSecret(key), { tenant, key: keyOnly });
+    expect((await api.request({ method: 'GET', url: '/v1/me', key })).status).toBe(401);
   });
 
   it('stores only a hash: listings show prefixes, never secrets', async () => {

@@ -38,6 +38,12 @@ export class TenantRepository {
     return tenant;
   }
 
+  /** Hashes of every key of the tenant (to drop cached principals when the tenant changes). */
+  async keyHashes(tenantId: string): Promise<string[]> {
+    const keys = await this.prisma.apiKey.findMany({ where: { tenantId }, select: { hash: true } });
+    return keys.map((k) => k.hash);
+  }
+
   async update(
     tenantId: string,
     changes: Partial<TenantLimits> & { defaultModel?: string },

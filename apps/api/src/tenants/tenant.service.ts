@@ -8,6 +8,7 @@ import {
   type UpdateTenant,
 } from '@tributary/contracts';
 import { ModelCatalog } from '../embeddings/model-catalog';
+import { PrincipalCache } from '../auth/principal-cache';
 import { TenantRepository } from './tenant.repository';
 import { toTenantView } from './tenant.view';
 
@@ -16,6 +17,7 @@ export class TenantService {
   constructor(
     private readonly tenants: TenantRepository,
     private readonly catalog: ModelCatalog,
+    private readonly principals: PrincipalCache,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -55,6 +57,8 @@ export class TenantService {
   async update(tenantId: string, input: UpdateTenant): Promise<TenantView> {
     this.checkModel(input.defaultModel);
     const changes = { ...input.limits, ...(input.defaultModel ? { defaultModel: input.defaultModel } : {}) };
-    return toTenantView(await this.tenants.update(tenantId, changes));
+    const tenant = await this.tenants.update(tenantId, changes);
+    await this.principals.forget(await this.tenants.keyHashes(tenantId));
+    return toTenantView(tenant);
   }
 }
