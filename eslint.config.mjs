@@ -109,6 +109,7 @@ export default tseslint.config(
       '**/*.spec.ts',
       '**/*.int-spec.ts',
       'e2e/**',
+      'bench/**',
     ],
     rules: { 'no-restricted-properties': 'off' },
   },
