@@ -14,6 +14,10 @@ export const createEmbeddingsSchema = z
       .describe('base64: little-endian float32 bytes'),
     dimensions: z.number().int().positive().optional().describe("Must equal the model's dimensions"),
     user: z.string().max(256).optional().describe('Accepted for compatibility; not stored'),
+    input_type: z
+      .enum(['query', 'passage'])
+      .default('passage')
+      .describe('Tributary extension: search query or document, for models that embed them differently (e5)'),
   })
   .strict()
   .meta({ example: { model: 'use-lite@1', input: ['A man is eating food.', 'A man is riding a horse.'] } });

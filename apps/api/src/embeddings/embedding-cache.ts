@@ -24,21 +24,24 @@ export class EmbeddingCache {
     return this.config.EMBEDDING_CACHE_TTL_SECONDS > 0;
   }
 
-  key(model: string, text: string): string {
-    const digest = createHash('sha256').update(text.normalize('NFKC'), 'utf8').digest('hex');
+  key(model: string, inputType: string, text: string): string {
+    const digest = createHash('sha256')
+      .update(`${inputType}\n${text.normalize('NFKC')}`, 'utf8')
+      .digest('hex');
     return `${this.config.REDIS_PREFIX}:emb:${model}:${this.config.EMBEDDING_CACHE_FORMAT}:${digest}`;
   }
 
   /** Cached vectors, position for position (undefined where missing). */
   async getMany(
     model: string,
+    inputType: string,
     texts: readonly string[],
     dimensions: number,
   ): Promise<(Float32Array | undefined)[]> {
     if (!this.enabled || texts.length === 0) return texts.map(() => undefined);
     let raw: (Buffer | null)[];
     try {
-      raw = await this.redis.client.mgetBuffer(...texts.map((t) => this.key(model, t)));
+      raw = await this.redis.client.mgetBuffer(...texts.map((t) => this.key(model, inputType, t)));
     } catch (err) {
       this.logger.warn(`cache read failed, computing instead: ${(err as Error).message}`);
       raw = texts.map(() => null);
@@ -52,12 +55,16 @@ export class EmbeddingCache {
     return vectors;
   }
 
-  async setMany(model: string, entries: readonly { text: string; vector: Float32Array }[]): Promise<void> {
+  async setMany(
+    model: string,
+    inputType: string,
+    entries: readonly { text: string; vector: Float32Array }[],
+  ): Promise<void> {
     if (!this.enabled || entries.length === 0) return;
     const pipeline = this.redis.client.pipeline();
     for (const { text, vector } of entries) {
       pipeline.set(
-        this.key(model, text),
+        this.key(model, inputType, text),
         encodeVector(vector, this.config.EMBEDDING_CACHE_FORMAT),
         'EX',
         this.config.EMBEDDING_CACHE_TTL_SECONDS,

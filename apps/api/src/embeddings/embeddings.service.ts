@@ -77,8 +77,8 @@ export class EmbeddingsService {
       );
     }
 
-    const tokenized = engine.tokenize(modelId, inputs);
-    const vectors = await this.cache.getMany(modelId, inputs, model.dimensions);
+    const tokenized = engine.tokenize(modelId, inputs, request.input_type);
+    const vectors = await this.cache.getMany(modelId, request.input_type, inputs, model.dimensions);
     const missing = vectors.flatMap((v, i) => (v ? [] : [i]));
     if (missing.length > 0) {
       let computed: Float32Array[];
@@ -102,6 +102,7 @@ export class EmbeddingsService {
       missing.forEach((index, k) => (vectors[index] = computed[k]));
       await this.cache.setMany(
         modelId,
+        request.input_type,
         missing.map((index, k) => ({ text: inputs[index]!, vector: computed[k]! })),
       );
     }

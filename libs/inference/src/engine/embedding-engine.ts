@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { verifyArtifacts } from '../models/artifacts';
 import { modelId, readManifests, type ModelManifest } from '../models/manifest';
-import { UnigramTokenizer, type VocabEntry } from '../tokenizers/unigram-tokenizer';
-import { prepareUseLiteBatch, tokenizeUseLite } from '../use-lite/use-lite-runtime';
 import { DynamicBatcher, type BatcherOptions } from './dynamic-batcher';
+import { createModelRuntime, type InputType, type ModelRuntime } from './model-runtime';
 import { SessionPool } from './session-pool';
 
 export interface EngineOptions {
@@ -41,7 +39,7 @@ export interface Tokenized {
 
 interface LoadedModel {
   manifest: ModelManifest;
-  tokenizer: UnigramTokenizer;
+  runtime: ModelRuntime;
   pool: SessionPool;
   batcher: DynamicBatcher<Float32Array>;
 }
@@ -145,22 +143,19 @@ export class EmbeddingEngine {
           throw new Error(
             `model ${id} has no manifest under ${options.manifestsDir}; known: ${[...manifests.keys()].join(', ')}`,
           );
-        if (manifest.tokenizer.kind !== 'sentencepiece-unigram') {
-          throw new Error(`model ${id}: the engine does not serve ${manifest.tokenizer.kind} models yet`);
-        }
         const files = await verifyArtifacts(options.modelsDataDir, manifest);
-        const vocab = JSON.parse(readFileSync(files[manifest.tokenizer.file]!, 'utf8')) as VocabEntry[];
+        if (!files['model.onnx']) throw new Error(`model ${id}: its manifest names no model.onnx artifact`);
+        const runtime = createModelRuntime(manifest, files);
         const pool = await SessionPool.start({
-          modelPath: files['model.onnx']!,
-          outputName: 'embeddings',
+          modelPath: files['model.onnx'],
+          outputName: runtime.outputName,
           size: options.sessionsPerModel ?? 1,
           intraOpThreads: options.intraOpThreads ?? 1,
           executionProviders: options.executionProviders ?? ['cpu'],
         });
-        const dims = manifest.dimensions;
         const batcher = new DynamicBatcher<Float32Array>(
           async (rows) => {
-            const batch = prepareUseLiteBatch(rows, dims);
+            const batch = runtime.prepare(rows);
             const output = await pool.run(batch.feeds);
             engine.metrics.infer.observe({ model: id }, output.inferSeconds);
             return batch.decode(output);
@@ -172,10 +167,10 @@ export class EmbeddingEngine {
             for (const w of stats.queueWaitSeconds) engine.metrics.queueWait.observe({ model: id }, w);
           },
         );
-        engine.loaded.set(id, { manifest, tokenizer: new UnigramTokenizer(vocab), pool, batcher });
+        engine.loaded.set(id, { manifest, runtime, pool, batcher });
         // Warm-up: every session runs once before traffic arrives.
         await Promise.all(
-          Array.from({ length: pool.size }, () => pool.run(prepareUseLiteBatch([[74, 337]], dims).feeds)),
+          Array.from({ length: pool.size }, () => pool.run(runtime.prepare(runtime.warmupRows).feeds)),
         );
       }
     } catch (err) {
@@ -208,14 +203,15 @@ export class EmbeddingEngine {
     return model;
   }
 
-  tokenize(id: string, texts: readonly string[]): Tokenized {
+  /** Token ids per text; `inputType` picks the model's query or passage prefix, where it has them. */
+  tokenize(id: string, texts: readonly string[], inputType: InputType = 'passage'): Tokenized {
     const model = this.get(id);
     const started = process.hrtime.bigint();
     const rows: number[][] = [];
     const truncated: number[] = [];
     let tokens = 0;
     texts.forEach((text, i) => {
-      const { ids, truncated: cut } = tokenizeUseLite(model.tokenizer, text, model.manifest.maxTokens);
+      const { ids, truncated: cut } = model.runtime.tokenize(text, inputType);
       rows.push(ids);
       tokens += ids.length;
       if (cut) truncated.push(i);

@@ -46,6 +46,8 @@ export const modelManifestSchema = z
     }),
     pooling: z.enum(['in-graph-mean', 'mean', 'cls']),
     normalize: z.enum(['in-graph', 'l2']),
+    /** Graph inputs, for BERT-family models. @defaultValue input_ids, attention_mask, token_type_ids */
+    inputs: z.array(z.enum(['input_ids', 'attention_mask', 'token_type_ids'])).optional(),
     /** Text prepended to queries and documents (e5's "query: " / "passage: "). */
     prefixes: z.object({ query: z.string(), passage: z.string() }).optional(),
     quantization: z.enum(['none', 'int8']),
