@@ -8,7 +8,7 @@ export { toSparseBatch } from './use-lite/sparse-batch';
 export type { SparseBatch } from './use-lite/sparse-batch';
 export { useLitePackageDir, useLiteSignature } from './use-lite/use-lite-source';
 export { UseLiteEmbedder, USE_LITE_DIMENSIONS } from './use-lite/use-lite-embedder';
-export { averageRanks, pearson, spearman } from './eval/correlation';
+export { averageRanks, cosineSimilarity, pearson, spearman } from './eval/correlation';
 export { evaluateSts, readStsPairs } from './eval/sts';
 export type { StsPair, StsResult } from './eval/sts';
 export { quantizeColumns } from './convert/tfjs-to-onnx';

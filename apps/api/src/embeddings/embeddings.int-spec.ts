@@ -1,13 +1,11 @@
 import OpenAI from 'openai';
-import { buildUseLiteOnnx, loadUseLiteTokenizer, UseLiteEmbedder } from '@tributary/inference';
+import {
+  buildUseLiteOnnx,
+  cosineSimilarity,
+  loadUseLiteTokenizer,
+  UseLiteEmbedder,
+} from '@tributary/inference';
 import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
-
-function cosine(a: number[], b: number[]): number {
-  return (
-    a.reduce((s, v, i) => s + v * b[i]!, 0) /
-    Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0))
-  );
-}
 
 describe('POST /v1/embeddings (OpenAI-compatible; real model, Redis, PostgreSQL)', () => {
   let api: ApiHarness;
@@ -37,8 +35,8 @@ describe('POST /v1/embeddings (OpenAI-compatible; real model, Redis, PostgreSQL)
     expect(response.data.map((d) => d.index)).toEqual([0, 1, 2]);
     const [food, bread, horse] = response.data.map((d) => d.embedding);
     expect(food).toHaveLength(512);
-    expect(cosine(food!, bread!)).toBeCloseTo(0.7628, 3);
-    expect(cosine(food!, horse!)).toBeCloseTo(0.4671, 3);
+    expect(cosineSimilarity(food!, bread!)).toBeCloseTo(0.7628, 3);
+    expect(cosineSimilarity(food!, horse!)).toBeCloseTo(0.4671, 3);
     expect(response.usage.prompt_tokens).toBeGreaterThan(15);
     expect(response.usage.total_tokens).toBe(response.usage.prompt_tokens);
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { cosineSimilarity } from '../eval/correlation';
 import { askUseLiteOracle } from '../testing/use-lite-oracle';
 import { UnigramTokenizer, type VocabEntry } from '../tokenizers/unigram-tokenizer';
 import { toSparseBatch } from '../use-lite/sparse-batch';
@@ -31,18 +32,6 @@ const sentences = [
   'Quantum computers use qubits that can be in superposition.',
   Array.from({ length: 60 }, (_, i) => `token${i % 11}`).join(' '),
 ];
-
-function cosine(a: Float32Array | number[], b: Float32Array | number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 describe('TF.js → ONNX conversion of use-lite (golden, against the publisher pipeline)', () => {
   let session: ort.InferenceSession;
@@ -87,8 +76,8 @@ describe('TF.js → ONNX conversion of use-lite (golden, against the publisher p
 
   it('reproduces the reference similarities', async () => {
     const [food, bread, horse] = await embed(sentences.slice(0, 3));
-    expect(cosine(food!, bread!)).toBeCloseTo(0.7628, 3);
-    expect(cosine(food!, horse!)).toBeCloseTo(0.4671, 3);
+    expect(cosineSimilarity(food!, bread!)).toBeCloseTo(0.7628, 3);
+    expect(cosineSimilarity(food!, horse!)).toBeCloseTo(0.4671, 3);
   });
 
   it('gives the same vector for a sentence alone or inside a batch', async () => {

@@ -1,4 +1,4 @@
-import { averageRanks, pearson, spearman } from './correlation';
+import { averageRanks, cosineSimilarity, pearson, spearman } from './correlation';
 
 describe('correlations (hand-computed values)', () => {
   it('pearson', () => {
@@ -15,6 +15,12 @@ describe('correlations (hand-computed values)', () => {
     // ranks x = 1..5, ranks y = 1,2.5,4.5,2.5,4.5 → sxy = 7, sxx = 10, syy = 9 → 7 / sqrt(90)
     expect(spearman([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])).toBeCloseTo(7 / Math.sqrt(90), 12);
     expect(spearman([1, 2, 3, 4], [1, 8, 27, 64])).toBeCloseTo(1, 12);
+  });
+
+  it('cosine similarity', () => {
+    expect(cosineSimilarity([1, 0], [0, 1])).toBe(0);
+    expect(cosineSimilarity([1, 2], [2, 4])).toBeCloseTo(1, 12);
+    expect(cosineSimilarity([3, 4], [4, 3])).toBeCloseTo(24 / 25, 12);
   });
 
   it('refuses mismatched samples', () => {

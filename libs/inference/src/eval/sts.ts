@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { pearson, spearman } from './correlation';
+import { cosineSimilarity, pearson, spearman } from './correlation';
 
 export interface StsPair {
   score: number;
@@ -44,19 +44,7 @@ export async function evaluateSts(
     const chunk = pairs.slice(i, i + batchSize);
     const a = await embed(chunk.map((p) => p.sentence1));
     const b = await embed(chunk.map((p) => p.sentence2));
-    chunk.forEach((_, j) => {
-      const u = a[j]!;
-      const v = b[j]!;
-      let dot = 0;
-      let nu = 0;
-      let nv = 0;
-      for (let k = 0; k < u.length; k++) {
-        dot += u[k]! * v[k]!;
-        nu += u[k]! * u[k]!;
-        nv += v[k]! * v[k]!;
-      }
-      cosines.push(dot / Math.sqrt(nu * nv));
-    });
+    chunk.forEach((_, j) => cosines.push(cosineSimilarity(a[j]!, b[j]!)));
   }
   const scores = pairs.map((p) => p.score);
   return { pairs: pairs.length, spearman: spearman(cosines, scores), pearson: pearson(cosines, scores) };
