@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -77,8 +78,8 @@ export const configSchema = z.object({
     .default('use-lite@1'),
   /** ONNX Runtime sessions (worker threads) per model. */
   INFERENCE_SESSIONS: int(1, 64).default(1),
-  /** ONNX Runtime intra-op threads per session. */
-  INFERENCE_INTRA_OP_THREADS: int(1, 64).default(2),
+  /** ONNX Runtime intra-op threads per session; default: the cores this process may use. */
+  INFERENCE_INTRA_OP_THREADS: int(1, 256).default(() => Math.max(1, availableParallelism())),
   /** Execution providers in order of preference: `cpu`, or `cuda,cpu` where the CUDA provider is installed. */
   INFERENCE_EXECUTION_PROVIDERS: z
     .string()
@@ -130,7 +131,8 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const picked: Record<string, string | undefined> = {};
-  for (const name of configVariables) picked[name] = env[name];
+  // An empty value means unset (as in a copied .env.example), so the default applies.
+  for (const name of configVariables) picked[name] = env[name] === '' ? undefined : env[name];
   const parsed = configSchema.safeParse(picked);
   if (!parsed.success) {
     throw new ConfigError(
