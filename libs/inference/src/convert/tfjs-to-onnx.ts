@@ -34,6 +34,16 @@ function onnxType(tfType: number): ElemType {
   }
 }
 
+/** TF binary elementwise ops and their ONNX names (broadcasting is the same in both). */
+const ELEMENTWISE = {
+  Add: 'Add',
+  BiasAdd: 'Add',
+  Sub: 'Sub',
+  Mul: 'Mul',
+  RealDiv: 'Div',
+  Maximum: 'Max',
+} as const;
+
 export interface ConvertOptions {
   /** Graph inputs: TF placeholder name → ONNX element type and shape (-1 for dynamic). */
   inputs: Record<string, { type: 'int64' | 'float32'; shape: readonly number[] }>;
@@ -254,19 +264,11 @@ export function convertTfjsToOnnx(graph: TfjsGraph, options: ConvertOptions): Ui
         return;
       case 'Add':
       case 'BiasAdd':
-        emit('Add', [x(0), x(1)], [out], same());
-        return;
       case 'Sub':
-        emit('Sub', [x(0), x(1)], [out], same());
-        return;
       case 'Mul':
-        emit('Mul', [x(0), x(1)], [out], same());
-        return;
       case 'RealDiv':
-        emit('Div', [x(0), x(1)], [out], same());
-        return;
       case 'Maximum':
-        emit('Max', [x(0), x(1)], [out], same());
+        emit(ELEMENTWISE[node.op], [x(0), x(1)], [out], same());
         return;
       case 'Square':
         emit('Mul', [x(0), x(0)], [out], same());
