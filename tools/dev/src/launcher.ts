@@ -69,6 +69,16 @@ async function main(): Promise<void> {
       `models: ${[...models.built, ...models.upToDate].join(', ')} ready in ${path.join(dataDir, 'models')}`,
     );
 
+    /** What the launcher started, for operators and tests (`DATA_DIR/launcher.json`). */
+    const writeState = () =>
+      writeFileSync(
+        stateFile,
+        JSON.stringify(
+          { launcher: process.pid, redis: redis?.pid ?? null, apps: supervisor?.pids() ?? {} },
+          null,
+          2,
+        ),
+      );
     let adminKey: string | undefined;
     supervisor = new Supervisor({
       onLine: (app, line, stream) => {
@@ -86,10 +96,7 @@ async function main(): Promise<void> {
         env: { ...env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
       });
     }
-    writeFileSync(
-      stateFile,
-      JSON.stringify({ launcher: process.pid, redis: redis?.pid ?? null, apps: supervisor.pids() }, null, 2),
-    );
+    writeState();
 
     const base = `http://localhost:${config.PORT}`;
     await waitUntil(
@@ -98,10 +105,7 @@ async function main(): Promise<void> {
       120_000,
       250,
     );
-    writeFileSync(
-      stateFile,
-      JSON.stringify({ launcher: process.pid, redis: redis?.pid ?? null, apps: supervisor.pids() }, null, 2),
-    );
+    writeState();
     const admin = config.ADMIN_API_KEY
       ? 'the value of ADMIN_API_KEY'
       : (adminKey ?? 'generated on an earlier first boot and printed then (set ADMIN_API_KEY to choose one)');
