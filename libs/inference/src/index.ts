@@ -14,7 +14,7 @@ export type { StsPair, StsResult } from './eval/sts';
 export { quantizeColumns } from './convert/tfjs-to-onnx';
 export { buildUseLiteOnnx, loadUseLiteTokenizer, useLiteVersions } from './use-lite/use-lite-models';
 export type { UseLiteVersion } from './use-lite/use-lite-models';
-export { modelId, modelManifestSchema, readManifests } from './models/manifest';
+export { modelId, modelManifestSchema, readManifests, unpinnedReason } from './models/manifest';
 export type { ModelManifest } from './models/manifest';
 export {
   artifactDir,
@@ -36,5 +36,5 @@ export { createModelRuntime } from './engine/model-runtime';
 export type { InputType, ModelRuntime } from './engine/model-runtime';
 export { WordPieceTokenizer } from './bert/wordpiece-tokenizer';
 export { prepareBertBatch } from './bert/bert-runtime';
-export { fetchHubModel } from './models/fetch';
+export { fetchHubModel, pinHubModel } from './models/fetch';
 export type { FetchOptions } from './models/fetch';

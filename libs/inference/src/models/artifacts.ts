@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import path from 'node:path';
-import { modelId, type ModelManifest } from './manifest';
+import { modelId, unpinnedReason, type ModelManifest } from './manifest';
 
 /** A model artifact is missing, or its bytes are not the ones the manifest pins. */
 export class ModelArtifactError extends Error {
@@ -29,7 +29,8 @@ export function artifactDir(modelsDataDir: string, manifest: ModelManifest): str
 export interface ArtifactStatus {
   file: string;
   path: string;
-  expected: string;
+  /** The pinned sha256; null while the manifest is not pinned. */
+  expected: string | null;
   actual: string | null;
 }
 
@@ -45,7 +46,7 @@ export async function artifactStatus(
       return {
         file: a.file,
         path: file,
-        expected: a.sha256,
+        expected: a.sha256 ?? null,
         actual: existsSync(file) ? await sha256File(file) : null,
       };
     }),
@@ -60,6 +61,8 @@ export async function verifyArtifacts(
   modelsDataDir: string,
   manifest: ModelManifest,
 ): Promise<Record<string, string>> {
+  const unpinned = unpinnedReason(manifest);
+  if (unpinned) throw new ModelArtifactError(`${unpinned} Until then it does not load.`);
   const paths: Record<string, string> = {};
   for (const status of await artifactStatus(modelsDataDir, manifest)) {
     if (status.actual === null) {

@@ -16,8 +16,14 @@ const sourceSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('huggingface'),
     repo: z.string(),
-    /** A commit of the hub repository: files are fetched at exactly this revision. */
-    revision: z.string().regex(/^[0-9a-f]{40}$/, 'a full commit hash'),
+    /**
+     * A commit of the hub repository: files are fetched at exactly this revision. Absent while the
+     * version is not pinned yet (`npm run models:fetch -- <id> --pin` records it).
+     */
+    revision: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'a full commit hash')
+      .optional(),
   }),
 ]);
 
@@ -26,7 +32,8 @@ const artifactSchema = z.object({
   file: z.string().regex(/^[\w.-]+$/),
   /** For hub sources: the path inside the repository. */
   remotePath: z.string().optional(),
-  sha256,
+  /** Absent only in a hub manifest that is not pinned yet; such a version never loads. */
+  sha256: sha256.optional(),
   bytes: z.number().int().positive().optional(),
 });
 
@@ -60,6 +67,20 @@ export type ModelManifest = z.infer<typeof modelManifestSchema>;
 /** `name@version`, the id clients and collections use. */
 export function modelId(manifest: Pick<ModelManifest, 'name' | 'version'>): string {
   return `${manifest.name}@${manifest.version}`;
+}
+
+/**
+ * Why a manifest cannot be loaded as it stands (no revision or no checksum recorded), or null when
+ * every artifact is pinned.
+ */
+export function unpinnedReason(manifest: ModelManifest): string | null {
+  const missing = manifest.artifacts.filter((a) => !a.sha256).map((a) => a.file);
+  const noRevision = manifest.source.kind === 'huggingface' && !manifest.source.revision;
+  if (!noRevision && missing.length === 0) return null;
+  return (
+    `${modelId(manifest)} is not pinned yet (${[noRevision ? 'no hub revision' : '', missing.length ? `no sha256 for ${missing.join(', ')}` : ''].filter(Boolean).join('; ')}). ` +
+    `On a machine that reaches the hub, run \`npm run models:fetch -- ${modelId(manifest)} --pin\`, review the recorded revision and checksums, and commit the manifest.`
+  );
 }
 
 /** Reads and validates every `models/<name>/<version>/manifest.json` under `modelsDir`. */
