@@ -1,8 +1,9 @@
 // npm run bench:embed — the embedding engine's figures, all measured in one run on this machine:
 // raw ONNX Runtime throughput (pre-tokenised, best batch size), engine throughput (texts in,
 // normalised vectors out, through the session pool and the dynamic batcher), their ratio, int8 vs
-// fp32, and HTTP latency of POST /v1/embeddings (single text, low load; then cached). One JSON object.
-import { spawn } from 'node:child_process';
+// fp32, and HTTP latency of POST /v1/embeddings (single text, low load; then cached) next to the
+// latency of a bare node:http server measured by the same client in the same run. One JSON object.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,10 +26,6 @@ const WORDS =
 /** A tweet-length sentence of about twelve words, different for every i. */
 function sentence(i: number): string {
   return `${Array.from({ length: 12 }, (_, k) => WORDS[(i * 7 + k * 3 + Math.floor(i / 13)) % WORDS.length]).join(' ')} #${i}`;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function rawItemsPerSecond(
@@ -83,9 +80,43 @@ async function engineItemsPerSecond(modelsDataDir: string, texts: string[]): Pro
   }
 }
 
+/** A bare node:http server in a process of its own: what any HTTP answer costs on this machine. */
+async function startFloorServer(): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(${port}, '127.0.0.1')`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}/`;
+  await waitUntil('the floor server', async () => (await fetch(url)).ok, 10_000, 50);
+  return { url, process: child };
+}
+
+/** Runs bench/latency-client.ts in its own process and returns its percentiles per phase. */
+async function latencies(plan: object[]): Promise<Record<string, { p50: number; p99: number }>> {
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', path.join(__dirname, 'latency-client.ts'), JSON.stringify(plan)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`the latency client exited with ${code}`);
+  return JSON.parse(out) as Record<string, { p50: number; p99: number }>;
+}
+
 async function httpLatencies(
   dataDir: string,
-): Promise<{ p50: number; p99: number; cachedP99: number; cachedP50: number }> {
+): Promise<Record<'p50' | 'p99' | 'cachedP50' | 'cachedP99' | 'liveP99' | 'floorP50' | 'floorP99', number>> {
   const postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
   const redis = await startRedisServer();
   const port = await freePort();
@@ -108,6 +139,7 @@ async function httpLatencies(
     stdio: 'ignore',
   });
   const base = `http://127.0.0.1:${port}`;
+  const floor = await startFloorServer();
   try {
     await waitUntil('the API', async () => (await fetch(`${base}/health/ready`)).ok, 120_000, 200);
     const json = (body: unknown, key: string) => ({
@@ -126,27 +158,45 @@ async function httpLatencies(
         secret: string;
       }
     ).secret;
-    const time = async (text: string) => {
-      const started = process.hrtime.bigint();
-      const res = await fetch(`${base}/v1/embeddings`, json({ input: text }, key));
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`POST /v1/embeddings answered ${res.status}`);
-      return Number(process.hrtime.bigint() - started) / 1e6;
-    };
-    for (let i = 0; i < 50; i++) await time(`warm-up ${sentence(i)}`);
-    const uncached: number[] = [];
-    for (let i = 0; i < 400; i++) uncached.push(await time(`latency ${sentence(i)}`));
-    const cached: number[] = [];
-    for (let i = 0; i < 400; i++) cached.push(await time(`latency ${sentence(i % 20)}`));
-    uncached.sort((a, b) => a - b);
-    cached.sort((a, b) => a - b);
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const embeddings = `${base}/v1/embeddings`;
+    const figures = await latencies([
+      // The floor: the same client against a bare node:http server, measured in the same run.
+      { name: 'floor', method: 'GET', url: floor.url, warmup: 200, count: 2000 },
+      // The framework's floor: routing, logging, metrics, no auth.
+      { name: 'live', method: 'GET', url: `${base}/health/live`, warmup: 200, count: 2000 },
+      // Single new texts at low load: every request is a cache miss (`{i}` makes each text unique).
+      {
+        name: 'uncached',
+        method: 'POST',
+        url: embeddings,
+        headers,
+        bodies: Array.from({ length: 20 }, (_, k) => JSON.stringify({ input: `latency {i} ${sentence(k)}` })),
+        warmup: 50,
+        count: 400,
+      },
+      // Twenty texts over and over: after the warm-up every request is a hit.
+      {
+        name: 'cached',
+        method: 'POST',
+        url: embeddings,
+        headers,
+        bodies: Array.from({ length: 20 }, (_, k) => JSON.stringify({ input: `cached ${sentence(k)}` })),
+        warmup: 100,
+        count: 2000,
+      },
+    ]);
     return {
-      p50: percentile(uncached, 50),
-      p99: percentile(uncached, 99),
-      cachedP50: percentile(cached, 50),
-      cachedP99: percentile(cached, 99),
+      p50: figures['uncached']!.p50,
+      p99: figures['uncached']!.p99,
+      cachedP50: figures['cached']!.p50,
+      cachedP99: figures['cached']!.p99,
+      liveP99: figures['live']!.p99,
+      floorP50: figures['floor']!.p50,
+      floorP99: figures['floor']!.p99,
     };
   } finally {
+    await stopProcess(floor.process);
     await stopProcess(api);
     await redis.stop();
     await postgres.stop();
@@ -181,6 +231,11 @@ async function main(): Promise<void> {
         http_p99_ms: round(http.p99, 2),
         cached_p50_ms: round(http.cachedP50, 2),
         cached_p99_ms: round(http.cachedP99, 2),
+        live_p99_ms: round(http.liveP99, 2),
+        floor_p50_ms: round(http.floorP50, 2),
+        floor_p99_ms: round(http.floorP99, 2),
+        cached_p99_over_floor: round(http.cachedP99 / http.floorP99, 2),
+        latency_client: 'node:http keep-alive, own process, sequential',
       })}\n`,
     );
   } finally {

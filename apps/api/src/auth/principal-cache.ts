@@ -6,6 +6,9 @@ import { RedisService } from '../redis/redis.module';
 import type { TenantPrincipal } from './authenticated-request';
 
 const TTL_SECONDS = 60;
+/** How long this process trusts its own copy; revocation is still checked on every request. */
+const LOCAL_TTL_MS = 5_000;
+const LOCAL_MAX_ENTRIES = 10_000;
 
 type Stored = { tenant: Tenant; key: ApiKey };
 
@@ -23,20 +26,51 @@ function revive(json: string): TenantPrincipal {
 
 /**
  * Who an API key belongs to, cached in Redis for a minute so a request costs no database round
- * trip. Revocation writes a marker that is read in the same round trip as the entry, so a key stops
- * working at once, even if another replica cached it a moment before. Limit changes reach cached
- * entries within the TTL (they are also dropped on update).
+ * trip, and in this process for a few seconds so it costs no extra Redis round trip either.
+ * Revocation writes a marker that every request reads (with the entry from Redis, or in the same
+ * script as the rate-limit charge when the entry is local), so a key stops working at once, even if
+ * another replica cached it a moment before. Limit changes reach cached entries within the TTL
+ * (they are also dropped on update).
  */
 @Injectable()
 export class PrincipalCache {
   private readonly logger = new Logger('PrincipalCache');
   private readonly keys: ReturnType<typeof redisKeys>;
+  private readonly local = new Map<string, { principal: TenantPrincipal; expires: number }>();
 
   constructor(
     private readonly redis: RedisService,
     @Inject(CONFIG) config: Config,
   ) {
     this.keys = redisKeys(config.REDIS_PREFIX);
+  }
+
+  /**
+   * This process's copy, if fresh. The caller must still check revocation
+   * ({@link revokedMarker}) in its own round trip.
+   */
+  getLocal(keyHash: string): TenantPrincipal | undefined {
+    const entry = this.local.get(keyHash);
+    if (!entry) return undefined;
+    if (entry.expires > Date.now()) return entry.principal;
+    this.local.delete(keyHash);
+    return undefined;
+  }
+
+  /** The Redis key that exists once a key is revoked. */
+  revokedMarker(keyHash: string): string {
+    return this.keys.authRevoked(keyHash);
+  }
+
+  /** Drops this process's copy (the key was found revoked, or Redis could not be asked). */
+  dropLocal(keyHash: string): void {
+    this.local.delete(keyHash);
+  }
+
+  private remember(keyHash: string, principal: TenantPrincipal): void {
+    // Oldest first: Map keeps insertion order, so the first key is the one to evict.
+    if (this.local.size >= LOCAL_MAX_ENTRIES) this.local.delete(this.local.keys().next().value!);
+    this.local.set(keyHash, { principal, expires: Date.now() + LOCAL_TTL_MS });
   }
 
   /** The cached principal, `revoked`, or undefined when unknown (or Redis is away). */
@@ -47,7 +81,10 @@ export class PrincipalCache {
         this.keys.authRevoked(keyHash),
       );
       if (revoked) return 'revoked';
-      return entry ? revive(entry) : undefined;
+      if (!entry) return undefined;
+      const principal = revive(entry);
+      this.remember(keyHash, principal);
+      return principal;
     } catch (err) {
       this.logger.debug(`auth cache read failed: ${(err as Error).message}`);
       return undefined;
@@ -55,6 +92,7 @@ export class PrincipalCache {
   }
 
   async set(keyHash: string, principal: TenantPrincipal): Promise<void> {
+    this.remember(keyHash, principal);
     const stored: Stored = { tenant: principal.tenant, key: principal.key };
     await this.redis.client
       .set(this.keys.authPrincipal(keyHash), JSON.stringify(stored), 'EX', TTL_SECONDS)
@@ -63,6 +101,7 @@ export class PrincipalCache {
 
   /** Called on revocation. Throws if Redis cannot record it: a revocation must not be half done. */
   async revoke(keyHash: string): Promise<void> {
+    this.local.delete(keyHash);
     await this.redis.client
       .multi()
       .set(this.keys.authRevoked(keyHash), '1', 'EX', TTL_SECONDS * 10)
@@ -73,6 +112,7 @@ export class PrincipalCache {
   /** Drops cached entries (after a tenant's limits or default model changed). */
   async forget(keyHashes: string[]): Promise<void> {
     if (keyHashes.length === 0) return;
+    for (const h of keyHashes) this.local.delete(h);
     await this.redis.client.del(...keyHashes.map((h) => this.keys.authPrincipal(h))).catch(() => undefined);
   }
 }

@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from '@tributary/queue';
 
 /**
  * Token bucket in one atomic script, on Redis's own clock so every API replica agrees.
- * KEYS[1] bucket; ARGV rate (tokens/s), burst (capacity), cost.
- * Returns { allowed (1|0), retry-after ms, tokens left (string) }.
+ * KEYS[1] bucket, KEYS[2] (optional) a marker that refuses the request without charging when it
+ * exists (a revoked key's): one round trip answers both. ARGV rate (tokens/s), burst (capacity), cost.
+ * Returns { allowed (1|0|-1 when the marker exists), retry-after ms, tokens left (string) }.
  */
 const SCRIPT = `
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then
+  return { -1, 0, '0' }
+end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -41,28 +46,43 @@ export interface BucketLimits {
   burst: number;
 }
 
+const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
+
 export interface TakeResult {
   allowed: boolean;
+  /** The marker key existed: nothing was charged. */
+  refused: boolean;
   /** When refused: milliseconds until enough tokens have refilled. */
   retryAfterMs: number;
   /** Tokens left after this take (fractional). */
   remaining: number;
 }
 
-/** Takes `cost` tokens from a bucket, or says how long to wait. */
+/**
+ * Takes `cost` tokens from a bucket, or says how long to wait; with `refuseIf`, refuses without
+ * charging when that key exists. Sends the script by its sha1 (EVALSHA) and the text only when
+ * Redis does not know it yet.
+ */
 export async function takeTokens(
   redis: Redis,
   key: string,
   limits: BucketLimits,
-  cost = 1,
+  options: { cost?: number; refuseIf?: string } = {},
 ): Promise<TakeResult> {
-  const [allowed, retry, remaining] = (await redis.eval(
-    SCRIPT,
-    1,
-    key,
-    limits.ratePerSecond,
-    limits.burst,
-    cost,
-  )) as [number, number, string];
-  return { allowed: allowed === 1, retryAfterMs: retry, remaining: Number(remaining) };
+  const keys = options.refuseIf ? [key, options.refuseIf] : [key];
+  const args = [limits.ratePerSecond, limits.burst, options.cost ?? 1];
+  let reply: unknown;
+  try {
+    reply = await redis.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
+  } catch (err) {
+    if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+    reply = await redis.eval(SCRIPT, keys.length, ...keys, ...args);
+  }
+  const [allowed, retry, remaining] = reply as [number, number, string];
+  return {
+    allowed: allowed === 1,
+    refused: allowed === -1,
+    retryAfterMs: retry,
+    remaining: Number(remaining),
+  };
 }

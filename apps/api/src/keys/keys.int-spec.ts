@@ -47,6 +47,28 @@ describe('API keys (real PostgreSQL + Redis)', () => {
     expect((await api.request({ method: 'GET', url: '/v1/me', key })).status).toBe(401);
   });
 
+  it('stops working at once on another replica that holds the key in memory', async () => {
+    // A second API process on the same database and Redis: a replica.
+    const replica = await startApi({
+      DATABASE_URL: api.config.DATABASE_URL,
+      REDIS_PREFIX: api.config.REDIS_PREFIX,
+    });
+    try {
+      const { key, keyId } = await createTenantWithKey(api, 'replicas');
+      expect((await replica.request({ method: 'GET', url: '/v1/me', key })).status).toBe(200);
+      expect((await replica.request({ method: 'GET', url: '/v1/me', key })).status).toBe(200);
+      expect(replica.app.get(PrincipalCache).getLocal(hashSecret(key))).toBeDefined();
+      expect(
+        (await api.request({ method: 'DELETE', url: `/v1/admin/keys/${keyId}`, key: TEST_ADMIN_KEY })).status,
+      ).toBe(200);
+      const refused = await replica.request({ method: 'GET', url: '/v1/me', key });
+      expect(refused.status).toBe(401);
+      expect(replica.app.get(PrincipalCache).getLocal(hashSecret(key))).toBeUndefined();
+    } finally {
+      await replica.close();
+    }
+  });
+
   it('stores only a hash: listings show prefixes, never secrets', async () => {
     const { tenantId, key } = await createTenantWithKey(api, 'listing');
     const list = await api.request({
