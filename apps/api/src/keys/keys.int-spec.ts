@@ -50,7 +50,7 @@ describe('API keys (real PostgreSQL + Redis)', () => {
   it('stops working at once on another replica that holds the key in memory', async () => {
     // A second API process on the same database and Redis: a replica.
     const replica = await startApi({
-      DATABASE_URL: api.config.DATABASE_URL,
+      DATABASE_URL: api.db.url,
       REDIS_PREFIX: api.config.REDIS_PREFIX,
     });
     try {
