@@ -88,6 +88,7 @@ export default tseslint.config(
             { sourceTag: 'lib:db', bannedExternalImports: banned('db') },
             { sourceTag: 'lib:queue', bannedExternalImports: banned('queue') },
             { sourceTag: 'lib:inference', bannedExternalImports: banned('inference') },
+            { sourceTag: 'lib:vector-store', bannedExternalImports: banned('vector-store') },
             { sourceTag: 'lib:config', bannedExternalImports: allOwned },
             { sourceTag: 'lib:contracts', bannedExternalImports: allOwned },
             { sourceTag: 'lib:observability', bannedExternalImports: allOwned },

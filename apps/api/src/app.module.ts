@@ -31,6 +31,16 @@ import { RedisModule } from './redis/redis.module';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
+import { CollectionsController } from './collections/collections.controller';
+import { CollectionsService } from './collections/collections.service';
+import { VectorStoreService } from './collections/vector-store.service';
+import { EmbedQueues } from './streams/embed-queues';
+import { FailuresService } from './streams/failures.service';
+import { HooksController, WebhookSignatureGuard } from './streams/hooks.controller';
+import { IngestService } from './streams/ingest.service';
+import { StreamRepository } from './streams/stream.repository';
+import { StreamsController } from './streams/streams.controller';
+import { StreamsService } from './streams/streams.service';
 
 @Module({})
 export class AppModule {
@@ -59,6 +69,9 @@ export class AppModule {
         OwnKeysController,
         MeController,
         EmbeddingsController,
+        StreamsController,
+        HooksController,
+        CollectionsController,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ApiValidationPipe },
@@ -80,6 +93,14 @@ export class AppModule {
         EngineService,
         EmbeddingCache,
         EmbeddingsService,
+        EmbedQueues,
+        StreamRepository,
+        StreamsService,
+        IngestService,
+        FailuresService,
+        WebhookSignatureGuard,
+        VectorStoreService,
+        CollectionsService,
       ],
     };
   }

@@ -27,7 +27,7 @@ export function buildOpenApi(app: NestFastifyApplication) {
 }
 
 /**
- * JSON is the only body type (later routes add their own, such as NDJSON). Fastify's JSON parser
+ * JSON is the body type of every route but NDJSON ingest. Fastify's JSON parser
  * is kept (it guards against prototype poisoning) but its errors become domain errors, because
  * Nest would otherwise flatten them into a generic 400 without saying what was wrong.
  */
@@ -36,6 +36,8 @@ function acceptJsonOnly(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    // Kept for routes that authenticate the exact bytes (signed webhooks).
+    request.rawBody = text;
     if (text === '') {
       done(
         new DomainError('invalid_json', 'Request body is empty but Content-Type is application/json'),
@@ -48,6 +50,16 @@ function acceptJsonOnly(fastify: FastifyInstance): void {
         done(new DomainError('invalid_json', `Request body is not valid JSON: ${err.message}`), undefined);
       else done(null, value);
     });
+  });
+}
+
+/**
+ * NDJSON bodies reach the route as the raw request stream, read line by line there: a body of any
+ * length is never held in memory, so Fastify's body limit does not apply (NDJSON_MAX_BYTES does).
+ */
+function acceptNdjsonStreams(fastify: FastifyInstance): void {
+  fastify.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], (_request, payload, done) => {
+    done(null, payload);
   });
 }
 
@@ -67,6 +79,7 @@ export async function createApp(config: Config): Promise<NestFastifyApplication>
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
   acceptJsonOnly(fastify);
+  acceptNdjsonStreams(fastify);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

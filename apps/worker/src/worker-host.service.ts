@@ -21,6 +21,7 @@ import {
   type Redis,
   type Worker,
 } from '@tributary/queue';
+import { knownQueues } from './embedding/embed-worker.host';
 import { WORKER_REDIS } from './worker-redis';
 
 /** Thrown at start-up when a served queue carries a job nobody handles. */
@@ -52,7 +53,10 @@ export class WorkerHost implements OnApplicationBootstrap, OnModuleDestroy, OnAp
 
   /** The queues this process serves; throws when one carries a job without a handler. */
   servedQueues(): QueueName[] {
-    const queues = selectWorkerQueues(this.config, queueNames) as QueueName[];
+    // Embedding queues are served by EmbedWorkerHost; the names are checked against both.
+    const queues = selectWorkerQueues(this.config, knownQueues(this.config)).filter((q): q is QueueName =>
+      (queueNames as string[]).includes(q),
+    );
     for (const queue of queues) {
       for (const job of queueJobs[queue]) {
         if (!this.handlers.has(job)) throw new MissingJobHandlerError(queue, job);

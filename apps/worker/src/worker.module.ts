@@ -6,6 +6,7 @@ import { createRedis, JOB_HANDLERS } from '@tributary/queue';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
 import { ApiKeyUsageRepository } from './maintenance/api-key-usage.repository';
+import { EmbedWorkerHost } from './embedding/embed-worker.host';
 import { WorkerHost } from './worker-host.service';
 import { WORKER_REDIS } from './worker-redis';
 
@@ -37,6 +38,7 @@ export class WorkerModule {
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
         WorkerHost,
+        EmbedWorkerHost,
       ],
     };
   }

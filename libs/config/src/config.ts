@@ -105,6 +105,31 @@ export const configSchema = z.object({
   EMBEDDING_CACHE_FORMAT: z.enum(['float32', 'float16']).default('float32'),
   /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json. */
   DOCS_ENABLED: booleanish.default(true),
+  /** Where vectors live: `embedded` (usearch under DATA_DIR/vectors), `pgvector` (DATABASE_URL with the vector extension) or `qdrant` (QDRANT_URL). */
+  VECTOR_STORE: z.enum(['embedded', 'pgvector', 'qdrant']).default('embedded'),
+  /** Folder of the embedded vector indexes; default DATA_DIR/vectors. */
+  VECTOR_DIR: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  /** Qdrant's REST address, for VECTOR_STORE=qdrant. */
+  QDRANT_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/ }).optional()),
+  /** Qdrant API key, if the cluster requires one. */
+  QDRANT_API_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  /** How often the embedded vector index is saved to disk when it changed, in milliseconds. */
+  INDEX_SAVE_EVERY_MS: int(100, 3_600_000).default(5_000),
+  /** Items one tenant may have accepted and not yet embedded; beyond it ingest answers 429. */
+  INGEST_TENANT_MAX_QUEUED: int(1, 100_000_000).default(200_000),
+  /** Items per second one tenant may ingest (token bucket refill), and the bucket's capacity. */
+  INGEST_TENANT_ITEMS_PER_SECOND: int(1, 10_000_000).default(5_000),
+  INGEST_TENANT_ITEMS_BURST: int(1, 10_000_000).default(50_000),
+  /** Items waiting in one model's queue across all tenants; beyond it ingest answers 503. */
+  INGEST_GLOBAL_MAX_QUEUED: int(1, 1_000_000_000).default(2_000_000),
+  /** Largest NDJSON ingest body, in bytes (read incrementally, never held whole). */
+  NDJSON_MAX_BYTES: int(1024, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
+  /** Accepted age of a webhook signature's timestamp, in seconds, either way. */
+  WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300),
+  /** Embedding jobs one worker process holds at once per model queue (they are micro-batched together). */
+  EMBED_WORKER_CONCURRENCY: int(1, 10_000).default(256),
+  /** How long a worker holds an embedding job before BullMQ hands it to another worker (a killed worker's jobs come back after this). */
+  EMBED_WORKER_LOCK_MS: int(500, 600_000).default(30_000),
 });
 
 type Schema = z.infer<typeof configSchema>;

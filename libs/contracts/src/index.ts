@@ -2,3 +2,4 @@ export * from './errors';
 export * from './tenants';
 export * from './api-keys';
 export * from './embeddings';
+export * from './streams';

@@ -6,3 +6,6 @@ export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postg
 export { isRecordNotFound, isUniqueViolation } from './unique-violation';
 export type { AdminCredential, ApiKey, Tenant } from './generated/prisma/client';
 export { runMigrations } from './migrate';
+export { ItemStore } from './item-store';
+export type { EmbeddedItem, NewItem, PendingItem, StoredVector, WrittenItem } from './item-store';
+export type { Collection, Item, Stream } from './generated/prisma/client';

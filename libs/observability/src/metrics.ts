@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The metrics of one process. Every capability registers its series here; names follow
@@ -45,6 +45,73 @@ export class Metrics {
     name: 'tributary_jobs_processed_total',
     help: 'Background jobs finished, by queue, job name and outcome',
     labelNames: ['queue', 'job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly itemsIngested = new Counter({
+    name: 'tributary_items_ingested_total',
+    help: 'Stream items received, by channel (rest, ndjson, webhook) and outcome (accepted, duplicate, invalid)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestRejections = new Counter({
+    name: 'tributary_ingest_rejections_total',
+    help: 'Ingest requests refused by backpressure, by reason (tenant_rate, tenant_queue, global_queue)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: 'tributary_queue_depth',
+    help: 'Jobs waiting or delayed in a queue',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+
+  readonly itemsEmbedded = new Counter({
+    name: 'tributary_items_embedded_total',
+    help: 'Stream items embedded and indexed, by model',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  readonly itemFailures = new Counter({
+    name: 'tributary_item_failures_total',
+    help: 'Stream items that failed for good, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly freshness = new Histogram({
+    name: 'tributary_freshness_seconds',
+    help: 'From an item accepted by the API to the item searchable',
+    labelNames: ['store'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  readonly indexUpsertDuration = new Histogram({
+    name: 'tributary_index_upsert_duration_seconds',
+    help: 'Vector store upserts, per batch',
+    labelNames: ['store'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly searchDuration = new Histogram({
+    name: 'tributary_search_duration_seconds',
+    help: 'Vector store searches (after the query is embedded)',
+    labelNames: ['store'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [this.registry],
+  });
+
+  readonly embedBatchSize = new Histogram({
+    name: 'tributary_worker_batch_items',
+    help: 'Items per worker micro-batch',
+    labelNames: ['model'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [this.registry],
   });
 

@@ -1,5 +1,5 @@
 import { Queue, Worker, type Job, type Processor } from 'bullmq';
-import { redisConnectionOptions } from './redis';
+import { redisConnectionOptions, type RedisRole } from './redis';
 import { bullPrefix } from './redis-keys';
 import type { QueueName } from './jobs';
 
@@ -28,6 +28,40 @@ export function createWorker(
     connection: redisConnectionOptions(connection.redisUrl, 'worker', `worker:${name}`),
     prefix: bullPrefix(connection.prefix),
     concurrency,
+  });
+}
+
+/**
+ * A producer for a queue whose name is computed (the per-model embedding queues). On the request
+ * path use the `producer` role: commands fail at once while Redis is away (the API answers 503)
+ * instead of waiting for it.
+ */
+export function createNamedQueue(
+  name: string,
+  connection: QueueConnection,
+  clientName: string,
+  role: RedisRole = 'worker',
+): Queue {
+  return new Queue(name, {
+    connection: redisConnectionOptions(connection.redisUrl, role, clientName),
+    prefix: bullPrefix(connection.prefix),
+  });
+}
+
+/** A worker for a computed queue name, with BullMQ's worker options (concurrency, lock duration). */
+export function createNamedWorker(
+  name: string,
+  processor: Processor,
+  connection: QueueConnection,
+  options: { concurrency: number; lockDurationMs?: number },
+): Worker {
+  return new Worker(name, processor, {
+    connection: redisConnectionOptions(connection.redisUrl, 'worker', `worker:${name}`),
+    prefix: bullPrefix(connection.prefix),
+    concurrency: options.concurrency,
+    ...(options.lockDurationMs
+      ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs }
+      : {}),
   });
 }
 

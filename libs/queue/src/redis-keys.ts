@@ -12,6 +12,12 @@ export function redisKeys(prefix: string) {
     authRevoked: (keyHash: string) => `${prefix}:auth-revoked:${keyHash}`,
     /** Hash of API key id → last-used epoch ms, flushed to PostgreSQL by `ApiKeyUsageFlush`. */
     keyUsage: `${prefix}:key-usage`,
+    /** Token bucket of one tenant's ingest rate, in items. */
+    ingestRate: (tenantId: string) => `${prefix}:ingest-rl:${tenantId}`,
+    /** Items of one tenant accepted and not yet embedded or failed (the per-tenant queue bound). */
+    tenantInFlight: (tenantId: string) => `${prefix}:inflight:${tenantId}`,
+    /** Index operations for the embedded vector store, appended by workers, applied by the API. */
+    indexLog: `${prefix}:index-log`,
   } as const;
 }
 

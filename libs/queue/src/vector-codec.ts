@@ -59,7 +59,9 @@ export function fromFloat16(halves: Uint16Array): Float32Array {
 }
 
 /** Encodes a vector for the cache in the configured precision. */
-export function encodeVector(vector: Float32Array, format: 'float32' | 'float16'): Buffer {
+export type VectorFormat = 'float32' | 'float16';
+
+export function encodeVector(vector: Float32Array, format: VectorFormat): Buffer {
   const typed = format === 'float16' ? toFloat16(vector) : vector;
   return Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength);
 }

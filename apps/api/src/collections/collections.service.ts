@@ -1,0 +1,115 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import { NotFoundError, ValidationError, type SearchRequest } from '@tributary/contracts';
+import { ItemStore, PrismaService } from '@tributary/db';
+import { appendIndexOp, fromPayload, metadataFilter, redisKeys } from '@tributary/queue';
+import type { TenantPrincipal } from '../auth/authenticated-request';
+import { EmbeddingCache } from '../embeddings/embedding-cache';
+import { EngineService } from '../embeddings/engine.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { RedisService } from '../redis/redis.module';
+import { StreamRepository } from '../streams/stream.repository';
+import { VectorStoreService } from './vector-store.service';
+
+/**
+ * A tenant's collections: listing, similarity search and deleting points. The tenant names a
+ * collection; the store is addressed only by the key kept with it, so one tenant can never reach
+ * another's vectors.
+ */
+@Injectable()
+export class CollectionsService {
+  private readonly items: ItemStore;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly streams: StreamRepository,
+    private readonly vectors: VectorStoreService,
+    private readonly engines: EngineService,
+    private readonly cache: EmbeddingCache,
+    private readonly redis: RedisService,
+    private readonly metrics: MetricsService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {
+    this.items = new ItemStore(prisma);
+  }
+
+  async list(principal: TenantPrincipal) {
+    const collections = await this.streams.collections(principal.tenant.id);
+    const data = await Promise.all(
+      collections.map(async (c) => ({
+        name: c.name,
+        model: c.model,
+        dimensions: c.dimensions,
+        points: (await this.vectors.store.info(c.storeKey))?.count ?? 0,
+        createdAt: c.createdAt.toISOString(),
+      })),
+    );
+    return { data };
+  }
+
+  async search(principal: TenantPrincipal, name: string, request: SearchRequest) {
+    const collection = await this.streams.collection(principal.tenant.id, name);
+    let vector: Float32Array;
+    if (typeof request.query === 'string') {
+      vector = await this.embedQuery(collection.model, request.query);
+    } else {
+      if (request.query.length !== collection.dimensions) {
+        throw new ValidationError(
+          `Collection ${name} holds ${collection.dimensions}-dimensional vectors; the query has ${request.query.length}`,
+          [{ path: 'query', message: `must have ${collection.dimensions} numbers` }],
+        );
+      }
+      vector = Float32Array.from(request.query);
+    }
+    const store = this.vectors.store;
+    if (!(await store.info(collection.storeKey))) return { data: [] };
+    const started = process.hrtime.bigint();
+    const hits = await store.search(collection.storeKey, {
+      vector,
+      k: request.k,
+      ...(request.filter ? { filter: metadataFilter(request.filter) } : {}),
+    });
+    this.metrics.searchDuration.observe(
+      { store: store.kind },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+    return { data: hits.map((h) => ({ id: h.id, score: h.score, ...fromPayload(h.payload) })) };
+  }
+
+  /** A text query embedded with the collection's model (through the cache, as /v1/embeddings does). */
+  private async embedQuery(model: string, text: string): Promise<Float32Array> {
+    const engine = this.engines.engine;
+    const served = engine.model(model);
+    if (!served) throw new ValidationError(`Model ${model} of this collection is not served here`, []);
+    const [cached] = await this.cache.getMany(model, 'query', [text], served.dimensions);
+    if (cached) return cached;
+    const { rows } = engine.tokenize(model, [text], 'query');
+    const [vector] = await engine.embedRows(model, rows, Date.now() + this.config.EMBEDDINGS_TIMEOUT_MS);
+    await this.cache.setMany(model, 'query', [{ text, vector: vector! }]);
+    return vector!;
+  }
+
+  /** Deletes one item's point (and marks the stored item deleted); 404 when the collection has no such item. */
+  async deleteItem(principal: TenantPrincipal, name: string, itemId: string): Promise<void> {
+    const collection = await this.streams.collection(principal.tenant.id, name);
+    const deleted = await this.items.markDeleted(collection.id, itemId);
+    if (deleted.length === 0) throw new NotFoundError('Item', itemId);
+    if (this.config.VECTOR_STORE === 'embedded') {
+      const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
+      await this.prisma.$transaction(async (tx) => {
+        const [row] = await tx.$queryRawUnsafe<{ version: bigint }[]>(
+          'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
+          collection.id,
+        );
+        await appendIndexOp(this.redis.client, logKey, {
+          op: 'delete',
+          key: collection.storeKey,
+          version: String(row!.version),
+          ids: [itemId],
+        });
+      });
+    } else if (await this.vectors.store.info(collection.storeKey)) {
+      await this.vectors.store.delete(collection.storeKey, [itemId]);
+    }
+  }
+}

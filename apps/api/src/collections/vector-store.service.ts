@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import { ItemStore, PrismaService } from '@tributary/db';
+import { itemPayload, redisKeys } from '@tributary/queue';
+import {
+  EmbeddedVectorStore,
+  PgVectorStore,
+  QdrantVectorStore,
+  type RebuildSource,
+  type VectorStore,
+} from '@tributary/vector-store';
+import { MetricsService } from '../metrics/metrics.service';
+import { RedisService } from '../redis/redis.module';
+import { IndexLogConsumer } from './index-log.consumer';
+
+/** Adapts Prisma's raw queries to the SQL client the pgvector store expects. */
+export function prismaSql(prisma: PrismaService) {
+  return {
+    async query<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<{ rows: R[] }> {
+      return { rows: await prisma.$queryRawUnsafe<R[]>(text, ...params) };
+    },
+  };
+}
+
+/**
+ * The API's vector store, chosen by VECTOR_STORE. `embedded`: usearch indexes under
+ * DATA_DIR/vectors, owned by this process; workers append their writes to the index log in Redis,
+ * which this process applies, and anything missing or stale is rebuilt from PostgreSQL at start.
+ * `pgvector` and `qdrant`: shared stores the workers write to directly.
+ */
+@Injectable()
+export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('VectorStore');
+  private current: VectorStore | undefined;
+  private consumer: IndexLogConsumer | undefined;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly prisma: PrismaService,
+    private readonly redis: RedisService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  get store(): VectorStore {
+    if (!this.current) throw new Error('the vector store is not open');
+    return this.current;
+  }
+
+  async onModuleInit(): Promise<void> {
+    switch (this.config.VECTOR_STORE) {
+      case 'embedded': {
+        const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
+        // Where the log ends before reconciling: entries after it are applied again (harmlessly).
+        const from = await IndexLogConsumer.tail(this.redis.client, logKey);
+        const store = await EmbeddedVectorStore.open({
+          dir: path.resolve(this.config.VECTOR_DIR ?? path.join(this.config.DATA_DIR, 'vectors')),
+          saveEveryMs: this.config.INDEX_SAVE_EVERY_MS,
+          source: this.rebuildSource(),
+          log: (message: string) => this.logger.log(message),
+        });
+        this.current = store;
+        this.consumer = new IndexLogConsumer(this.config, store, this.metrics, logKey, from);
+        this.consumer.start();
+        break;
+      }
+      case 'pgvector':
+        this.current = new PgVectorStore({ sql: prismaSql(this.prisma) });
+        break;
+      case 'qdrant':
+        if (!this.config.QDRANT_URL) throw new Error('VECTOR_STORE=qdrant needs QDRANT_URL');
+        this.current = new QdrantVectorStore({
+          url: this.config.QDRANT_URL,
+          ...(this.config.QDRANT_API_KEY ? { apiKey: this.config.QDRANT_API_KEY } : {}),
+        });
+        break;
+    }
+    this.logger.log(`vector store: ${this.config.VECTOR_STORE}`);
+  }
+
+  /** PostgreSQL as the source of truth for the embedded indexes. */
+  private rebuildSource(): RebuildSource {
+    const items = new ItemStore(this.prisma);
+    const prisma = this.prisma;
+    return {
+      async collections() {
+        const rows = await prisma.collection.findMany({ select: { storeKey: true, dimensions: true } });
+        return rows.map((r) => ({ key: r.storeKey, dimensions: r.dimensions }));
+      },
+      async version(key: string) {
+        const row = await prisma.collection.findUnique({
+          where: { storeKey: key },
+          select: { version: true },
+        });
+        return row ? String(row.version) : undefined;
+      },
+      async *points(key: string) {
+        const row = await prisma.collection.findUnique({ where: { storeKey: key }, select: { id: true } });
+        if (!row) return;
+        for await (const page of items.collectionVectors(row.id)) {
+          yield page.map((p) => ({ id: p.itemId, vector: p.vector, payload: itemPayload(p) }));
+        }
+      },
+    };
+  }
+
+  /** True once the store is open (readiness). */
+  get ready(): boolean {
+    return this.current !== undefined;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer?.stop();
+    await this.current?.close();
+    this.current = undefined;
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { ItemStore, PrismaService } from '@tributary/db';
+import { IngestService } from './ingest.service';
+import { StreamRepository } from './stream.repository';
+
+/** Failed items of a stream: listed, and queued again on request. */
+@Injectable()
+export class FailuresService {
+  private readonly items: ItemStore;
+
+  constructor(
+    prisma: PrismaService,
+    private readonly streams: StreamRepository,
+    private readonly ingestion: IngestService,
+  ) {
+    this.items = new ItemStore(prisma);
+  }
+
+  async list(tenantId: string, streamId: string, limit: number, cursor?: string) {
+    await this.streams.get(tenantId, streamId);
+    const rows = await this.items.failures(streamId, limit + 1, cursor);
+    const page = rows.slice(0, limit);
+    return {
+      data: page.map((r) => ({
+        id: r.id,
+        error: r.error,
+        retries: r.retries,
+        acceptedAt: r.acceptedAt.toISOString(),
+      })),
+      nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+    };
+  }
+
+  async retry(tenantId: string, streamId: string, ids: string[] | undefined) {
+    const stream = await this.streams.get(tenantId, streamId);
+    const items = await this.items.retryFailed(streamId, ids);
+    // Each retry has its own job id (the retry count is part of it), so BullMQ runs it afresh.
+    const queued = await this.ingestion.enqueue(stream, items, true);
+    return { accepted: queued, duplicates: (ids?.length ?? queued) - queued };
+  }
+}

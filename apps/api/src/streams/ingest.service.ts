@@ -1,0 +1,184 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import { RateLimitedError, UnavailableError, type IngestItem, type IngestResult } from '@tributary/contracts';
+import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
+import { EMBED_JOB, embedJobId, embedJobOptions, redisKeys, type EmbedItemJob } from '@tributary/queue';
+import { takeTokens } from '../auth/token-bucket';
+import { MetricsService } from '../metrics/metrics.service';
+import { RedisService } from '../redis/redis.module';
+import { EmbedQueues } from './embed-queues';
+import type { StreamWithCollection } from './stream.repository';
+
+export type IngestChannel = 'rest' | 'ndjson' | 'webhook';
+
+/** How long a queue command may take before the request is answered 503 (a queue client waits for Redis to come back). */
+const QUEUE_TIMEOUT_MS = 3_000;
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what} took longer than ${QUEUE_TIMEOUT_MS} ms`)),
+        QUEUE_TIMEOUT_MS,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Takes items into a stream: backpressure first (nothing is stored that will not be queued), then
+ * the items are stored (new ids only: the client's id is the idempotency key), enqueued on the
+ * model's queue with ids derived from the items (so a repeat is the same job), and only then
+ * marked queued. A failure anywhere before the answer leaves items pending, and sending them again
+ * queues them: nothing acknowledged is lost, nothing is done twice.
+ */
+@Injectable()
+export class IngestService {
+  private readonly logger = new Logger('Ingest');
+  private readonly items: ItemStore;
+  private readonly keys: ReturnType<typeof redisKeys>;
+
+  constructor(
+    prisma: PrismaService,
+    private readonly queues: EmbedQueues,
+    private readonly redis: RedisService,
+    private readonly metrics: MetricsService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {
+    this.items = new ItemStore(prisma);
+    this.keys = redisKeys(config.REDIS_PREFIX);
+  }
+
+  async ingest(
+    stream: StreamWithCollection,
+    items: IngestItem[],
+    channel: IngestChannel,
+  ): Promise<IngestResult> {
+    // Repeats inside one request are duplicates of the first occurrence.
+    const unique = new Map<string, IngestItem>();
+    for (const item of items) if (!unique.has(item.id)) unique.set(item.id, item);
+    const batch = [...unique.values()];
+    if (batch.length === 0) return { accepted: 0, duplicates: items.length };
+
+    await this.checkBackpressure(stream, batch.length);
+
+    const inserted = await this.items.insertNew(
+      stream.tenantId,
+      stream.id,
+      stream.model,
+      batch.map((i) => ({
+        id: i.id,
+        text: i.text,
+        metadata: i.metadata ?? null,
+        occurredAt: i.timestamp ? new Date(i.timestamp) : null,
+      })),
+    );
+    // New items, and items stored by an earlier attempt whose enqueue never completed.
+    const pending =
+      inserted.length === batch.length
+        ? null
+        : await this.items.pending(
+            stream.id,
+            batch.map((i) => i.id),
+          );
+    const toQueue: PendingItem[] =
+      pending ?? batch.map((i) => ({ id: i.id, text: i.text, retries: 0, acceptedAt: new Date() }));
+    const accepted = await this.enqueue(stream, toQueue);
+    const duplicates = items.length - accepted;
+    this.metrics.itemsIngested.inc({ channel, outcome: 'accepted' }, accepted);
+    if (duplicates > 0) this.metrics.itemsIngested.inc({ channel, outcome: 'duplicate' }, duplicates);
+    return { accepted, duplicates };
+  }
+
+  countInvalid(channel: IngestChannel, count: number): void {
+    this.metrics.itemsIngested.inc({ channel, outcome: 'invalid' }, count);
+  }
+
+  /** Puts items on the model's queue, then marks them queued; returns how many moved to queued. */
+  async enqueue(stream: StreamWithCollection, items: PendingItem[], alreadyQueued = false): Promise<number> {
+    if (items.length === 0) return 0;
+    const queue = this.queues.for(stream.model);
+    const now = Date.now();
+    try {
+      await withTimeout(
+        queue.addBulk(
+          items.map((item) => {
+            const data: EmbedItemJob = {
+              tenantId: stream.tenantId,
+              streamId: stream.id,
+              itemId: item.id,
+              collectionId: stream.collectionId,
+              text: item.text,
+              acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
+            };
+            return {
+              name: EMBED_JOB,
+              data,
+              opts: { ...embedJobOptions, jobId: embedJobId(stream.id, item.id, item.retries) },
+            };
+          }),
+        ),
+        'enqueueing',
+      );
+    } catch (err) {
+      this.logger.warn(`enqueue failed for stream ${stream.id}: ${(err as Error).message}`);
+      throw new UnavailableError('The queue is unavailable; nothing was acknowledged. Retry shortly.', 2);
+    }
+    if (alreadyQueued) return items.length;
+    const moved = await this.items.markQueued(
+      stream.id,
+      items.map((i) => i.id),
+    );
+    await this.items.addCounters(stream.id, { accepted: moved });
+    return moved;
+  }
+
+  private async checkBackpressure(stream: StreamWithCollection, count: number): Promise<void> {
+    const queue = this.queues.for(stream.model);
+    let waiting: number;
+    try {
+      const counts = await withTimeout(
+        queue.getJobCounts('waiting', 'delayed', 'prioritized'),
+        'reading the queue depth',
+      );
+      waiting = Object.values(counts).reduce((a, b) => a + b, 0);
+    } catch (err) {
+      throw new UnavailableError(`The queue is unavailable (${(err as Error).message}); retry shortly.`, 2);
+    }
+    if (waiting + count > this.config.INGEST_GLOBAL_MAX_QUEUED) {
+      this.metrics.ingestRejections.inc({ reason: 'global_queue' });
+      throw new UnavailableError(
+        `The ${stream.model} queue is full (${waiting} items waiting); retry later.`,
+        Math.max(1, Math.ceil(waiting / 1000)),
+      );
+    }
+    const lag = await this.items.tenantLag(stream.tenantId);
+    if (lag + count > this.config.INGEST_TENANT_MAX_QUEUED) {
+      this.metrics.ingestRejections.inc({ reason: 'tenant_queue' });
+      throw new RateLimitedError(
+        `This tenant has ${lag} items accepted and not yet embedded (at most ${this.config.INGEST_TENANT_MAX_QUEUED}); retry when they are processed.`,
+        Math.max(1, Math.ceil((lag + count - this.config.INGEST_TENANT_MAX_QUEUED) / 500)),
+      );
+    }
+    const rate = this.config.INGEST_TENANT_ITEMS_PER_SECOND;
+    const burst = this.config.INGEST_TENANT_ITEMS_BURST;
+    if (count > burst) {
+      throw new RateLimitedError(`At most ${burst} items fit in one burst; send fewer per request.`, 1);
+    }
+    const taken = await takeTokens(
+      this.redis.client,
+      this.keys.ingestRate(stream.tenantId),
+      { ratePerSecond: rate, burst },
+      { cost: count },
+    );
+    if (!taken.allowed) {
+      this.metrics.ingestRejections.inc({ reason: 'tenant_rate' });
+      throw new RateLimitedError(
+        `Ingest rate of ${rate} items/s (burst ${burst}) exceeded`,
+        taken.retryAfterMs / 1000,
+      );
+    }
+  }
+}

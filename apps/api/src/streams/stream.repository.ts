@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { ConflictError, NotFoundError } from '@tributary/contracts';
+import { isUniqueViolation, PrismaService, type Collection, type Stream } from '@tributary/db';
+
+export type StreamWithCollection = Stream & { collection: Collection };
+
+/** Streams and collections, always scoped to one tenant: another tenant's id is simply not found. */
+@Injectable()
+export class StreamRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Creates a stream and, when missing, its collection, in one transaction. A collection that
+   * exists with another model is a conflict (its vectors would not be comparable).
+   */
+  async create(
+    tenantId: string,
+    input: {
+      name: string;
+      kind: Stream['kind'];
+      model: string;
+      collection: string;
+      dimensions: number;
+      storeKey: string;
+      webhookSecret: string;
+    },
+  ): Promise<StreamWithCollection> {
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        let collection = await tx.collection.findUnique({
+          where: { tenantId_name: { tenantId, name: input.collection } },
+        });
+        if (collection && collection.model !== input.model) {
+          throw new ConflictError(
+            `Collection ${input.collection} holds ${collection.model} vectors; a stream into it must use that model`,
+          );
+        }
+        collection ??= await tx.collection.create({
+          data: {
+            tenantId,
+            name: input.collection,
+            model: input.model,
+            dimensions: input.dimensions,
+            storeKey: input.storeKey,
+          },
+        });
+        const stream = await tx.stream.create({
+          data: {
+            tenantId,
+            name: input.name,
+            kind: input.kind,
+            model: input.model,
+            collectionId: collection.id,
+            webhookSecret: input.webhookSecret,
+          },
+        });
+        return { ...stream, collection };
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`A stream named "${input.name}" already exists`);
+      throw err;
+    }
+  }
+
+  list(tenantId: string): Promise<StreamWithCollection[]> {
+    return this.prisma.stream.findMany({
+      where: { tenantId },
+      include: { collection: true },
+      orderBy: { createdAt: 'asc' },
+    });
+  }
+
+  async get(tenantId: string, streamId: string): Promise<StreamWithCollection> {
+    const stream = await this.prisma.stream.findFirst({
+      where: { id: streamId, tenantId },
+      include: { collection: true },
+    });
+    if (!stream) throw new NotFoundError('Stream', streamId);
+    return stream;
+  }
+
+  /** For the webhook, which authenticates by the stream's own secret: no tenant to scope by yet. */
+  findForWebhook(streamId: string): Promise<StreamWithCollection | null> {
+    return this.prisma.stream.findUnique({ where: { id: streamId }, include: { collection: true } });
+  }
+
+  collections(tenantId: string): Promise<Collection[]> {
+    return this.prisma.collection.findMany({ where: { tenantId }, orderBy: { name: 'asc' } });
+  }
+
+  async collection(tenantId: string, name: string): Promise<Collection> {
+    const collection = await this.prisma.collection.findUnique({
+      where: { tenantId_name: { tenantId, name } },
+    });
+    if (!collection) throw new NotFoundError('Collection', name);
+    return collection;
+  }
+}

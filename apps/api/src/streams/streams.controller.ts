@@ -1,0 +1,218 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ZodResponse } from 'nestjs-zod';
+import { DomainError, itemSchema, type IngestItem } from '@tributary/contracts';
+import type { FastifyRequest } from 'fastify';
+import { Principal, TenantAuth } from '../auth/auth.decorators';
+import type { TenantPrincipal } from '../auth/authenticated-request';
+import { ApiErrors } from '../common/openapi';
+import { FailuresService } from './failures.service';
+import { IngestService } from './ingest.service';
+import { ndjsonLines } from './ndjson';
+import { StreamRepository } from './stream.repository';
+import {
+  CreatedStreamDto,
+  CreateStreamDto,
+  FailureListDto,
+  FailuresQueryDto,
+  IngestItemsDto,
+  IngestResultDto,
+  RetryFailuresDto,
+  StreamDto,
+  StreamIdParamDto,
+  StreamListDto,
+} from './streams.dto';
+import { StreamsService } from './streams.service';
+import { Inject } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+
+const NDJSON_BATCH = 1000;
+const MAX_REPORTED_LINES = 100;
+
+@ApiTags('streams')
+@TenantAuth()
+@Controller('v1/streams')
+export class StreamsController {
+  constructor(
+    private readonly streams: StreamsService,
+    private readonly repository: StreamRepository,
+    private readonly ingestion: IngestService,
+    private readonly failures: FailuresService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Create a stream',
+    description: 'Also creates its collection when missing. The answer carries the webhook secret, once.',
+  })
+  @ZodResponse({ status: 201, type: CreatedStreamDto, description: 'The new stream and its webhook secret' })
+  @ApiErrors(400, 409, 415, 422)
+  create(@Principal() principal: TenantPrincipal, @Body() body: CreateStreamDto) {
+    return this.streams.create(principal, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List streams with their counters' })
+  @ZodResponse({ status: 200, type: StreamListDto, description: 'Every stream of the tenant' })
+  list(@Principal() principal: TenantPrincipal) {
+    return this.streams.list(principal);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A stream and its counters (accepted, embedded, failed, lag)' })
+  @ZodResponse({ status: 200, type: StreamDto, description: 'The stream' })
+  @ApiErrors(404, 422)
+  get(@Principal() principal: TenantPrincipal, @Param() params: StreamIdParamDto) {
+    return this.streams.get(principal, params.id);
+  }
+
+  @Post(':id/items')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Send up to 1,000 items',
+    description:
+      'Answered 202 only once the new items are durably queued. The item `id` is the idempotency key: ' +
+      're-sending an id never duplicates work, rows or vectors (it counts as a duplicate).',
+  })
+  @ZodResponse({
+    status: 202,
+    type: IngestResultDto,
+    description: 'How many were new and how many duplicates',
+  })
+  @ApiErrors(400, 404, 413, 415, 422, 503)
+  async items(
+    @Principal() principal: TenantPrincipal,
+    @Param() params: StreamIdParamDto,
+    @Body() body: IngestItemsDto,
+  ) {
+    const stream = await this.repository.get(principal.tenant.id, params.id);
+    return this.ingestion.ingest(stream, body.items, 'rest');
+  }
+
+  @Post(':id/items::ndjson')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Send any number of items as NDJSON',
+    description:
+      'Content-Type `application/x-ndjson`: one item object per line, read incrementally (memory stays bounded ' +
+      'whatever the length). Good lines are queued in batches as they arrive; bad lines are reported with their ' +
+      'line numbers (the first 100) and skipped. If backpressure stops the upload, the error says how many items ' +
+      'were accepted and the last line read, so the rest can be sent again (ids make that safe).',
+  })
+  @ApiConsumes('application/x-ndjson')
+  @ApiBody({ schema: { type: 'string', example: '{"id":"1","text":"first"}\n{"id":"2","text":"second"}\n' } })
+  @ZodResponse({ status: 202, type: IngestResultDto, description: 'Accepted, duplicates, and the bad lines' })
+  @ApiErrors(400, 404, 413, 415, 429, 503)
+  async ndjson(
+    @Principal() principal: TenantPrincipal,
+    @Param() params: StreamIdParamDto,
+    @Req() request: FastifyRequest,
+  ) {
+    const stream = await this.repository.get(principal.tenant.id, params.id);
+    const body = request.body as AsyncIterable<Buffer> | undefined;
+    if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
+      throw new DomainError('unsupported_media_type', 'Send the items as Content-Type: application/x-ndjson');
+    }
+    const limit = this.config.NDJSON_MAX_BYTES;
+    let bytes = 0;
+    const counted = (async function* () {
+      for await (const chunk of body) {
+        bytes += chunk.length;
+        if (bytes > limit)
+          throw new DomainError('payload_too_large', `NDJSON bodies are limited to ${limit} bytes`);
+        yield chunk;
+      }
+    })();
+    const result = {
+      accepted: 0,
+      duplicates: 0,
+      invalid: [] as { line: number; error: string }[],
+      invalidCount: 0,
+    };
+    let batch: IngestItem[] = [];
+    let lastLine = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      try {
+        const r = await this.ingestion.ingest(stream, batch, 'ndjson');
+        result.accepted += r.accepted;
+        result.duplicates += r.duplicates;
+      } catch (err) {
+        if (err instanceof DomainError) {
+          throw new DomainError(
+            err.code,
+            `${err.message} (stopped after line ${lastLine - batch.length}; ${result.accepted} items were accepted before)`,
+            {
+              accepted: result.accepted,
+              duplicates: result.duplicates,
+              lastLineAccepted: lastLine - batch.length,
+            },
+            err.retryAfterSeconds,
+          );
+        }
+        throw err;
+      }
+      batch = [];
+    };
+    const bad = (line: number, error: string) => {
+      result.invalidCount++;
+      if (result.invalid.length < MAX_REPORTED_LINES) result.invalid.push({ line, error });
+    };
+    for await (const entry of ndjsonLines(counted, 64 * 1024)) {
+      lastLine = entry.line;
+      if ('tooLong' in entry) {
+        bad(entry.line, 'line longer than 65536 bytes');
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(entry.text);
+      } catch (err) {
+        bad(entry.line, `not JSON: ${(err as Error).message}`);
+        continue;
+      }
+      const parsed = itemSchema.safeParse(value);
+      if (!parsed.success) {
+        bad(
+          entry.line,
+          parsed.error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; '),
+        );
+        continue;
+      }
+      batch.push(parsed.data);
+      if (batch.length >= NDJSON_BATCH) await flush();
+    }
+    await flush();
+    if (result.invalidCount > 0) {
+      // Counted here rather than per batch: lines that never became items.
+      this.ingestion.countInvalid('ndjson', result.invalidCount);
+    }
+    return result.invalidCount > 0 ? result : { accepted: result.accepted, duplicates: result.duplicates };
+  }
+
+  @Get(':id/failures')
+  @ApiOperation({ summary: 'Items that failed for good, with the reason' })
+  @ZodResponse({ status: 200, type: FailureListDto, description: 'One page of failed items' })
+  @ApiErrors(404, 422)
+  listFailures(
+    @Principal() principal: TenantPrincipal,
+    @Param() params: StreamIdParamDto,
+    @Query() query: FailuresQueryDto,
+  ) {
+    return this.failures.list(principal.tenant.id, params.id, query.limit, query.cursor);
+  }
+
+  @Post(':id/failures/retry')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Queue failed items again (all, or the ids given)' })
+  @ZodResponse({ status: 202, type: IngestResultDto, description: 'How many were queued again' })
+  @ApiErrors(400, 404, 415, 422, 503)
+  retry(
+    @Principal() principal: TenantPrincipal,
+    @Param() params: StreamIdParamDto,
+    @Body() body: RetryFailuresDto,
+  ) {
+    return this.failures.retry(principal.tenant.id, params.id, body.ids);
+  }
+}

@@ -1,0 +1,77 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import { ValidationError, type CreateStream, type StreamView } from '@tributary/contracts';
+import type { TenantPrincipal } from '../auth/authenticated-request';
+import { EngineService } from '../embeddings/engine.service';
+import { StreamRepository, type StreamWithCollection } from './stream.repository';
+import { newWebhookSecret, SIGNATURE_SCHEME } from './webhook-signature';
+
+/** The vector store's name for a tenant's collection: tenant id, name and model, never chosen by a tenant. */
+export function collectionStoreKey(tenantId: string, name: string, model: string): string {
+  return `t-${tenantId}--${name}--${model.replace(/@/g, '-').replace(/[^a-z0-9-]/g, '_')}`;
+}
+
+export function streamView(stream: StreamWithCollection): StreamView {
+  const accepted = Number(stream.acceptedCount);
+  const embedded = Number(stream.embeddedCount);
+  const failed = Number(stream.failedCount);
+  return {
+    id: stream.id,
+    name: stream.name,
+    kind: stream.kind,
+    model: stream.model,
+    collection: stream.collection.name,
+    counters: { accepted, embedded, failed, lag: Math.max(0, accepted - embedded - failed) },
+    createdAt: stream.createdAt.toISOString(),
+  };
+}
+
+@Injectable()
+export class StreamsService {
+  constructor(
+    private readonly streams: StreamRepository,
+    private readonly engines: EngineService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  async create(principal: TenantPrincipal, input: CreateStream) {
+    const model = input.model ?? principal.tenant.defaultModel;
+    const served = this.engines.engine.model(model);
+    if (!served) {
+      throw new ValidationError(
+        `Model ${model} is not served here; available: ${this.engines.engine
+          .models()
+          .map((m) => m.id)
+          .join(', ')}`,
+        [{ path: 'model', message: `unknown model ${model}` }],
+      );
+    }
+    const collection = input.collection ?? input.name;
+    const webhookSecret = newWebhookSecret();
+    const stream = await this.streams.create(principal.tenant.id, {
+      name: input.name,
+      kind: input.kind,
+      model,
+      collection,
+      dimensions: served.dimensions,
+      storeKey: collectionStoreKey(principal.tenant.id, collection, model),
+      webhookSecret,
+    });
+    return {
+      ...streamView(stream),
+      webhook: { url: `/v1/hooks/${stream.id}`, secret: webhookSecret, signature: SIGNATURE_SCHEME },
+    };
+  }
+
+  async list(principal: TenantPrincipal) {
+    return { data: (await this.streams.list(principal.tenant.id)).map(streamView) };
+  }
+
+  async get(principal: TenantPrincipal, streamId: string) {
+    return streamView(await this.streams.get(principal.tenant.id, streamId));
+  }
+
+  get tolerance(): number {
+    return this.config.WEBHOOK_TOLERANCE_SECONDS;
+  }
+}

@@ -1,0 +1,166 @@
+import path from 'node:path';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleDestroy,
+} from '@nestjs/common';
+import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
+import { PrismaService } from '@tributary/db';
+import { EmbeddingEngine } from '@tributary/inference';
+import { Metrics } from '@tributary/observability';
+import {
+  createNamedWorker,
+  embedQueueName,
+  queueNames,
+  UnrecoverableError,
+  type EmbedItemJob,
+  type Job,
+  type Redis,
+  type Worker,
+} from '@tributary/queue';
+import { PgVectorStore, QdrantVectorStore, type VectorStore } from '@tributary/vector-store';
+import { WORKER_REDIS } from '../worker-redis';
+import { ItemEmbedder } from './item-embedder';
+import { MicroBatcher } from './micro-batcher';
+
+/** Every queue a worker can serve: the static ones and one embedding queue per configured model. */
+export function knownQueues(config: Config): string[] {
+  return [...queueNames, ...configuredModels(config).map(embedQueueName)];
+}
+
+function configuredModels(config: Config): string[] {
+  return config.MODELS.split(',').filter(Boolean);
+}
+
+/**
+ * Serves the embedding queues selected by WORKER_QUEUES: loads only those models, holds up to
+ * EMBED_WORKER_CONCURRENCY jobs per queue and micro-batches them (see {@link ItemEmbedder}). On
+ * shutdown it stops taking jobs and finishes the ones in hand; a killed worker's jobs are taken
+ * back by BullMQ's stalled-job check and done again (idempotently).
+ */
+@Injectable()
+export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
+  private readonly logger = new Logger('EmbedWorkers');
+  private readonly workers: Worker[] = [];
+  private engine: EmbeddingEngine | undefined;
+  private store: VectorStore | undefined;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly prisma: PrismaService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** The models whose queues this process serves. */
+  servedModels(): string[] {
+    const queues = new Set(selectWorkerQueues(this.config, knownQueues(this.config)));
+    return configuredModels(this.config).filter((m) => queues.has(embedQueueName(m)));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const models = this.servedModels();
+    if (models.length === 0) return;
+    if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
+    this.engine = await EmbeddingEngine.start({
+      manifestsDir: path.resolve(this.config.MODEL_MANIFESTS_DIR),
+      modelsDataDir: path.join(path.resolve(this.config.DATA_DIR), 'models'),
+      models,
+      sessionsPerModel: this.config.INFERENCE_SESSIONS,
+      intraOpThreads: this.config.INFERENCE_INTRA_OP_THREADS,
+      executionProviders: this.config.INFERENCE_EXECUTION_PROVIDERS.split(','),
+      batching: {
+        maxBatchTokens: this.config.BATCH_MAX_TOKENS,
+        maxBatchSize: this.config.BATCH_MAX_SIZE,
+        maxWaitMs: this.config.BATCH_MAX_WAIT_MS,
+        // Every job this process holds may be waiting for inference at once.
+        maxQueuedRows: Math.max(
+          this.config.INFERENCE_QUEUE_MAX_ROWS,
+          this.config.EMBED_WORKER_CONCURRENCY * 2,
+        ),
+      },
+      registry: this.metrics.registry,
+    });
+    this.store = this.openStore();
+    for (const model of models) {
+      const embedder = new ItemEmbedder(
+        model,
+        this.engine,
+        this.prisma,
+        this.redis,
+        this.store,
+        this.metrics,
+        this.config,
+      );
+      const batcher = new MicroBatcher<EmbedItemJob, undefined>((jobs) => embedder.embed(jobs), {
+        maxItems: Math.max(this.config.BATCH_MAX_SIZE * 4, 64),
+        maxWaitMs: 5,
+        // One batch writes to PostgreSQL while the next one is embedded.
+        concurrency: 2,
+      });
+      const queue = embedQueueName(model);
+      const worker = createNamedWorker(
+        queue,
+        async (job: Job<EmbedItemJob>) => {
+          try {
+            await batcher.submit(job.data);
+            this.metrics.jobsProcessed.inc({ queue, job: job.name, outcome: 'completed' });
+          } catch (err) {
+            const error = err as Error;
+            const final =
+              error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+            this.metrics.jobsProcessed.inc({ queue, job: job.name, outcome: 'failed' });
+            if (final) await embedder.fail(job.data, error).catch(() => undefined);
+            throw error;
+          }
+        },
+        { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
+        {
+          concurrency: this.config.EMBED_WORKER_CONCURRENCY,
+          lockDurationMs: this.config.EMBED_WORKER_LOCK_MS,
+        },
+      );
+      worker.on('error', (err) => this.logger.error(`worker for ${queue}: ${err.message}`));
+      this.workers.push(worker);
+    }
+    this.logger.log(
+      `serving embedding queues for ${models.join(', ')} (vector store: ${this.config.VECTOR_STORE})`,
+    );
+  }
+
+  private openStore(): VectorStore | undefined {
+    switch (this.config.VECTOR_STORE) {
+      case 'embedded':
+        return undefined;
+      case 'pgvector': {
+        const prisma = this.prisma;
+        return new PgVectorStore({
+          sql: {
+            async query<R = Record<string, unknown>>(text: string, params: unknown[] = []) {
+              return { rows: await prisma.$queryRawUnsafe<R[]>(text, ...params) };
+            },
+          },
+        });
+      }
+      case 'qdrant':
+        if (!this.config.QDRANT_URL) throw new Error('VECTOR_STORE=qdrant needs QDRANT_URL');
+        return new QdrantVectorStore({
+          url: this.config.QDRANT_URL,
+          ...(this.config.QDRANT_API_KEY ? { apiKey: this.config.QDRANT_API_KEY } : {}),
+        });
+    }
+  }
+
+  /** Stop taking jobs, finish those in hand. */
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store?.close();
+    await this.engine?.close();
+  }
+}

@@ -1,0 +1,201 @@
+import { Logger } from '@nestjs/common';
+import type { Config } from '@tributary/config';
+import { ItemStore, type PrismaService, type WrittenItem } from '@tributary/db';
+import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
+import type { Metrics } from '@tributary/observability';
+import {
+  appendIndexOp,
+  EmbeddingCacheStore,
+  itemPayload,
+  redisKeys,
+  UnrecoverableError,
+  type EmbedItemJob,
+  type Redis,
+} from '@tributary/queue';
+import type { VectorStore } from '@tributary/vector-store';
+
+interface CollectionRef {
+  key: string;
+  dimensions: number;
+}
+
+/**
+ * Embeds a micro-batch of stream items and makes them searchable: cache lookup, one engine call for
+ * the misses (the engine's batcher splits by token budget), the vectors written to PostgreSQL with
+ * the items marked embedded, then the points upserted into the vector store (directly, or through
+ * the index log for the embedded store), then the stream counters. Idempotent: a retried item
+ * writes the same row and point again and is not counted twice.
+ */
+export class ItemEmbedder {
+  private readonly logger = new Logger('ItemEmbedder');
+  private readonly items: ItemStore;
+  private readonly cache: EmbeddingCacheStore;
+  private readonly collections = new Map<string, CollectionRef>();
+  private readonly ensured = new Set<string>();
+  private readonly logKey: string;
+
+  constructor(
+    private readonly model: string,
+    private readonly engine: EmbeddingEngine,
+    private readonly prisma: PrismaService,
+    private readonly redis: Redis,
+    /** Undefined for the embedded store: its writes go through the index log. */
+    private readonly store: VectorStore | undefined,
+    private readonly metrics: Metrics,
+    config: Config,
+  ) {
+    this.items = new ItemStore(prisma);
+    this.cache = new EmbeddingCacheStore(redis, {
+      prefix: config.REDIS_PREFIX,
+      ttlSeconds: config.EMBEDDING_CACHE_TTL_SECONDS,
+      format: config.EMBEDDING_CACHE_FORMAT,
+    });
+    this.logKey = redisKeys(config.REDIS_PREFIX).indexLog;
+  }
+
+  /** Per job: undefined when done, an Error (UnrecoverableError for bad input) otherwise. */
+  async embed(jobs: EmbedItemJob[]): Promise<(Error | undefined)[]> {
+    const info = this.engine.model(this.model);
+    if (!info) throw new Error(`model ${this.model} is not loaded in this worker`);
+    this.metrics.embedBatchSize.observe({ model: this.model }, jobs.length);
+    const outcome: (Error | undefined)[] = jobs.map(() => undefined);
+
+    const texts = jobs.map((j) => j.text);
+    // Bad input fails for good at once (no retries): nothing is left to embed once normalised.
+    texts.forEach((text, i) => {
+      if (text.normalize('NFKC').replace(/[\p{Cc}\p{Cf}\p{Z}\s]/gu, '') === '')
+        outcome[i] = new UnrecoverableError(
+          'text is empty after normalisation (only spaces or control characters)',
+        );
+    });
+    let vectors: (Float32Array | undefined)[];
+    try {
+      vectors = await this.cache.getMany(this.model, 'passage', texts, info.dimensions);
+    } catch (err) {
+      this.logger.warn(`cache read failed, computing instead: ${(err as Error).message}`);
+      vectors = texts.map(() => undefined);
+    }
+    const missing = vectors.flatMap((v, i) => (v || outcome[i] ? [] : [i]));
+    if (missing.length > 0) {
+      const rows: number[][] = [];
+      const rowOf: number[] = [];
+      for (const i of missing) {
+        try {
+          rows.push(this.engine.tokenize(this.model, [texts[i]!], 'passage').rows[0]!);
+          rowOf.push(i);
+        } catch (err) {
+          outcome[i] = new UnrecoverableError(`cannot tokenize: ${(err as Error).message}`);
+        }
+      }
+      let computed: Float32Array[];
+      try {
+        computed = await this.engine.embedRows(this.model, rows, Date.now() + 120_000);
+      } catch (err) {
+        if (err instanceof InferenceDeadlineError) throw new Error('inference did not finish in time');
+        throw err;
+      }
+      rowOf.forEach((i, k) => (vectors[i] = computed[k]));
+      await this.cache
+        .setMany(
+          this.model,
+          'passage',
+          rowOf.map((i, k) => ({ text: texts[i]!, vector: computed[k]! })),
+        )
+        .catch((err: Error) => this.logger.warn(`cache write failed: ${err.message}`));
+    }
+
+    const ready = jobs.flatMap((job, i) => (outcome[i] || !vectors[i] ? [] : [{ job, vector: vectors[i] }]));
+    const { written, newly } = await this.items.writeEmbedded(
+      ready.map(({ job, vector }) => ({ streamId: job.streamId, itemId: job.itemId, vector })),
+    );
+    const vectorOf = new Map(ready.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]));
+    const acceptedOf = new Map(
+      ready.map(({ job }) => [`${job.streamId}\u0000${job.itemId}`, job.acceptedAt]),
+    );
+    const collectionOf = new Map(jobs.map((j) => [j.streamId, j.collectionId]));
+
+    // Group the written items by collection and index them.
+    const byCollection = new Map<string, WrittenItem[]>();
+    for (const item of written) {
+      const collectionId = collectionOf.get(item.streamId)!;
+      const list = byCollection.get(collectionId) ?? [];
+      list.push(item);
+      byCollection.set(collectionId, list);
+    }
+    for (const [collectionId, group] of byCollection) {
+      const collection = await this.collection(collectionId);
+      const points = group.map((item) => ({
+        id: item.itemId,
+        vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
+        payload: itemPayload(item),
+      }));
+      const acceptedAt = group.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!);
+      await this.index(collectionId, collection, points, acceptedAt);
+    }
+    for (const [streamId, count] of newly) await this.items.addCounters(streamId, { embedded: count });
+    this.metrics.itemsEmbedded.inc({ model: this.model }, written.length);
+    return outcome;
+  }
+
+  private async index(
+    collectionId: string,
+    collection: CollectionRef,
+    points: { id: string; vector: Float32Array; payload: ReturnType<typeof itemPayload> }[],
+    acceptedAt: number[],
+  ): Promise<void> {
+    const started = process.hrtime.bigint();
+    if (!this.store) {
+      // The version bump holds the collection's row lock until the entry is in the log, so the
+      // log's order is the versions' order whatever the number of workers.
+      await this.prisma.$transaction(async (tx) => {
+        const [row] = await tx.$queryRawUnsafe<{ version: bigint }[]>(
+          'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
+          collectionId,
+        );
+        await appendIndexOp(this.redis, this.logKey, {
+          op: 'upsert',
+          key: collection.key,
+          version: String(row!.version),
+          dimensions: collection.dimensions,
+          points,
+          acceptedAt,
+        });
+      });
+      return;
+    }
+    if (!this.ensured.has(collection.key)) {
+      await this.store.ensureCollection(collection.key, collection.dimensions);
+      this.ensured.add(collection.key);
+    }
+    await this.store.upsert(collection.key, points);
+    this.metrics.indexUpsertDuration.observe(
+      { store: this.store.kind },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+    const now = Date.now();
+    for (const at of acceptedAt)
+      this.metrics.freshness.observe({ store: this.store.kind }, (now - at) / 1000);
+  }
+
+  private async collection(id: string): Promise<CollectionRef> {
+    let ref = this.collections.get(id);
+    if (!ref) {
+      const row = await this.prisma.collection.findUnique({
+        where: { id },
+        select: { storeKey: true, dimensions: true },
+      });
+      if (!row) throw new UnrecoverableError(`collection ${id} no longer exists`);
+      ref = { key: row.storeKey, dimensions: row.dimensions };
+      this.collections.set(id, ref);
+    }
+    return ref;
+  }
+
+  /** Records an item that failed for good (bad input, or out of attempts). */
+  async fail(job: EmbedItemJob, error: Error): Promise<void> {
+    const reason = error instanceof UnrecoverableError ? 'bad_input' : 'attempts_exhausted';
+    if (await this.items.markFailed(job.streamId, job.itemId, error.message)) {
+      this.metrics.itemFailures.inc({ reason });
+    }
+  }
+}

@@ -1,0 +1,254 @@
+import { signWebhookForTest } from './support/webhook';
+import { call } from './support/app-process';
+import { drained, newTenant, startPlatform, tweet, type Platform } from './support/pipeline';
+
+describe('streaming data plane: ingest → queue → worker → index → search (real processes)', () => {
+  let platform: Platform;
+  let base: string;
+
+  beforeAll(async () => {
+    platform = await startPlatform();
+    base = platform.base;
+    await platform.start('api');
+    await platform.start('worker');
+  });
+  afterAll(() => platform.close());
+
+  it('embeds accepted items and finds them by text and by vector, with exact-match filters', async () => {
+    const { key } = await newTenant(base, 'search');
+    const created = await call(base, 'POST', '/v1/streams', key, { name: 'tweets', kind: 'text' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      name: 'tweets',
+      kind: 'text',
+      model: 'use-lite@1',
+      collection: 'tweets',
+    });
+    expect(created.body.webhook.secret).toMatch(/^whsec_/);
+    const streamId = created.body.id;
+
+    const items = [
+      { id: 'a', text: 'Heavy rain floods the streets of Lisbon', metadata: { lang: 'en', city: 'lisbon' } },
+      { id: 'b', text: 'The football match ended with a late goal', metadata: { lang: 'en', city: 'porto' } },
+      { id: 'c', text: 'Stock markets fell sharply this morning', metadata: { lang: 'en', city: 'lisbon' } },
+      { id: 'd', text: 'Chuva forte inunda as ruas de Lisboa', metadata: { lang: 'pt', city: 'lisbon' } },
+    ];
+    const sent = await call(base, 'POST', `/v1/streams/${streamId}/items`, key, { items });
+    expect(sent.status).toBe(202);
+    expect(sent.body).toEqual({ accepted: 4, duplicates: 0 });
+    expect(await drained(base, key, streamId)).toEqual({ accepted: 4, embedded: 4, failed: 0, lag: 0 });
+
+    let found = await call(base, 'POST', '/v1/collections/tweets/search', key, {
+      query: 'flooding after storms in Lisbon',
+      k: 2,
+    });
+    // Embedded mode: points reach the API's index through the log a moment after the worker wrote them.
+    for (let i = 0; i < 50 && found.body.data?.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      found = await call(base, 'POST', '/v1/collections/tweets/search', key, {
+        query: 'flooding after storms in Lisbon',
+        k: 2,
+      });
+    }
+    expect(found.body).toEqual(expect.objectContaining({ data: expect.any(Array) }));
+    expect(found.status).toBe(200);
+    expect(found.body.data[0]).toMatchObject({ id: 'a', text: items[0]!.text, metadata: items[0]!.metadata });
+    expect(found.body.data[0].score).toBeGreaterThan(found.body.data[1].score);
+
+    const filtered = await call(base, 'POST', '/v1/collections/tweets/search', key, {
+      query: 'flooding after storms in Lisbon',
+      k: 10,
+      filter: { city: 'lisbon', lang: 'en' },
+    });
+    expect(filtered.body.data.map((h: { id: string }) => h.id).sort()).toEqual(['a', 'c']);
+
+    // A vector query: the stored vector of "a" (from /v1/embeddings, same model) finds "a" first with score ≈ 1.
+    const vector = await call(base, 'POST', '/v1/embeddings', key, {
+      input: items[0]!.text,
+      input_type: 'passage',
+    });
+    const byVector = await call(base, 'POST', '/v1/collections/tweets/search', key, {
+      query: vector.body.data[0].embedding,
+      k: 1,
+    });
+    expect(byVector.body.data[0].id).toBe('a');
+    expect(byVector.body.data[0].score).toBeCloseTo(1, 4);
+
+    const collections = await call(base, 'GET', '/v1/collections', key);
+    expect(collections.body.data).toEqual([
+      { name: 'tweets', model: 'use-lite@1', dimensions: 512, points: 4, createdAt: expect.any(String) },
+    ]);
+
+    expect((await call(base, 'DELETE', '/v1/collections/tweets/items/a', key)).status).toBe(204);
+    expect((await call(base, 'DELETE', '/v1/collections/tweets/items/a', key)).status).toBe(404);
+    let after = await call(base, 'POST', '/v1/collections/tweets/search', key, {
+      query: 'flooding after storms in Lisbon',
+      k: 4,
+    });
+    for (let i = 0; i < 50 && after.body.data.some((h: { id: string }) => h.id === 'a'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await call(base, 'POST', '/v1/collections/tweets/search', key, {
+        query: 'flooding after storms in Lisbon',
+        k: 4,
+      });
+    }
+    expect(after.body.data.map((h: { id: string }) => h.id).sort()).toEqual(['b', 'c', 'd']);
+  });
+
+  it('never duplicates work for ids sent again, in the same request or later', async () => {
+    const { key } = await newTenant(base, 'dupes');
+    const stream = (await call(base, 'POST', '/v1/streams', key, { name: 'dupes', kind: 'text' })).body;
+    const items = Array.from({ length: 50 }, (_, i) => ({ id: `t${i}`, text: tweet(i) }));
+    const first = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+      items: [...items, items[0]],
+    });
+    expect(first.body).toEqual({ accepted: 50, duplicates: 1 });
+    const again = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, { items });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 50 });
+    expect(await drained(base, key, stream.id)).toEqual({ accepted: 50, embedded: 50, failed: 0, lag: 0 });
+    const late = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+      items: items.slice(0, 10),
+    });
+    expect(late.body).toEqual({ accepted: 0, duplicates: 10 });
+    await new Promise((r) => setTimeout(r, 500));
+    const collections = await call(base, 'GET', '/v1/collections', key);
+    expect(collections.body.data[0].points).toBe(50);
+    expect((await call(base, 'GET', `/v1/streams/${stream.id}`, key)).body.counters.embedded).toBe(50);
+  });
+
+  it('reads NDJSON incrementally: good lines kept, bad lines reported by number', async () => {
+    const { key } = await newTenant(base, 'ndjson');
+    const stream = (await call(base, 'POST', '/v1/streams', key, { name: 'bulk', kind: 'text' })).body;
+    const lines = Array.from({ length: 2500 }, (_, i) => JSON.stringify({ id: `n${i}`, text: tweet(i) }));
+    lines.splice(10, 0, '{"id": "broken", "text": ');
+    lines.splice(20, 0, JSON.stringify({ id: 'no-text' }));
+    lines.splice(30, 0, '');
+    const response = await fetch(`${base}/v1/streams/${stream.id}/items:ndjson`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
+      body: lines.join('\n'),
+    });
+    const body = (await response.json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(response.status).toBe(202);
+    expect(body.accepted).toBe(2500);
+    expect(body.invalidCount).toBe(2);
+    expect(body.invalid.map((l: { line: number }) => l.line)).toEqual([11, 21]);
+    expect(body.invalid[1].error).toContain('text');
+    expect((await drained(base, key, stream.id)).embedded).toBe(2500);
+  });
+
+  it('takes signed webhooks and refuses bad, stale or missing signatures with 401', async () => {
+    const { key } = await newTenant(base, 'hooks');
+    const created = (await call(base, 'POST', '/v1/streams', key, { name: 'hooked', kind: 'text' })).body;
+    const body = JSON.stringify({ items: [{ id: 'w1', text: 'sent by a webhook' }] });
+    const post = (headers: Record<string, string>, payload = body) =>
+      fetch(`${base}/v1/hooks/${created.id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: payload,
+      });
+    const now = Math.floor(Date.now() / 1000);
+    const good = await post(signWebhookForTest(created.webhook.secret, now, body));
+    expect(good.status).toBe(202);
+    expect(await good.json()).toEqual({ accepted: 1, duplicates: 0 });
+
+    const tampered = await post(
+      signWebhookForTest(created.webhook.secret, now, body),
+      body.replace('webhook', 'attacker'),
+    );
+    expect(tampered.status).toBe(401);
+    expect(((await tampered.json()) as { error: { message: string } }).error.message).toContain(
+      'signature does not match',
+    );
+    const stale = await post(signWebhookForTest(created.webhook.secret, now - 301, body));
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { error: { message: string } }).error.message).toContain(
+      'outside the 300 s window',
+    );
+    expect((await post({})).status).toBe(401);
+    const wrongSecret = await post(signWebhookForTest('whsec_guess', now, body));
+    expect(wrongSecret.status).toBe(401);
+    expect((await drained(base, key, created.id)).embedded).toBe(1);
+  });
+
+  it('lists items that failed for good, and retries them on request', async () => {
+    const { key } = await newTenant(base, 'failures');
+    const stream = (await call(base, 'POST', '/v1/streams', key, { name: 'mixed', kind: 'text' })).body;
+    const sent = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+      items: [
+        { id: 'fine', text: 'a perfectly good sentence' },
+        { id: 'blank', text: ' \u0007  ' },
+      ],
+    });
+    expect(sent.body.accepted).toBe(2);
+    expect(await drained(base, key, stream.id)).toEqual({ accepted: 2, embedded: 1, failed: 1, lag: 0 });
+    const failures = await call(base, 'GET', `/v1/streams/${stream.id}/failures`, key);
+    expect(failures.body.data).toEqual([
+      {
+        id: 'blank',
+        error: expect.stringContaining('empty after normalisation'),
+        retries: 0,
+        acceptedAt: expect.any(String),
+      },
+    ]);
+    const retried = await call(base, 'POST', `/v1/streams/${stream.id}/failures/retry`, key, {});
+    expect(retried.status).toBe(202);
+    expect(retried.body.accepted).toBe(1);
+    expect(await drained(base, key, stream.id)).toEqual({ accepted: 2, embedded: 1, failed: 1, lag: 0 });
+    expect((await call(base, 'GET', `/v1/streams/${stream.id}/failures`, key)).body.data[0].retries).toBe(1);
+  });
+
+  it('keeps tenants apart: streams, collections and items of another tenant are not found', async () => {
+    const a = await newTenant(base, 'iso-a');
+    const b = await newTenant(base, 'iso-b');
+    const stream = (await call(base, 'POST', '/v1/streams', a.key, { name: 'private', kind: 'text' })).body;
+    await call(base, 'POST', `/v1/streams/${stream.id}/items`, a.key, {
+      items: [{ id: 'secret', text: 'tenant a only' }],
+    });
+    await drained(base, a.key, stream.id);
+    expect((await call(base, 'GET', `/v1/streams/${stream.id}`, b.key)).status).toBe(404);
+    expect(
+      (await call(base, 'POST', `/v1/streams/${stream.id}/items`, b.key, { items: [{ id: 'x', text: 'y' }] }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await call(base, 'POST', '/v1/collections/private/search', b.key, { query: 'tenant a', k: 5 })).status,
+    ).toBe(404);
+    expect((await call(base, 'DELETE', '/v1/collections/private/items/secret', b.key)).status).toBe(404);
+    expect((await call(base, 'GET', '/v1/collections', b.key)).body.data).toEqual([]);
+    // B's own collection of the same name is a different index.
+    const own = (await call(base, 'POST', '/v1/streams', b.key, { name: 'private', kind: 'text' })).body;
+    await call(base, 'POST', `/v1/streams/${own.id}/items`, b.key, {
+      items: [{ id: 'mine', text: 'tenant b data' }],
+    });
+    await drained(base, b.key, own.id);
+    await new Promise((r) => setTimeout(r, 300));
+    const hits = await call(base, 'POST', '/v1/collections/private/search', b.key, {
+      query: 'tenant a only',
+      k: 5,
+    });
+    expect(hits.body.data.map((h: { id: string }) => h.id)).toEqual(['mine']);
+  });
+
+  it('answers bad input with a 4xx that says what is wrong', async () => {
+    const { key } = await newTenant(base, 'bad-input');
+    expect((await call(base, 'POST', '/v1/streams', key, { name: 'Bad Name', kind: 'text' })).status).toBe(
+      422,
+    );
+    expect((await call(base, 'POST', '/v1/streams', key, { name: 'ok', kind: 'video' })).status).toBe(422);
+    const stream = (await call(base, 'POST', '/v1/streams', key, { name: 'ok', kind: 'text' })).body;
+    expect((await call(base, 'POST', '/v1/streams', key, { name: 'ok', kind: 'text' })).status).toBe(409);
+    const tooMany = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+      items: Array.from({ length: 1001 }, (_, i) => ({ id: String(i), text: 'x' })),
+    });
+    expect(tooMany.status).toBe(422);
+    const noId = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, { items: [{ text: 'x' }] });
+    expect(noId.status).toBe(422);
+    expect(JSON.stringify(noId.body.error.details)).toContain('items.0.id');
+    const badK = await call(base, 'POST', '/v1/collections/ok/search', key, { query: 'x', k: 101 });
+    expect(badK.status).toBe(422);
+    const badVector = await call(base, 'POST', '/v1/collections/ok/search', key, { query: [1, 2, 3] });
+    expect(badVector.status).toBe(422);
+    expect(badVector.body.error.message).toContain('512-dimensional');
+  });
+});

@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  createTestDatabase,
+  freePort,
+  testRedisUrl,
+  uniqueRedisPrefix,
+  waitUntil,
+  type TestDatabase,
+} from '@tributary/testing';
+import { call, startApp, type AppProcess } from './app-process';
+
+export interface Platform {
+  base: string;
+  env: NodeJS.ProcessEnv;
+  db: TestDatabase;
+  apps: Map<'api' | 'worker', AppProcess>;
+  vectorDir: string;
+  start(app: 'api' | 'worker', extra?: NodeJS.ProcessEnv): Promise<AppProcess>;
+  stop(app: 'api' | 'worker', signal?: NodeJS.Signals): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const ADMIN_KEY = 'trb_admin_e2e-pipeline-key-0123456789abcdef';
+
+/** The API and an embedding worker as real processes on a database and Redis prefix of their own. */
+export async function startPlatform(extraEnv: NodeJS.ProcessEnv = {}): Promise<Platform> {
+  const db = await createTestDatabase();
+  const port = await freePort();
+  const vectorDir = mkdtempSync(path.join(tmpdir(), 'tributary-vectors-'));
+  const base = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    DATABASE_URL: db.url,
+    REDIS_URL: testRedisUrl(),
+    REDIS_PREFIX: uniqueRedisPrefix(),
+    ADMIN_API_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'warn',
+    DATA_DIR: '.data',
+    VECTOR_DIR: vectorDir,
+    MODELS: 'use-lite@1',
+    INFERENCE_INTRA_OP_THREADS: '1',
+    INDEX_SAVE_EVERY_MS: '500',
+    EMBED_WORKER_LOCK_MS: '2000',
+    WORKER_QUEUES: 'embed-use-lite-1',
+    ...extraEnv,
+  };
+  const apps = new Map<'api' | 'worker', AppProcess>();
+  const platform: Platform = {
+    base,
+    env,
+    db,
+    apps,
+    vectorDir,
+    async start(app, extra = {}) {
+      // The worker says when it serves its queues at info level.
+      const proc = startApp(app, { ...env, ...(app === 'worker' ? { LOG_LEVEL: 'info' } : {}), ...extra });
+      apps.set(app, proc);
+      if (app === 'api') {
+        await waitUntil(
+          'the API to be ready',
+          async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.ok === true,
+          90_000,
+          100,
+        );
+      } else {
+        await proc.waitForLine(/serving embedding queues/, 90_000);
+      }
+      return proc;
+    },
+    async stop(app, signal = 'SIGTERM') {
+      const proc = apps.get(app);
+      if (!proc) return;
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+      await proc.exit();
+      apps.delete(app);
+    },
+    async close() {
+      for (const app of [...apps.keys()]) await platform.stop(app, 'SIGKILL');
+      await db.drop();
+      rmSync(vectorDir, { recursive: true, force: true });
+    },
+  };
+  return platform;
+}
+
+/** A tenant with a key and generous limits. */
+export async function newTenant(base: string, name: string): Promise<{ tenantId: string; key: string }> {
+  const tenant = await call(base, 'POST', '/v1/admin/tenants', ADMIN_KEY, {
+    name: `${name}-${Date.now()}`,
+    limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 },
+  });
+  expect(tenant.status).toBe(201);
+  const key = await call(base, 'POST', `/v1/admin/tenants/${tenant.body.id}/keys`, ADMIN_KEY, {});
+  expect(key.status).toBe(201);
+  return { tenantId: tenant.body.id, key: key.body.secret };
+}
+
+/** Waits until a stream's counters say every accepted item was embedded or failed. */
+export async function drained(base: string, key: string, streamId: string, timeoutMs = 120_000) {
+  let last: { accepted: number; embedded: number; failed: number; lag: number } | undefined;
+  await waitUntil(
+    `stream ${streamId} to drain (last: ${JSON.stringify(last)})`,
+    async () => {
+      const s = await call(base, 'GET', `/v1/streams/${streamId}`, key);
+      last = s.body.counters;
+      return s.status === 200 && last!.lag === 0;
+    },
+    timeoutMs,
+    200,
+  );
+  return last!;
+}
+
+export function tweet(i: number): string {
+  const words =
+    'rain sun storm match goal market price song album flight train coffee pasta code bug release'.split(' ');
+  return `${words[i % words.length]} ${words[(i * 7) % words.length]} ${words[(i * 3 + 1) % words.length]} number ${i}`;
+}

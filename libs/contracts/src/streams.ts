@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import { modelIdSchema } from './tenants';
+
+/** Names tenants choose for streams and collections (also part of URLs). */
+export const resourceNameSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "_" or "-"; starts with a letter or digit');
+
+export const streamKinds = ['text', 'conversation', 'document', 'sensor'] as const;
+
+export const createStreamSchema = z
+  .object({
+    name: resourceNameSchema.describe('Unique among the tenant’s streams'),
+    kind: z.enum(streamKinds).describe('Only `text` streams are processed so far; the others are stored'),
+    model: modelIdSchema.optional().describe('Model version; default the tenant’s default model'),
+    collection: resourceNameSchema
+      .optional()
+      .describe('Collection the vectors go to; default the stream’s name. Created if missing.'),
+  })
+  .strict()
+  .meta({ example: { name: 'tweets', kind: 'text', model: 'use-lite@1', collection: 'tweets' } });
+export type CreateStream = z.infer<typeof createStreamSchema>;
+
+export const streamSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    kind: z.enum(streamKinds),
+    model: z.string(),
+    collection: z.string(),
+    counters: z.object({
+      accepted: z.number().int().describe('Items accepted (each id once)'),
+      embedded: z.number().int().describe('Items embedded and indexed'),
+      failed: z.number().int().describe('Items that failed for good (see /failures)'),
+      lag: z.number().int().describe('Accepted items not yet embedded or failed'),
+    }),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({
+    example: {
+      id: '6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
+      name: 'tweets',
+      kind: 'text',
+      model: 'use-lite@1',
+      collection: 'tweets',
+      counters: { accepted: 1200, embedded: 1180, failed: 2, lag: 18 },
+      createdAt: '2026-11-25T10:00:00.000Z',
+    },
+  });
+export type StreamView = z.infer<typeof streamSchema>;
+
+export const createdStreamSchema = streamSchema
+  .extend({
+    webhook: z.object({
+      url: z.string().describe('Path of the stream’s webhook'),
+      secret: z.string().describe('HMAC-SHA256 key of the webhook. Shown only in this response.'),
+      signature: z.string().describe('How to sign a webhook request'),
+    }),
+  })
+  .meta({
+    example: {
+      id: '6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
+      name: 'tweets',
+      kind: 'text',
+      model: 'use-lite@1',
+      collection: 'tweets',
+      counters: { accepted: 0, embedded: 0, failed: 0, lag: 0 },
+      createdAt: '2026-11-25T10:00:00.000Z',
+      webhook: {
+        url: '/v1/hooks/6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
+        secret: 'whsec_3q2+7w…',
+        signature: 'x-tributary-timestamp: <unix seconds>; x-tributary-signature: v1=<hex hmac>',
+      },
+    },
+  });
+
+export const streamListSchema = z.object({ data: z.array(streamSchema) });
+
+const metadataValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const metadataKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'metadata keys are 1–64 letters, digits, "_" or "-"');
+
+/** One item as clients send it (REST, NDJSON line, webhook). */
+export const itemSchema = z
+  .object({
+    id: z.string().min(1).max(256).describe('The client’s id: re-sending it never duplicates work'),
+    text: z.string().min(1).max(32_768),
+    metadata: z
+      .record(
+        metadataKey,
+        z.union([metadataValue, z.array(metadataValue), z.record(z.string(), z.unknown())]),
+      )
+      .optional()
+      .describe('Scalar values can be used as search filters'),
+    timestamp: z.iso.datetime({ offset: true }).optional().describe('When the item happened (ISO 8601)'),
+  })
+  .strict();
+export type IngestItem = z.infer<typeof itemSchema>;
+
+export const ingestItemsSchema = z
+  .object({ items: z.array(itemSchema).min(1).max(1000) })
+  .strict()
+  .meta({
+    example: {
+      items: [{ id: 'tweet-1', text: 'Rain again in Lisbon today', metadata: { lang: 'en', likes: 3 } }],
+    },
+  });
+export type IngestItems = z.infer<typeof ingestItemsSchema>;
+
+export const ingestResultSchema = z
+  .object({
+    accepted: z.number().int().describe('New items, durably queued'),
+    duplicates: z.number().int().describe('Ids this stream had already accepted: nothing was redone'),
+    invalid: z
+      .array(z.object({ line: z.number().int(), error: z.string() }))
+      .optional()
+      .describe('NDJSON only: lines that were not valid items (the first 100), with their line numbers'),
+    invalidCount: z.number().int().optional(),
+  })
+  .meta({ example: { accepted: 998, duplicates: 2 } });
+export type IngestResult = z.infer<typeof ingestResultSchema>;
+
+export const failureSchema = z.object({
+  id: z.string(),
+  error: z.string().nullable(),
+  retries: z.number().int(),
+  acceptedAt: z.iso.datetime(),
+});
+export const failureListSchema = z
+  .object({ data: z.array(failureSchema), nextCursor: z.string().nullable() })
+  .meta({
+    example: {
+      data: [
+        {
+          id: 'tweet-9',
+          error: 'input is empty after normalisation',
+          retries: 0,
+          acceptedAt: '2026-11-25T10:00:00.000Z',
+        },
+      ],
+      nextCursor: null,
+    },
+  });
+
+export const retryFailuresSchema = z
+  .object({
+    ids: z
+      .array(z.string().min(1).max(256))
+      .min(1)
+      .max(1000)
+      .optional()
+      .describe('Default: every failed item'),
+  })
+  .strict()
+  .meta({ example: { ids: ['tweet-9'] } });
+
+export const searchSchema = z
+  .object({
+    query: z
+      .union([z.string().min(1).max(32_768), z.array(z.number()).min(1).max(4096)])
+      .describe('Text (embedded with the collection’s model) or a vector of the collection’s dimensions'),
+    k: z.number().int().min(1).max(100).default(10),
+    filter: z
+      .record(metadataKey, metadataValue)
+      .optional()
+      .describe('Exact match on metadata values (all must match)'),
+  })
+  .strict()
+  .meta({ example: { query: 'rain in lisbon', k: 5, filter: { lang: 'en' } } });
+export type SearchRequest = z.infer<typeof searchSchema>;
+
+export const searchResultSchema = z
+  .object({
+    data: z.array(
+      z.object({
+        id: z.string(),
+        score: z.number().describe('Cosine similarity'),
+        text: z.string(),
+        metadata: z.record(z.string(), z.unknown()).nullable(),
+      }),
+    ),
+  })
+  .meta({
+    example: {
+      data: [{ id: 'tweet-1', score: 0.83, text: 'Rain again in Lisbon today', metadata: { lang: 'en' } }],
+    },
+  });
+
+export const collectionSchema = z.object({
+  name: z.string(),
+  model: z.string(),
+  dimensions: z.number().int(),
+  points: z.number().int(),
+  createdAt: z.iso.datetime(),
+});
+export const collectionListSchema = z.object({ data: z.array(collectionSchema) }).meta({
+  example: {
+    data: [
+      {
+        name: 'tweets',
+        model: 'use-lite@1',
+        dimensions: 512,
+        points: 1180,
+        createdAt: '2026-11-25T10:00:00.000Z',
+      },
+    ],
+  },
+});

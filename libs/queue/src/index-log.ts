@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+
+/** Scalar payload values, filterable in every vector store. */
+export type IndexPayload = Record<string, string | number | boolean | null>;
+
+/** A point as it goes into a vector store. */
+export interface IndexPoint {
+  id: string;
+  vector: Float32Array;
+  payload: IndexPayload;
+}
+
+/** One entry of the index log: every point change of one collection at one version. */
+export type IndexOp =
+  | {
+      op: 'upsert';
+      key: string;
+      version: string;
+      dimensions: number;
+      points: IndexPoint[];
+      acceptedAt: number[];
+    }
+  | { op: 'delete'; key: string; version: string; ids: string[] };
+
+const TEXT = '_text';
+const STREAM = '_stream';
+const META = '_meta';
+const FILTER_PREFIX = 'm_';
+
+/**
+ * The payload a stored item becomes: its text, stream and whole metadata (as JSON), plus every
+ * scalar metadata value under `m_<key>` so that search filters are plain exact matches.
+ */
+export function itemPayload(item: { streamId: string; text: string; metadata: unknown }): IndexPayload {
+  const payload: IndexPayload = { [TEXT]: item.text, [STREAM]: item.streamId, [META]: null };
+  if (item.metadata && typeof item.metadata === 'object' && !Array.isArray(item.metadata)) {
+    payload[META] = JSON.stringify(item.metadata);
+    for (const [key, value] of Object.entries(item.metadata as Record<string, unknown>)) {
+      if (value === null || ['string', 'number', 'boolean'].includes(typeof value))
+        payload[`${FILTER_PREFIX}${key}`] = value as string | number | boolean | null;
+    }
+  }
+  return payload;
+}
+
+/** A search filter on metadata, as payload keys. */
+export function metadataFilter(filter: Record<string, string | number | boolean | null>): IndexPayload {
+  return Object.fromEntries(Object.entries(filter).map(([k, v]) => [`${FILTER_PREFIX}${k}`, v]));
+}
+
+/** Text and metadata back from a payload. */
+export function fromPayload(payload: IndexPayload): {
+  text: string;
+  metadata: Record<string, unknown> | null;
+} {
+  const meta = payload[META];
+  return {
+    text: typeof payload[TEXT] === 'string' ? payload[TEXT] : '',
+    metadata: typeof meta === 'string' ? (JSON.parse(meta) as Record<string, unknown>) : null,
+  };
+}
+
+/** Appends one operation to the log (a Redis stream, bounded to about `maxEntries`). */
+export async function appendIndexOp(
+  redis: Redis,
+  logKey: string,
+  op: IndexOp,
+  maxEntries = 200_000,
+): Promise<string> {
+  const body =
+    op.op === 'upsert'
+      ? JSON.stringify({
+          d: op.dimensions,
+          a: op.acceptedAt,
+          p: op.points.map((p) => ({
+            i: p.id,
+            l: p.payload,
+            v: Buffer.from(p.vector.buffer, p.vector.byteOffset, p.vector.byteLength).toString('base64'),
+          })),
+        })
+      : JSON.stringify({ ids: op.ids });
+  const id = await redis.xadd(
+    logKey,
+    'MAXLEN',
+    '~',
+    String(maxEntries),
+    '*',
+    'op',
+    op.op,
+    'k',
+    op.key,
+    'v',
+    op.version,
+    'b',
+    body,
+  );
+  if (!id) throw new Error('XADD returned no id');
+  return id;
+}
+
+/** Decodes a log entry's fields (as XREAD returns them). */
+export function decodeIndexOp(fields: string[]): IndexOp {
+  const get = (name: string) => {
+    const at = fields.indexOf(name);
+    return at >= 0 && at % 2 === 0 ? fields[at + 1]! : '';
+  };
+  const body = JSON.parse(get('b')) as
+    { d: number; a: number[]; p: { i: string; l: IndexPayload; v: string }[] } | { ids: string[] };
+  if (get('op') === 'delete')
+    return { op: 'delete', key: get('k'), version: get('v'), ids: (body as { ids: string[] }).ids };
+  const up = body as { d: number; a: number[]; p: { i: string; l: IndexPayload; v: string }[] };
+  return {
+    op: 'upsert',
+    key: get('k'),
+    version: get('v'),
+    dimensions: up.d,
+    acceptedAt: up.a,
+    points: up.p.map((p) => {
+      const bytes = Buffer.from(p.v, 'base64');
+      return { id: p.i, payload: p.l, vector: new Float32Array(new Uint8Array(bytes).buffer) };
+    }),
+  };
+}

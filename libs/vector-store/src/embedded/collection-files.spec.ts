@@ -1,0 +1,83 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  CollectionFilesError,
+  CollectionSnapshot,
+  commitCollectionFiles,
+  INDEX_FILE,
+  META_FILE,
+  readCollectionFiles,
+  tmpIndexPath,
+} from './collection-files';
+
+const snapshot: CollectionSnapshot = {
+  key: 'c1',
+  dimensions: 3,
+  version: 'v7',
+  nextKey: 12n,
+  entries: [
+    ['a', 3n, { colour: 'red', n: 1, ok: true, none: null }],
+    ['b\n"quoted"', 11n, {}],
+  ],
+};
+
+describe('collection files', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'tributary-collection-files-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  async function commit(index = 'index bytes'): Promise<void> {
+    await writeFile(tmpIndexPath(dir), index);
+    await commitCollectionFiles(dir, snapshot);
+  }
+
+  it('reads back what was committed, with the index verified', async () => {
+    await commit();
+    const loaded = await readCollectionFiles(dir, 'c1');
+    expect(loaded.entries).toEqual(snapshot.entries);
+    expect(loaded.header).toMatchObject({ key: 'c1', dimensions: 3, version: 'v7', nextKey: '12', count: 2 });
+    expect(await readFile(loaded.indexPath, 'utf8')).toBe('index bytes');
+  });
+
+  it('keeps no version as null', async () => {
+    await writeFile(tmpIndexPath(dir), 'x');
+    await commitCollectionFiles(dir, { ...snapshot, version: undefined });
+    expect((await readCollectionFiles(dir, 'c1')).header.version).toBeNull();
+  });
+
+  const refusals: [string, () => Promise<void>, RegExp][] = [
+    ['a changed index', () => writeFile(path.join(dir, INDEX_FILE), 'index bytez'), /checksum/],
+    ['a missing index', () => rm(path.join(dir, INDEX_FILE)), /index\.usearch is missing/],
+    ['a missing sidecar', () => rm(path.join(dir, META_FILE)), /meta\.jsonl is missing/],
+    ['an empty sidecar', () => writeFile(path.join(dir, META_FILE), ''), /empty/],
+    ['a torn sidecar', () => truncate(60), /unreadable|lists/],
+    ['a sidecar missing a line', () => dropLastLine(), /lists 1 points, its header 2/],
+  ];
+
+  async function truncate(length: number): Promise<void> {
+    const meta = path.join(dir, META_FILE);
+    await writeFile(meta, (await readFile(meta, 'utf8')).slice(0, length));
+  }
+
+  async function dropLastLine(): Promise<void> {
+    const meta = path.join(dir, META_FILE);
+    const lines = (await readFile(meta, 'utf8')).trimEnd().split('\n');
+    await writeFile(meta, `${lines.slice(0, -1).join('\n')}\n`);
+  }
+
+  it.each(refusals)('refuses %s', async (_what, damage, reason) => {
+    await commit();
+    await damage();
+    const error = await readCollectionFiles(dir, 'c1').catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(CollectionFilesError);
+    expect((error as CollectionFilesError).reason).toMatch(reason);
+  });
+
+  it('refuses files written for another collection', async () => {
+    await commit();
+    await expect(readCollectionFiles(dir, 'c2')).rejects.toThrow(/belongs to collection c1/);
+  });
+});

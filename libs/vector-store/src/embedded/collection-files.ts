@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Payload } from '../vector-store';
+import { assertId, assertPayload } from '../validation';
+
+/** The usearch HNSW graph with its vectors. */
+export const INDEX_FILE = 'index.usearch';
+/** The sidecar: one header line, then one `[id, key, payload]` line per point. */
+export const META_FILE = 'meta.jsonl';
+const FORMAT = 1;
+
+export interface CollectionHeader {
+  format: typeof FORMAT;
+  key: string;
+  dimensions: number;
+  /** The source version the saved content reflects (see RebuildSource). */
+  version: string | null;
+  /** The next usearch key to hand out; keys are never reused within a collection's life. */
+  nextKey: string;
+  count: number;
+  indexBytes: number;
+  indexSha256: string;
+}
+
+/** A point's id, its usearch key and its payload. */
+export type CollectionEntry = [id: string, key: bigint, payload: Payload];
+
+export interface CollectionSnapshot {
+  key: string;
+  dimensions: number;
+  version: string | undefined;
+  nextKey: bigint;
+  entries: CollectionEntry[];
+}
+
+/** The files are missing, unreadable or inconsistent; the collection must be rebuilt. */
+export class CollectionFilesError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CollectionFilesError';
+  }
+}
+
+export const tmpIndexPath = (dir: string): string => path.join(dir, `${INDEX_FILE}.tmp`);
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function fsync(file: string, flags = 'r'): Promise<void> {
+  const handle = await open(file, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Commits a snapshot whose index the caller has just written to `tmpIndexPath(dir)`: the sidecar
+ * records the index file's size and SHA-256, then both files are renamed into place. A reader
+ * refuses an index whose checksum differs (usearch aborts the process on some corrupt files), so a
+ * crash between the two renames costs a rebuild, never a wrong or crashed load.
+ */
+export async function commitCollectionFiles(dir: string, snapshot: CollectionSnapshot): Promise<void> {
+  const indexTmp = tmpIndexPath(dir);
+  const metaTmp = path.join(dir, `${META_FILE}.tmp`);
+  await fsync(indexTmp);
+  const header: CollectionHeader = {
+    format: FORMAT,
+    key: snapshot.key,
+    dimensions: snapshot.dimensions,
+    version: snapshot.version ?? null,
+    nextKey: snapshot.nextKey.toString(),
+    count: snapshot.entries.length,
+    indexBytes: (await stat(indexTmp)).size,
+    indexSha256: await sha256File(indexTmp),
+  };
+  const handle = await open(metaTmp, 'w');
+  try {
+    let chunk = `${JSON.stringify(header)}\n`;
+    for (const [id, key, payload] of snapshot.entries) {
+      chunk += `${JSON.stringify([id, key.toString(), payload])}\n`;
+      if (chunk.length > 1 << 20) {
+        await handle.write(chunk);
+        chunk = '';
+      }
+    }
+    await handle.write(chunk);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(indexTmp, path.join(dir, INDEX_FILE));
+  await rename(metaTmp, path.join(dir, META_FILE));
+  try {
+    await fsync(dir);
+  } catch {
+    // Directories cannot be opened for fsync on every platform (Windows); the renames still happened.
+  }
+}
+
+function parseHeader(line: string): CollectionHeader {
+  const header = JSON.parse(line) as Partial<CollectionHeader>;
+  if (
+    header.format !== FORMAT ||
+    typeof header.key !== 'string' ||
+    !Number.isInteger(header.dimensions) ||
+    !(header.version === null || typeof header.version === 'string') ||
+    typeof header.nextKey !== 'string' ||
+    !/^\d+$/.test(header.nextKey) ||
+    !Number.isInteger(header.count) ||
+    !Number.isInteger(header.indexBytes) ||
+    typeof header.indexSha256 !== 'string'
+  ) {
+    throw new CollectionFilesError('the sidecar header is malformed');
+  }
+  return header as CollectionHeader;
+}
+
+function parseEntry(line: string, nextKey: bigint): CollectionEntry {
+  const raw = JSON.parse(line) as unknown;
+  if (!Array.isArray(raw) || raw.length !== 3 || typeof raw[1] !== 'string' || !/^\d+$/.test(raw[1])) {
+    throw new CollectionFilesError('a sidecar entry is malformed');
+  }
+  const [id, key, payload] = raw as [string, string, Payload];
+  assertId(id);
+  assertPayload(payload, 'Saved point');
+  const bigKey = BigInt(key);
+  if (bigKey >= nextKey) throw new CollectionFilesError('a sidecar entry has a key beyond nextKey');
+  return [id, bigKey, payload];
+}
+
+export interface LoadedCollectionFiles {
+  header: CollectionHeader;
+  entries: CollectionEntry[];
+  /** The index file, verified against the sidecar's checksum. */
+  indexPath: string;
+}
+
+/** Reads and checks a collection's sidecar and verifies its index file; throws CollectionFilesError. */
+export async function readCollectionFiles(dir: string, key: string): Promise<LoadedCollectionFiles> {
+  const metaPath = path.join(dir, META_FILE);
+  const indexPath = path.join(dir, INDEX_FILE);
+  try {
+    const lines = createInterface({ input: createReadStream(metaPath), crlfDelay: Infinity });
+    let header: CollectionHeader | undefined;
+    const entries: CollectionEntry[] = [];
+    const ids = new Set<string>();
+    const keys = new Set<bigint>();
+    for await (const line of lines) {
+      if (header === undefined) {
+        header = parseHeader(line);
+        continue;
+      }
+      if (line === '') continue;
+      const entry = parseEntry(line, BigInt(header.nextKey));
+      if (ids.has(entry[0]) || keys.has(entry[1]))
+        throw new CollectionFilesError('the sidecar repeats a point');
+      ids.add(entry[0]);
+      keys.add(entry[1]);
+      entries.push(entry);
+    }
+    if (header === undefined) throw new CollectionFilesError('the sidecar is empty');
+    if (header.key !== key) throw new CollectionFilesError(`the sidecar belongs to collection ${header.key}`);
+    if (entries.length !== header.count) {
+      throw new CollectionFilesError(
+        `the sidecar lists ${entries.length} points, its header ${header.count}`,
+      );
+    }
+    const size = (await stat(indexPath)).size;
+    if (size !== header.indexBytes || (await sha256File(indexPath)) !== header.indexSha256) {
+      throw new CollectionFilesError('the index file does not match the checksum in the sidecar');
+    }
+    return { header, entries, indexPath };
+  } catch (err) {
+    if (err instanceof CollectionFilesError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CollectionFilesError(
+        `${path.basename((err as NodeJS.ErrnoException).path ?? 'a file')} is missing`,
+      );
+    }
+    throw new CollectionFilesError(`unreadable: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,477 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import {
+  CollectionInfo,
+  Payload,
+  SearchHit,
+  SearchQuery,
+  VectorPoint,
+  VectorStore,
+  VectorStoreError,
+  VectorStoreLog,
+} from '../vector-store';
+import {
+  assertCollectionKey,
+  assertDimensions,
+  assertPrefix,
+  assertQuery,
+  COLLECTION_KEY_PATTERN,
+  latestPointPerId,
+  matchesFilter,
+  promised,
+  uniqueIds,
+} from '../validation';
+import {
+  CollectionEntry,
+  CollectionFilesError,
+  CollectionSnapshot,
+  commitCollectionFiles,
+  readCollectionFiles,
+  tmpIndexPath,
+} from './collection-files';
+
+/**
+ * The system of record the embedded indexes are derived from (the database). Used on open and by
+ * `reconcile()` to rebuild collections whose files are missing, corrupt or stale.
+ */
+export interface RebuildSource {
+  /** The current version of a collection's content; compared with the version saved beside the index. */
+  version(key: string): Promise<string | undefined>;
+  /** Every point of the collection, in batches. */
+  points(key: string): AsyncIterable<VectorPoint[]>;
+  /** Every collection the source knows. */
+  collections(): Promise<{ key: string; dimensions: number }[]>;
+}
+
+export interface EmbeddedVectorStoreOptions {
+  /** Directory holding one sub-directory per collection. */
+  dir: string;
+  /**
+   * How often collections changed since their last save are written to disk. Writes in between are
+   * lost on a crash; the source's version tells `reconcile()` to rebuild them.
+   * @defaultValue 5000
+   */
+  saveEveryMs?: number;
+  /** Where collections are rebuilt from; without one, only what is on disk is loaded. */
+  source?: RebuildSource;
+  /** Rebuilds, collections that could not be loaded, failed background saves. @defaultValue silent */
+  log?: VectorStoreLog;
+}
+
+export interface RebuiltCollection {
+  key: string;
+  /** Why it was rebuilt: files missing or unreadable, other dimensions, another version. */
+  reason: string;
+  count: number;
+}
+
+interface Entry {
+  key: bigint;
+  payload: Payload;
+}
+
+interface Collection {
+  readonly key: string;
+  readonly dimensions: number;
+  readonly index: Index;
+  readonly byId: Map<string, Entry>;
+  readonly idByKey: Map<bigint, string>;
+  nextKey: bigint;
+  version: string | undefined;
+  /** Changed since the last save started. */
+  dirty: boolean;
+}
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+function newIndex(dimensions: number): Index {
+  return new Index({
+    dimensions,
+    metric: MetricKind.Cos,
+    quantization: ScalarKind.F32,
+    connectivity: 16,
+    expansion_add: 128,
+    expansion_search: 64,
+    multi: false,
+  });
+}
+
+function newCollection(key: string, dimensions: number): Collection {
+  return {
+    key,
+    dimensions,
+    index: newIndex(dimensions),
+    byId: new Map(),
+    idByKey: new Map(),
+    nextKey: 1n,
+    version: undefined,
+    dirty: true,
+  };
+}
+
+/**
+ * usearch 2.26's multi-threaded `add` leaves a few nodes unreachable from the graph's entry point
+ * (they are never returned, not even for their own vector), so inserts run on one thread.
+ */
+const ADD_THREADS = 1;
+const SEARCH_THREADS = 1;
+
+/**
+ * Vector indexes in process: one usearch HNSW index (cosine) per collection, saved under
+ * `dir/<key>/` with a sidecar holding ids, payloads and the source version. Saves happen every
+ * `saveEveryMs` for changed collections and on `flush()`/`close()`; anything newer is rebuilt from
+ * the `RebuildSource` on the next open. One process per directory.
+ */
+export class EmbeddedVectorStore implements VectorStore {
+  readonly kind = 'embedded';
+  private readonly collections = new Map<string, Collection>();
+  /** Why a collection on disk could not be loaded, for the rebuild log. */
+  private readonly unreadable = new Map<string, string>();
+  /** Disk work per collection key, run one after another. */
+  private readonly diskQueue = new Map<string, Promise<void>>();
+  private readonly log: VectorStoreLog;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly source: RebuildSource | undefined,
+    log: VectorStoreLog | undefined,
+  ) {
+    this.log = log ?? (() => undefined);
+  }
+
+  /** Loads every collection in `dir`, rebuilds what the source says is missing or stale, and starts saving. */
+  static async open(options: EmbeddedVectorStoreOptions): Promise<EmbeddedVectorStore> {
+    const saveEveryMs = options.saveEveryMs ?? 5000;
+    if (!Number.isFinite(saveEveryMs) || saveEveryMs <= 0) {
+      throw new VectorStoreError(`saveEveryMs must be a positive number, not ${saveEveryMs}`);
+    }
+    const store = new EmbeddedVectorStore(options.dir, options.source, options.log);
+    await mkdir(options.dir, { recursive: true });
+    await store.loadAll();
+    await store.reconcile();
+    store.timer = setInterval(() => void store.saveDirty(), saveEveryMs);
+    // Saving is housekeeping: it must not keep the process alive.
+    store.timer.unref();
+    return store;
+  }
+
+  /**
+   * Rebuilds from the source every collection it knows whose files were missing or unreadable, whose
+   * dimensions differ, or whose saved version differs from `source.version(key)`. Writes that race
+   * with a rebuild are superseded by it; the version check on the next reconcile catches them.
+   * Throws (after trying every collection) if any rebuild failed.
+   */
+  async reconcile(): Promise<RebuiltCollection[]> {
+    this.assertOpen();
+    if (this.source === undefined) return [];
+    const rebuilt: RebuiltCollection[] = [];
+    const failed: string[] = [];
+    for (const { key, dimensions } of await this.source.collections()) {
+      try {
+        assertCollectionKey(key);
+        assertDimensions(dimensions);
+        // Read the version before the points: a write landing in between leaves the saved version
+        // older than the content, which costs a rebuild next time rather than hiding the write.
+        const version = await this.source.version(key);
+        const reason = this.staleReason(key, dimensions, version);
+        if (reason === undefined) continue;
+        const started = Date.now();
+        const fresh = newCollection(key, dimensions);
+        fresh.version = version;
+        for await (const batch of this.source.points(key)) this.insert(fresh, batch);
+        this.collections.set(key, fresh);
+        this.unreadable.delete(key);
+        await this.save(fresh);
+        rebuilt.push({ key, reason, count: fresh.byId.size });
+        this.log(
+          `Rebuilt vector collection ${key} from source (${reason}): ${fresh.byId.size} points in ${Date.now() - started} ms`,
+        );
+      } catch (err) {
+        failed.push(key);
+        this.log(`Failed to rebuild vector collection ${key} from source: ${errorMessage(err)}`);
+      }
+    }
+    if (failed.length > 0) {
+      throw new VectorStoreError(`Failed to rebuild vector collections from source: ${failed.join(', ')}`);
+    }
+    return rebuilt;
+  }
+
+  /** Records the source version the collection now reflects; saved with the next save. */
+  setVersion(key: string, version: string): void {
+    const collection = this.require(key);
+    if (typeof version !== 'string') throw new VectorStoreError('The version must be a string');
+    collection.version = version;
+    collection.dirty = true;
+  }
+
+  ensureCollection(key: string, dimensions: number): Promise<void> {
+    return promised(() => {
+      this.assertOpen();
+      assertCollectionKey(key);
+      assertDimensions(dimensions);
+      const existing = this.collections.get(key);
+      if (existing === undefined) {
+        this.collections.set(key, newCollection(key, dimensions));
+      } else if (existing.dimensions !== dimensions) {
+        throw new VectorStoreError(
+          `Collection ${key} has ${existing.dimensions} dimensions, not ${dimensions}`,
+          'dimension_mismatch',
+        );
+      }
+    });
+  }
+
+  upsert(key: string, points: VectorPoint[]): Promise<void> {
+    return promised(() => this.insert(this.require(key), points));
+  }
+
+  delete(key: string, ids: string[]): Promise<number> {
+    return promised(() => this.remove(this.require(key), ids));
+  }
+
+  /**
+   * HNSW search; with a filter, over-fetches (k×4, then ×4 again, up to the whole collection) until k
+   * candidates match, so hits always match the filter and are the best matches the graph reaches.
+   */
+  search(key: string, query: SearchQuery): Promise<SearchHit[]> {
+    return promised(() => this.find(this.require(key), query));
+  }
+
+  info(key: string): Promise<CollectionInfo | undefined> {
+    return promised(() => {
+      this.assertOpen();
+      assertCollectionKey(key);
+      const collection = this.collections.get(key);
+      return collection && this.infoOf(collection);
+    });
+  }
+
+  list(prefix?: string): Promise<CollectionInfo[]> {
+    return promised(() => {
+      this.assertOpen();
+      assertPrefix(prefix);
+      return [...this.collections.values()]
+        .filter((collection) => collection.key.startsWith(prefix ?? ''))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .map((collection) => this.infoOf(collection));
+    });
+  }
+
+  async dropCollection(key: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(key);
+    this.collections.delete(key);
+    this.unreadable.delete(key);
+    // Queued after any save of the collection, and before any save of a collection re-created under the key.
+    await this.onDisk(key, () => rm(path.join(this.dir, key), { recursive: true, force: true }));
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+    await this.saveAll();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.saveAll();
+  }
+
+  private remove(collection: Collection, ids: string[]): number {
+    const keys: bigint[] = [];
+    for (const id of uniqueIds(ids)) {
+      const entry = collection.byId.get(id);
+      if (entry === undefined) continue;
+      keys.push(entry.key);
+      collection.byId.delete(id);
+      collection.idByKey.delete(entry.key);
+    }
+    if (keys.length > 0) {
+      collection.index.remove(BigUint64Array.from(keys));
+      collection.dirty = true;
+    }
+    return keys.length;
+  }
+
+  private find(collection: Collection, query: SearchQuery): SearchHit[] {
+    const filter = assertQuery(query, collection.dimensions);
+    const count = collection.byId.size;
+    const hits: SearchHit[] = [];
+    if (count === 0) return hits;
+    let fetch = Math.min(count, filter.length > 0 ? query.k * 4 : query.k);
+    for (;;) {
+      const matches = collection.index.search(query.vector, fetch, SEARCH_THREADS);
+      hits.length = 0;
+      for (let i = 0; i < matches.keys.length && hits.length < query.k; i++) {
+        const id = collection.idByKey.get(matches.keys[i] as bigint);
+        const entry = id === undefined ? undefined : collection.byId.get(id);
+        if (id === undefined || entry === undefined || !matchesFilter(entry.payload, filter)) continue;
+        hits.push({ id, score: 1 - (matches.distances[i] as number), payload: { ...entry.payload } });
+      }
+      if (hits.length >= query.k || fetch >= count || matches.keys.length < fetch) break;
+      fetch = Math.min(count, fetch * 4);
+    }
+    return hits;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new VectorStoreError('The vector store is closed', 'closed');
+  }
+
+  private require(key: string): Collection {
+    this.assertOpen();
+    assertCollectionKey(key);
+    const collection = this.collections.get(key);
+    if (collection === undefined) {
+      throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
+    }
+    return collection;
+  }
+
+  private infoOf(collection: Collection): CollectionInfo {
+    return { key: collection.key, dimensions: collection.dimensions, count: collection.byId.size };
+  }
+
+  private staleReason(key: string, dimensions: number, version: string | undefined): string | undefined {
+    const current = this.collections.get(key);
+    if (current === undefined) return this.unreadable.get(key) ?? 'no files on disk';
+    if (current.dimensions !== dimensions) {
+      return `dimensions ${current.dimensions} on disk, ${dimensions} in source`;
+    }
+    if (current.version !== version) {
+      return `version ${current.version ?? '(none)'} on disk, ${version ?? '(none)'} in source`;
+    }
+    return undefined;
+  }
+
+  private insert(collection: Collection, points: VectorPoint[]): void {
+    const latest = latestPointPerId(points, collection.dimensions);
+    if (latest.length === 0) return;
+    const replaced: bigint[] = [];
+    for (const point of latest) {
+      const entry = collection.byId.get(point.id);
+      if (entry !== undefined) replaced.push(entry.key);
+    }
+    const keys = new BigUint64Array(latest.length);
+    const vectors = new Float32Array(latest.length * collection.dimensions);
+    latest.forEach((point, i) => {
+      keys[i] = collection.nextKey++;
+      vectors.set(point.vector, i * collection.dimensions);
+    });
+    if (replaced.length > 0) collection.index.remove(BigUint64Array.from(replaced));
+    collection.index.add(keys, vectors, ADD_THREADS);
+    latest.forEach((point, i) => {
+      const key = keys[i] as bigint;
+      const previous = collection.byId.get(point.id);
+      if (previous !== undefined) collection.idByKey.delete(previous.key);
+      collection.byId.set(point.id, { key, payload: { ...point.payload } });
+      collection.idByKey.set(key, point.id);
+    });
+    collection.dirty = true;
+  }
+
+  private async loadAll(): Promise<void> {
+    const names = await readdir(this.dir, { withFileTypes: true });
+    for (const dirent of names) {
+      if (!dirent.isDirectory() || !COLLECTION_KEY_PATTERN.test(dirent.name)) continue;
+      const key = dirent.name;
+      try {
+        this.collections.set(key, await this.load(key));
+      } catch (err) {
+        const reason =
+          err instanceof CollectionFilesError ? err.reason : `unreadable: ${(err as Error).message}`;
+        this.unreadable.set(key, reason);
+        this.log(`Vector collection ${key} on disk could not be loaded: ${reason}`);
+      }
+    }
+  }
+
+  private async load(key: string): Promise<Collection> {
+    const { header, entries, indexPath } = await readCollectionFiles(path.join(this.dir, key), key);
+    const index = newIndex(header.dimensions);
+    index.load(indexPath);
+    if (index.dimensions() !== header.dimensions || index.size() !== entries.length) {
+      throw new CollectionFilesError(
+        `the index holds ${index.size()} vectors of ${index.dimensions()} dimensions, the sidecar ${entries.length} of ${header.dimensions}`,
+      );
+    }
+    const collection: Collection = {
+      key,
+      dimensions: header.dimensions,
+      index,
+      byId: new Map(entries.map(([id, entryKey, payload]) => [id, { key: entryKey, payload }])),
+      idByKey: new Map(entries.map(([id, entryKey]) => [entryKey, id])),
+      nextKey: BigInt(header.nextKey),
+      version: header.version ?? undefined,
+      dirty: false,
+    };
+    const held = index.contains(BigUint64Array.from(entries, ([, entryKey]) => entryKey)) as boolean[];
+    if (held.some((contained) => !contained)) {
+      throw new CollectionFilesError('the sidecar lists a point the index does not hold');
+    }
+    return collection;
+  }
+
+  private onDisk(key: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.diskQueue.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.diskQueue.set(key, next);
+    const forget = (): void => {
+      if (this.diskQueue.get(key) === next) this.diskQueue.delete(key);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private save(collection: Collection): Promise<void> {
+    return this.onDisk(collection.key, async () => {
+      // Dropped (or dropped and re-created) while this save waited its turn.
+      if (this.collections.get(collection.key) !== collection || !collection.dirty) return;
+      const dir = path.join(this.dir, collection.key);
+      await mkdir(dir, { recursive: true });
+      if (this.collections.get(collection.key) !== collection) return;
+      // The index and the sidecar snapshot are taken in the same tick, so they describe the same state.
+      // Payload objects are replaced on upsert, never mutated, so sharing them with the snapshot is safe.
+      collection.index.save(tmpIndexPath(dir));
+      const snapshot: CollectionSnapshot = {
+        key: collection.key,
+        dimensions: collection.dimensions,
+        version: collection.version,
+        nextKey: collection.nextKey,
+        entries: Array.from(collection.byId, ([id, entry]): CollectionEntry => [
+          id,
+          entry.key,
+          entry.payload,
+        ]),
+      };
+      collection.dirty = false;
+      try {
+        await commitCollectionFiles(dir, snapshot);
+      } catch (err) {
+        collection.dirty = true;
+        throw err;
+      }
+    });
+  }
+
+  private async saveAll(): Promise<void> {
+    const results = await Promise.allSettled([...this.collections.values()].map((c) => this.save(c)));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  private async saveDirty(): Promise<void> {
+    for (const collection of [...this.collections.values()].filter((c) => c.dirty)) {
+      try {
+        await this.save(collection);
+      } catch (err) {
+        this.log(`Failed to save vector collection ${collection.key}: ${errorMessage(err)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,274 @@
+import type { QdrantClient as Client } from '@qdrant/js-client-rest' with { 'resolution-mode': 'import' };
+import {
+  CollectionInfo,
+  PayloadValue,
+  SearchHit,
+  SearchQuery,
+  VectorPoint,
+  VectorStore,
+  VectorStoreError,
+  VectorStoreLog,
+} from '../vector-store';
+import {
+  assertCollectionKey,
+  assertDimensions,
+  assertPrefix,
+  assertQuery,
+  COLLECTION_KEY_PATTERN,
+  latestPointPerId,
+  promised,
+  uniqueIds,
+} from '../validation';
+import { qdrantPointId } from './point-id';
+import {
+  fromQdrantPayload,
+  payloadIndexType,
+  qdrantFilter,
+  qdrantKey,
+  toQdrantPayload,
+} from './qdrant-payload';
+
+// The package ships a CommonJS build (its `require` export) but only ESM type declarations, which a
+// CommonJS module cannot import; the types come from the declarations, the class from the CommonJS build.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { QdrantClient } = require('@qdrant/js-client-rest') as { QdrantClient: typeof Client };
+
+export interface QdrantVectorStoreOptions {
+  /** e.g. `http://127.0.0.1:6333`. */
+  url: string;
+  apiKey?: string;
+  /** Warn when the server's version is incompatible with the client's. @defaultValue true */
+  checkCompatibility?: boolean;
+  /** Payload indexes that could not be created. @defaultValue silent */
+  log?: VectorStoreLog;
+}
+
+/** Points per upsert request, bounded by floats so a request stays a few MB (Qdrant refuses > 32 MB). */
+const MAX_POINTS_PER_REQUEST = 1000;
+const MAX_FLOATS_PER_REQUEST = 256 * 1024;
+
+interface Known {
+  dimensions: number;
+  /** Payload keys known to have an index. */
+  indexed: Set<string>;
+}
+
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+function isNotFound(err: unknown): boolean {
+  return (err as { status?: unknown } | null)?.status === 404;
+}
+
+function vectorSize(info: Awaited<ReturnType<Client['getCollection']>>): number | undefined {
+  const vectors = info.config.params.vectors;
+  if (vectors !== undefined && 'size' in vectors && typeof vectors.size === 'number') return vectors.size;
+  return undefined;
+}
+
+/**
+ * Collections as Qdrant collections (cosine) named by the key. Qdrant point ids must be integers or
+ * UUIDs, so a point's id becomes a UUID v5 of it and the original id is kept in payload field `_id`
+ * (payload keys Qdrant would misread are stored encoded, see `qdrantKey`). Payload indexes (keyword,
+ * bool, float) are created the first time a key is filtered on.
+ * `list()` shows every collection on the server whose name is a valid key.
+ */
+export class QdrantVectorStore implements VectorStore {
+  readonly kind = 'qdrant';
+  private readonly client: Client;
+  private readonly log: VectorStoreLog;
+  private readonly known = new Map<string, Known>();
+  private closed = false;
+
+  constructor(options: QdrantVectorStoreOptions) {
+    this.client = new QdrantClient({
+      url: options.url,
+      apiKey: options.apiKey,
+      checkCompatibility: options.checkCompatibility ?? true,
+    });
+    this.log = options.log ?? (() => undefined);
+  }
+
+  async ensureCollection(key: string, dimensions: number): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(key);
+    assertDimensions(dimensions);
+    let known = this.known.get(key) ?? (await this.lookup(key));
+    if (known === undefined) {
+      try {
+        await this.client.createCollection(key, { vectors: { size: dimensions, distance: 'Cosine' } });
+      } catch (err) {
+        // Another caller may have created it first (409): then it exists now.
+        if ((await this.lookup(key)) === undefined) throw err;
+      }
+      known = await this.lookup(key);
+      if (known === undefined) throw new VectorStoreError(`Qdrant did not create collection ${key}`);
+    }
+    if (known.dimensions !== dimensions) {
+      throw new VectorStoreError(
+        `Collection ${key} has ${known.dimensions} dimensions, not ${dimensions}`,
+        'dimension_mismatch',
+      );
+    }
+  }
+
+  async upsert(key: string, points: VectorPoint[]): Promise<void> {
+    const { dimensions } = await this.require(key);
+    const latest = latestPointPerId(points, dimensions);
+    const perRequest = Math.max(
+      1,
+      Math.min(MAX_POINTS_PER_REQUEST, Math.floor(MAX_FLOATS_PER_REQUEST / dimensions)),
+    );
+    for (let start = 0; start < latest.length; start += perRequest) {
+      await this.call(key, () =>
+        this.client.upsert(key, {
+          wait: true,
+          points: latest.slice(start, start + perRequest).map((point) => ({
+            id: qdrantPointId(point.id),
+            vector: Array.from(point.vector),
+            payload: toQdrantPayload(point.id, point.payload),
+          })),
+        }),
+      );
+    }
+  }
+
+  async delete(key: string, ids: string[]): Promise<number> {
+    await this.require(key);
+    const pointIds = uniqueIds(ids).map(qdrantPointId);
+    if (pointIds.length === 0) return 0;
+    const existing = await this.call(key, () =>
+      this.client.retrieve(key, { ids: pointIds, with_payload: false, with_vector: false }),
+    );
+    if (existing.length === 0) return 0;
+    await this.call(key, () =>
+      this.client.delete(key, { wait: true, points: existing.map((point) => point.id) }),
+    );
+    return existing.length;
+  }
+
+  async search(key: string, query: SearchQuery): Promise<SearchHit[]> {
+    const known = await this.require(key);
+    const filter = assertQuery(query, known.dimensions);
+    await this.indexPayloadKeys(key, known, filter);
+    const response = await this.call(key, () =>
+      this.client.query(key, {
+        query: Array.from(query.vector),
+        limit: query.k,
+        filter: qdrantFilter(filter),
+        with_payload: true,
+        with_vector: false,
+      }),
+    );
+    return response.points.map((point) => ({
+      ...fromQdrantPayload(point.id, point.payload),
+      score: point.score,
+    }));
+  }
+
+  async info(key: string): Promise<CollectionInfo | undefined> {
+    this.assertOpen();
+    assertCollectionKey(key);
+    const known = await this.lookup(key);
+    if (known === undefined) return undefined;
+    const { count } = await this.call(key, () => this.client.count(key, { exact: true }));
+    return { key, dimensions: known.dimensions, count };
+  }
+
+  async list(prefix?: string): Promise<CollectionInfo[]> {
+    this.assertOpen();
+    assertPrefix(prefix);
+    const { collections } = await this.client.getCollections();
+    const keys = collections
+      .map((collection) => collection.name)
+      .filter((name) => COLLECTION_KEY_PATTERN.test(name) && name.startsWith(prefix ?? ''))
+      .sort();
+    const infos: CollectionInfo[] = [];
+    for (const key of keys) {
+      const info = await this.info(key);
+      if (info) infos.push(info);
+    }
+    return infos;
+  }
+
+  async dropCollection(key: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(key);
+    this.known.delete(key);
+    try {
+      await this.client.deleteCollection(key);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  flush(): Promise<void> {
+    return promised(() => this.assertOpen());
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new VectorStoreError('The vector store is closed', 'closed');
+  }
+
+  private async lookup(key: string): Promise<Known | undefined> {
+    try {
+      const info = await this.client.getCollection(key);
+      const dimensions = vectorSize(info);
+      if (dimensions === undefined) {
+        throw new VectorStoreError(
+          `Qdrant collection ${key} has named vectors; this store uses one unnamed vector`,
+        );
+      }
+      const indexed = new Set(Object.keys(info.payload_schema));
+      const known = { dimensions, indexed };
+      this.known.set(key, known);
+      return known;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      this.known.delete(key);
+      return undefined;
+    }
+  }
+
+  private async require(key: string): Promise<Known> {
+    this.assertOpen();
+    assertCollectionKey(key);
+    const known = this.known.get(key) ?? (await this.lookup(key));
+    if (known === undefined) {
+      throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
+    }
+    return known;
+  }
+
+  /** Filtering works without payload indexes, only slower; so an index that cannot be created is logged, not fatal. */
+  private async indexPayloadKeys(key: string, known: Known, filter: [string, PayloadValue][]): Promise<void> {
+    for (const [callerField, value] of filter) {
+      const field = qdrantKey(callerField);
+      const type = payloadIndexType(value);
+      if (type === undefined || known.indexed.has(field)) continue;
+      try {
+        await this.client.createPayloadIndex(key, { field_name: field, field_schema: type, wait: true });
+        known.indexed.add(field);
+      } catch (err) {
+        this.log(`Could not create a ${type} payload index on ${key}.${field}: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  /** Runs a request on a collection, translating a collection deleted behind the cache's back. */
+  private async call<T>(key: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      if (isNotFound(err)) {
+        this.known.delete(key);
+        throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,423 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- tests drive the adapter with the SQL clients it serves
+import { PGlite } from '@electric-sql/pglite';
+// eslint-disable-next-line @nx/enforce-module-boundaries -- tests drive the adapter with the SQL clients it serves
+import { vector } from '@electric-sql/pglite-pgvector';
+import { describeVectorStoreContract, randomVectors } from './contract';
+import { INDEX_FILE, META_FILE } from './embedded/collection-files';
+import { EmbeddedVectorStore, RebuildSource } from './embedded/embedded-vector-store';
+import { PgVectorStore } from './pgvector/pg-vector-store';
+import { QdrantVectorStore } from './qdrant/qdrant-vector-store';
+import { startFakeQdrantServer } from './testing/fake-qdrant-server';
+import { SearchHit, VectorPoint, VectorStoreError } from './vector-store';
+
+const tempDir = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'tributary-vectors-'));
+
+describeVectorStoreContract('embedded', async () => {
+  const dir = await tempDir();
+  let store = await EmbeddedVectorStore.open({ dir });
+  return {
+    store,
+    reopen: async () => {
+      await store.close();
+      store = await EmbeddedVectorStore.open({ dir });
+      return store;
+    },
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeVectorStoreContract('pgvector', async () => {
+  // In-process PostgreSQL with pgvector, loaded the way libs/db's embedded server loads it.
+  const db = await PGlite.create({ extensions: { vector } });
+  let store = new PgVectorStore({ sql: db, schema: 'vectors_contract' });
+  return {
+    store,
+    // The storage is the database: a new store over it starts with nothing cached.
+    reopen: async () => {
+      await store.close();
+      store = new PgVectorStore({ sql: db, schema: 'vectors_contract' });
+      return store;
+    },
+    cleanup: async () => {
+      await store.close();
+      await db.close();
+    },
+  };
+});
+
+const qdrantUrl = process.env.QDRANT_URL;
+if (qdrantUrl) {
+  const options = { url: qdrantUrl, apiKey: process.env.QDRANT_API_KEY, checkCompatibility: false };
+  describeVectorStoreContract('qdrant', () => {
+    let store = new QdrantVectorStore(options);
+    return Promise.resolve({
+      store,
+      reopen: async () => {
+        await store.close();
+        store = new QdrantVectorStore(options);
+        return store;
+      },
+      cleanup: () => store.close(),
+    });
+  });
+} else {
+  describe('VectorStore contract: qdrant', () => {
+    it('is not run against Qdrant: QDRANT_URL is unset (no Qdrant server here)', () => {
+      console.warn(
+        'Qdrant vector store contract NOT run against Qdrant: set QDRANT_URL (e.g. http://127.0.0.1:6333) to run it.',
+      );
+      expect(qdrantUrl).toBeFalsy();
+    });
+  });
+
+  // Without a server, the adapter and the real client still run end to end against a fake of the
+  // REST endpoints they use: this checks requests, responses and error mapping, not Qdrant itself.
+  describeVectorStoreContract('qdrant adapter on a fake Qdrant REST server', async () => {
+    const server = await startFakeQdrantServer();
+    const options = { url: server.url, checkCompatibility: false };
+    let store = new QdrantVectorStore(options);
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        store = new QdrantVectorStore(options);
+        return store;
+      },
+      cleanup: async () => {
+        await store.close();
+        await server.stop();
+      },
+    };
+  });
+}
+
+describe('QdrantVectorStore payload indexes (fake Qdrant REST server)', () => {
+  it('creates an index per filtered key once, typed by the value filtered on', async () => {
+    const server = await startFakeQdrantServer();
+    const store = new QdrantVectorStore({ url: server.url, checkCompatibility: false });
+    try {
+      await store.ensureCollection('indexed', 4);
+      await store.upsert('indexed', makePoints('p', 10, 4, 37));
+      const vector = Float32Array.of(1, 0, 0, 0);
+      await store.search('indexed', { vector, k: 3, filter: { batch: 'p', i: 2 } });
+      await store.search('indexed', { vector, k: 3, filter: { batch: 'p', i: 3 } });
+      const reopened = new QdrantVectorStore({ url: server.url, checkCompatibility: false });
+      await reopened.search('indexed', { vector, k: 3, filter: { batch: 'p' } });
+      expect(server.requests.filter((request) => request.endsWith('/index'))).toEqual([
+        'PUT /collections/indexed/index',
+        'PUT /collections/indexed/index',
+      ]);
+      expect(await store.search('indexed', { vector, k: 3, filter: { batch: 'p', i: 2 } })).toMatchObject([
+        { id: 'p-2', payload: { batch: 'p', i: 2 } },
+      ]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('PgVectorStore on the HNSW index', () => {
+  it('answers filtered searches in full when the index scan comes back short', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    try {
+      const store = new PgVectorStore({ sql: db });
+      await store.ensureCollection('forced', 16);
+      const stored = makePoints('p', 400, 16, 34).map((point, i) => ({
+        ...point,
+        payload: { rare: i % 50 === 0 },
+      }));
+      await store.upsert('forced', stored);
+      // What the planner picks on large tables: the HNSW scan (ef_search = 40 candidates), then the filter.
+      await db.exec('SET enable_seqscan = off');
+      const query = randomVectors(1, 16, 35)[0] as Float32Array;
+      const plan = await db.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT id FROM vectors."c_forced" WHERE payload @> '{"rare":true}' ORDER BY embedding <=> $1::vector LIMIT 10`,
+        [`[${query.join(',')}]`],
+      );
+      expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan using "?h_forced"?/);
+
+      const hits = await store.search('forced', { vector: query, k: 10, filter: { rare: true } });
+      expect(hits.map((hit) => hit.id).sort()).toEqual(
+        stored
+          .filter((point) => point.payload['rare'] === true)
+          .map((point) => point.id)
+          .sort(),
+      );
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+/** The system of record, in memory: what the embedded store is rebuilt from. */
+class MemorySource implements RebuildSource {
+  private readonly data = new Map<
+    string,
+    { dimensions: number; version: string; points: Map<string, VectorPoint> }
+  >();
+  /** Collections whose points were read, in order. */
+  readonly reads: string[] = [];
+
+  /** Applies a write as the database would, bumping the version. */
+  write(
+    key: string,
+    dimensions: number,
+    version: string,
+    upserts: VectorPoint[],
+    deletes: string[] = [],
+  ): void {
+    const collection = this.data.get(key) ?? { dimensions, version, points: new Map<string, VectorPoint>() };
+    for (const point of upserts) collection.points.set(point.id, point);
+    for (const id of deletes) collection.points.delete(id);
+    collection.version = version;
+    this.data.set(key, collection);
+  }
+
+  content(key: string): VectorPoint[] {
+    return [...(this.data.get(key)?.points.values() ?? [])];
+  }
+
+  collections(): Promise<{ key: string; dimensions: number }[]> {
+    return Promise.resolve([...this.data].map(([key, { dimensions }]) => ({ key, dimensions })));
+  }
+
+  version(key: string): Promise<string | undefined> {
+    return Promise.resolve(this.data.get(key)?.version);
+  }
+
+  async *points(key: string): AsyncIterable<VectorPoint[]> {
+    this.reads.push(key);
+    const all = this.content(key);
+    for (let start = 0; start < all.length; start += 64) {
+      yield await Promise.resolve(all.slice(start, start + 64));
+    }
+  }
+}
+
+const makePoints = (prefix: string, count: number, dimensions: number, seed: number): VectorPoint[] =>
+  randomVectors(count, dimensions, seed).map((vector, i) => ({
+    id: `${prefix}-${i}`,
+    vector,
+    payload: { batch: prefix, i },
+  }));
+
+/** Every source point answers for itself, with its payload, and nothing else is in the collection. */
+async function expectExactly(store: EmbeddedVectorStore, key: string, content: VectorPoint[]): Promise<void> {
+  expect((await store.info(key))?.count).toBe(content.length);
+  for (const point of content) {
+    const [hit] = await store.search(key, { vector: point.vector, k: 1 });
+    expect(hit?.id).toBe(point.id);
+    expect(hit?.score).toBeCloseTo(1, 4);
+    expect(hit?.payload).toEqual(point.payload);
+  }
+}
+
+const searchAll = (
+  store: EmbeddedVectorStore,
+  key: string,
+  queries: Float32Array[],
+): Promise<SearchHit[][]> =>
+  Promise.all(queries.map((query) => store.search(key, { vector: query, k: 10, filter: { batch: 'a' } })));
+
+/** Long enough that the interval never fires during a test: only flush() and close() save. */
+const NEVER = 3_600_000;
+
+describe('EmbeddedVectorStore persistence and rebuild', () => {
+  let dir: string;
+  let log: string[];
+  beforeEach(async () => {
+    dir = await tempDir();
+    log = [];
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const collect = (message: string): void => void log.push(message);
+
+  it('after a crash, rebuilds to exactly the source content when the source is newer', async () => {
+    const source = new MemorySource();
+    const key = 't-1--tweets--model-1';
+    const crashed = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    await crashed.ensureCollection(key, 16);
+    const first = makePoints('a', 200, 16, 20);
+    await crashed.upsert(key, first);
+    source.write(key, 16, 'v1', first);
+    crashed.setVersion(key, 'v1');
+    await crashed.flush();
+
+    // Written after the flush and lost in the crash: the database moved on to v2 ...
+    const second = makePoints('b', 100, 16, 21);
+    await crashed.upsert(key, second);
+    await crashed.delete(key, ['a-1', 'a-2', 'a-3']);
+    source.write(key, 16, 'v2', second, ['a-1', 'a-2', 'a-3']);
+    crashed.setVersion(key, 'v2');
+    // ... and this write never reached the database, so the rebuild must not bring it back.
+    await crashed.upsert(key, makePoints('rogue', 1, 16, 22));
+    // The crash: `crashed` is dropped without close(); nothing after the flush reached the disk.
+
+    const reopened = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    try {
+      expect(log).toEqual([
+        expect.stringMatching(
+          new RegExp(`^Rebuilt vector collection ${key} .*version v1 on disk, v2 in source.*297 points`),
+        ),
+      ]);
+      await expectExactly(reopened, key, source.content(key));
+      expect(await reopened.delete(key, ['a-1', 'rogue-0'])).toBe(0);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('after a crash, loads from disk with identical search results when the saved version matches', async () => {
+    const source = new MemorySource();
+    const key = 't-1--docs--model-1';
+    const crashed = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    await crashed.ensureCollection(key, 16);
+    const content = [...makePoints('a', 150, 16, 23), ...makePoints('b', 150, 16, 24)];
+    await crashed.upsert(key, content);
+    await crashed.delete(key, ['a-7']);
+    source.write(key, 16, 'v1', content, ['a-7']);
+    crashed.setVersion(key, 'v1');
+    await crashed.flush();
+    const queries = randomVectors(8, 16, 25);
+    const atFlush = await searchAll(crashed, key, queries);
+    // Unflushed and not in the source (the database never committed it): gone after the crash.
+    await crashed.upsert(key, makePoints('a', 5, 16, 26));
+
+    const reopened = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    try {
+      expect(log).toEqual([]);
+      expect(source.reads).toEqual([]);
+      expect(await searchAll(reopened, key, queries)).toEqual(atFlush);
+      await expectExactly(reopened, key, source.content(key));
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('rebuilds a collection whose index file is corrupt instead of crashing', async () => {
+    const source = new MemorySource();
+    const key = 'corrupt-index';
+    const content = makePoints('a', 120, 8, 27);
+    source.write(key, 8, 'v1', content);
+    // Missing files: built from the source on open.
+    const first = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    expect(log).toEqual([
+      expect.stringMatching(/^Rebuilt vector collection corrupt-index from source \(no files on disk\)/),
+    ]);
+    await first.close();
+
+    // Same size, random bytes: usearch would abort the process on this file if it were loaded.
+    const indexPath = path.join(dir, key, INDEX_FILE);
+    await writeFile(indexPath, randomBytes((await stat(indexPath)).size));
+    log = [];
+    const second = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    expect(log).toEqual([
+      `Vector collection ${key} on disk could not be loaded: the index file does not match the checksum in the sidecar`,
+      expect.stringMatching(
+        /^Rebuilt vector collection corrupt-index from source \(the index file does not match/,
+      ),
+    ]);
+    await expectExactly(second, key, content);
+    await second.close();
+
+    // A torn sidecar is caught the same way.
+    const metaPath = path.join(dir, key, META_FILE);
+    await writeFile(metaPath, (await readFile(metaPath, 'utf8')).slice(0, 500));
+    log = [];
+    const third = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    expect(log).toEqual([
+      expect.stringMatching(/^Vector collection corrupt-index on disk could not be loaded: /),
+      expect.stringMatching(/^Rebuilt vector collection corrupt-index from source \(/),
+    ]);
+    await expectExactly(third, key, content);
+    await third.close();
+  });
+
+  it('without a source, skips a corrupt collection and loads the others', async () => {
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    await store.ensureCollection('good', 4);
+    await store.ensureCollection('bad', 4);
+    await store.upsert('good', makePoints('g', 10, 4, 29));
+    await store.upsert('bad', makePoints('b', 10, 4, 30));
+    await store.close();
+    await writeFile(path.join(dir, 'bad', INDEX_FILE), 'not an index');
+
+    const reopened = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER, log: collect });
+    try {
+      expect(log).toEqual([
+        expect.stringMatching(/^Vector collection bad on disk could not be loaded: the index file/),
+      ]);
+      expect(await reopened.list()).toEqual([{ key: 'good', dimensions: 4, count: 10 }]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('rebuilds when the source has other dimensions, and fails loudly when a rebuild fails', async () => {
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    await store.ensureCollection('resized', 4);
+    await store.upsert('resized', makePoints('r', 5, 4, 31));
+    store.setVersion('resized', 'v1');
+    await store.close();
+
+    const source = new MemorySource();
+    const content = makePoints('s', 7, 8, 32);
+    source.write('resized', 8, 'v1', content);
+    const reopened = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    expect(log).toEqual([expect.stringMatching(/\(dimensions 4 on disk, 8 in source\)/)]);
+    await expectExactly(reopened, 'resized', content);
+    await reopened.close();
+
+    source.write('broken', 8, 'v1', [{ id: 'x', vector: new Float32Array(3), payload: {} }]);
+    await expect(EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect })).rejects.toThrow(
+      new VectorStoreError('Failed to rebuild vector collections from source: broken'),
+    );
+    expect(log.at(-1)).toMatch(
+      /^Failed to rebuild vector collection broken from source: Point "x": the vector has 3/,
+    );
+  });
+
+  it('reaches every point: each of 5,000 batch-inserted points is found by its own vector', async () => {
+    // usearch's multi-threaded add leaves a few nodes unreachable; the store must not.
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    try {
+      await store.ensureCollection('reach', 32);
+      const stored = makePoints('r', 5000, 32, 36);
+      await store.upsert('reach', stored);
+      const lost: string[] = [];
+      for (const point of stored) {
+        const [hit] = await store.search('reach', { vector: point.vector, k: 1 });
+        if (hit?.id !== point.id) lost.push(point.id);
+      }
+      expect(lost).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('saves changed collections every saveEveryMs without a flush', async () => {
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: 20 });
+    try {
+      await store.ensureCollection('timed', 4);
+      await store.upsert('timed', makePoints('t', 25, 4, 33));
+      const meta = path.join(dir, 'timed', META_FILE);
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(meta) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+
+      const reader = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+      expect(await reader.info('timed')).toEqual({ key: 'timed', dimensions: 4, count: 25 });
+      await reader.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
