@@ -176,7 +176,8 @@ describe('durability (real PostgreSQL, real Redis with AOF, real processes)', ()
             filter: { even: true },
           });
           expect(r.status).toBe(200);
-          return r.body.data.map((h: { id: string; score: number }) => [h.id, Number(h.score.toFixed(5))]);
+          const hits = r.body.data as { id: string; score: number }[];
+          return hits.map((h) => [h.id, Number(h.score.toFixed(5))]);
         }),
       );
     const before = await snapshot();
