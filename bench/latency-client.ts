@@ -3,7 +3,8 @@
 // one keep-alive connection through node:http (Node's fetch adds about a millisecond per request
 // and several at p99 on these machines, which would measure the client rather than the server).
 //
-// usage: latency-client <json-plan>; prints one JSON object of percentiles per phase.
+// usage: latency-client <json-plan | @plan-file>; prints one JSON object of percentiles per phase.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 interface Phase {
@@ -42,8 +43,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const [plan] = process.argv.slice(2);
-  if (!plan) throw new Error('usage: latency-client <json-plan>');
+  const [arg] = process.argv.slice(2);
+  if (!arg) throw new Error('usage: latency-client <json-plan | @plan-file>');
+  // Large plans (vector queries) come in a file: a command-line argument is limited to 128 KiB.
+  const plan = arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg;
   const results: Record<string, { p50: number; p90: number; p99: number; max: number }> = {};
   for (const phase of JSON.parse(plan) as Phase[]) {
     for (let i = 0; i < phase.warmup; i++) await send(phase, -1 - i);

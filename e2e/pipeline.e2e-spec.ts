@@ -72,7 +72,7 @@ describe('streaming data plane: ingest → queue → worker → index → search
       k: 1,
     });
     expect(byVector.body.data[0].id).toBe('a');
-    expect(byVector.body.data[0].score).toBeCloseTo(1, 4);
+    expect(byVector.body.data[0].score).toBeCloseTo(1, 2);
 
     const collections = await call(base, 'GET', '/v1/collections', key);
     expect(collections.body.data).toEqual([

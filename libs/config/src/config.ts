@@ -126,8 +126,8 @@ export const configSchema = z.object({
   NDJSON_MAX_BYTES: int(1024, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
   /** Accepted age of a webhook signature's timestamp, in seconds, either way. */
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300),
-  /** Embedding jobs one worker process holds at once per model queue (they are micro-batched together). */
-  EMBED_WORKER_CONCURRENCY: int(1, 10_000).default(256),
+  /** Embedding jobs (up to 100 items each) one worker process holds at once per model queue; their items are micro-batched together. */
+  EMBED_WORKER_CONCURRENCY: int(1, 10_000).default(8),
   /** How long a worker holds an embedding job before BullMQ hands it to another worker (a killed worker's jobs come back after this). */
   EMBED_WORKER_LOCK_MS: int(500, 600_000).default(30_000),
 });

@@ -1,19 +1,35 @@
+import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 
-/**
- * Embedding work: one queue per model version, so workers scale per model. A job is one stream
- * item; it carries ids and text, never keys or secrets. Its id is derived from the item, so the
- * same item enqueued twice is one job.
- */
-export interface EmbedItemJob {
-  tenantId: string;
-  streamId: string;
+/** One stream item inside an embedding job. */
+export interface EmbedJobItem {
   itemId: string;
-  collectionId: string;
   text: string;
   /** Milliseconds since the epoch when the API accepted the item (freshness is measured from it). */
   acceptedAt: number;
 }
+
+/**
+ * Embedding work: one queue per model version, so workers scale per model. A job carries up to
+ * {@link EMBED_JOB_MAX_ITEMS} items of one stream: ids and text, never keys or secrets. (One job
+ * per item made BullMQ's own bookkeeping cost as much as the inference.) Its id is derived from the
+ * items, so the same items enqueued twice are one job; workers micro-batch across jobs.
+ */
+export interface EmbedItemsJob {
+  tenantId: string;
+  streamId: string;
+  collectionId: string;
+  items: EmbedJobItem[];
+}
+
+/** An item with the stream it belongs to, as the worker's batcher handles it. */
+export interface EmbedItemJob extends EmbedJobItem {
+  tenantId: string;
+  streamId: string;
+  collectionId: string;
+}
+
+export const EMBED_JOB_MAX_ITEMS = 100;
 
 export const EMBED_JOB = 'EmbedItem';
 
@@ -22,10 +38,17 @@ export function embedQueueName(model: string): string {
   return `embed-${model.replace(/@/g, '-').replace(/[^a-z0-9-]/gi, '_')}`;
 }
 
-/** The BullMQ job id of an item's n-th delivery (0 at ingest, then one per retry through the API). */
-export function embedJobId(streamId: string, itemId: string, retry = 0): string {
-  // BullMQ forbids ':' in custom ids; base64url keeps any client id unambiguous.
-  return `${streamId}.${Buffer.from(itemId, 'utf8').toString('base64url')}.${retry}`;
+/**
+ * The BullMQ job id of a set of items: the stream, a digest of the item ids and their delivery
+ * numbers (0 at ingest, then one more per retry through the API). Sending the same items again
+ * gives the same id, which BullMQ keeps as one job.
+ */
+export function embedJobId(streamId: string, items: { id: string; retries: number }[]): string {
+  const digest = createHash('sha256');
+  for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
+    digest.update(`${item.id}\u0000${item.retries}\u0000`);
+  // BullMQ forbids ':' in custom ids.
+  return `${streamId}.${digest.digest('base64url')}`;
 }
 
 export const embedJobOptions: JobsOptions = {

@@ -2,7 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { RateLimitedError, UnavailableError, type IngestItem, type IngestResult } from '@tributary/contracts';
 import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
-import { EMBED_JOB, embedJobId, embedJobOptions, redisKeys, type EmbedItemJob } from '@tributary/queue';
+import {
+  EMBED_JOB,
+  EMBED_JOB_MAX_ITEMS,
+  embedJobId,
+  embedJobOptions,
+  redisKeys,
+  type EmbedItemsJob,
+} from '@tributary/queue';
 import { takeTokens } from '../auth/token-bucket';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
@@ -102,26 +109,26 @@ export class IngestService {
     const queue = this.queues.for(stream.model);
     const now = Date.now();
     try {
-      await withTimeout(
-        queue.addBulk(
-          items.map((item) => {
-            const data: EmbedItemJob = {
-              tenantId: stream.tenantId,
-              streamId: stream.id,
-              itemId: item.id,
-              collectionId: stream.collectionId,
-              text: item.text,
-              acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
-            };
-            return {
-              name: EMBED_JOB,
-              data,
-              opts: { ...embedJobOptions, jobId: embedJobId(stream.id, item.id, item.retries) },
-            };
-          }),
-        ),
-        'enqueueing',
-      );
+      const jobs = [];
+      for (let i = 0; i < items.length; i += EMBED_JOB_MAX_ITEMS) {
+        const chunk = items.slice(i, i + EMBED_JOB_MAX_ITEMS);
+        const data: EmbedItemsJob = {
+          tenantId: stream.tenantId,
+          streamId: stream.id,
+          collectionId: stream.collectionId,
+          items: chunk.map((item) => ({
+            itemId: item.id,
+            text: item.text,
+            acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
+          })),
+        };
+        jobs.push({
+          name: EMBED_JOB,
+          data,
+          opts: { ...embedJobOptions, jobId: embedJobId(stream.id, chunk) },
+        });
+      }
+      await withTimeout(queue.addBulk(jobs), 'enqueueing');
     } catch (err) {
       this.logger.warn(`enqueue failed for stream ${stream.id}: ${(err as Error).message}`);
       throw new UnavailableError('The queue is unavailable; nothing was acknowledged. Retry shortly.', 2);

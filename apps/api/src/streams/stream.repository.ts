@@ -7,6 +7,8 @@ export type StreamWithCollection = Stream & { collection: Collection };
 /** Streams and collections, always scoped to one tenant: another tenant's id is simply not found. */
 @Injectable()
 export class StreamRepository {
+  private readonly collectionCache = new Map<string, { collection: Collection; expires: number }>();
+
   constructor(private readonly prisma: PrismaService) {}
 
   /**

@@ -17,6 +17,7 @@ import {
   queueNames,
   UnrecoverableError,
   type EmbedItemJob,
+  type EmbedItemsJob,
   type Job,
   type Redis,
   type Worker,
@@ -37,7 +38,8 @@ function configuredModels(config: Config): string[] {
 
 /**
  * Serves the embedding queues selected by WORKER_QUEUES: loads only those models, holds up to
- * EMBED_WORKER_CONCURRENCY jobs per queue and micro-batches them (see {@link ItemEmbedder}). On
+ * EMBED_WORKER_CONCURRENCY jobs (of up to 100 items each) per queue and micro-batches their items
+ * across jobs (see {@link ItemEmbedder}). On
  * shutdown it stops taking jobs and finishes the ones in hand; a killed worker's jobs are taken
  * back by BullMQ's stalled-job check and done again (idempotently).
  */
@@ -104,18 +106,34 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
       const queue = embedQueueName(model);
       const worker = createNamedWorker(
         queue,
-        async (job: Job<EmbedItemJob>) => {
-          try {
-            await batcher.submit(job.data);
-            this.metrics.jobsProcessed.inc({ queue, job: job.name, outcome: 'completed' });
-          } catch (err) {
-            const error = err as Error;
-            const final =
-              error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-            this.metrics.jobsProcessed.inc({ queue, job: job.name, outcome: 'failed' });
-            if (final) await embedder.fail(job.data, error).catch(() => undefined);
-            throw error;
+        async (job: Job<EmbedItemsJob>) => {
+          const { items, ...stream } = job.data;
+          const outcomes = await Promise.allSettled(
+            items.map((item) => batcher.submit({ ...item, ...stream })),
+          );
+          // Bad input fails its item for good at once; the job goes on with the others.
+          const transient: Error[] = [];
+          for (const [i, outcome] of outcomes.entries()) {
+            if (outcome.status === 'fulfilled') continue;
+            const error = outcome.reason as Error;
+            if (error instanceof UnrecoverableError) await embedder.fail({ ...items[i]!, ...stream }, error);
+            else transient.push(error);
           }
+          if (transient.length === 0) {
+            this.metrics.jobsProcessed.inc({ queue, job: job.name, outcome: 'completed' });
+            return;
+          }
+          this.metrics.jobsProcessed.inc({ queue, job: job.name, outcome: 'failed' });
+          // Out of attempts: what is not embedded by now fails for good (and is listed as such).
+          if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+            for (const [i, outcome] of outcomes.entries()) {
+              if (outcome.status === 'rejected' && !(outcome.reason instanceof UnrecoverableError))
+                await embedder
+                  .fail({ ...items[i]!, ...stream }, outcome.reason as Error)
+                  .catch(() => undefined);
+            }
+          }
+          throw transient[0]!;
         },
         { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
         {

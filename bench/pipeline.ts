@@ -1,0 +1,394 @@
+// npm run bench:pipeline — the streaming data plane's figures, measured in one run on this machine:
+// end-to-end items/minute for 50,000 tweet-length texts from REST ingest to searchable, the raw
+// engine's items/minute in the same run and their ratio, ingest → searchable latency at half of
+// that rate, search latency over 100,000 vectors, and the peak RSS of the api and worker processes.
+// Real PostgreSQL (when installed; else the embedded PGlite), real Redis, the embedded vector store.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runMigrations, startEmbeddedPostgres } from '@tributary/db';
+import { buildModels, EmbeddingEngine } from '@tributary/inference';
+import { freePort, startPostgresServer, startRedisServer, stopProcess, waitUntil } from '@tributary/testing';
+
+const ROOT = path.resolve(__dirname, '..');
+const ITEMS = Number(process.env['BENCH_ITEMS'] ?? 50_000);
+const SEARCH_POINTS = Number(process.env['BENCH_SEARCH_POINTS'] ?? 100_000);
+const BATCH = 1000;
+const CLIENTS = 4;
+const ADMIN_KEY = 'trb_admin_bench-pipeline-key-0123456789';
+const WORDS = (
+  'rain sun storm wind match goal coach market price stock song album tour flight train delay coffee ' +
+  'pasta recipe code bug release phone battery screen election vote city traffic park museum movie ' +
+  'series episode school exam holiday beach mountain snow river bridge'
+).split(' ');
+
+/** A tweet-length text (about twelve words), different for every i. */
+function tweet(i: number): string {
+  const pick = (k: number) => WORDS[(i * 31 + k * 17 + Math.floor(i / 7) * k) % WORDS.length];
+  return `${Array.from({ length: 12 }, (_, k) => pick(k)).join(' ')} #${i}`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every process whose command line matches (PostgreSQL backends, redis-server). */
+function cpuSecondsOf(pattern: RegExp): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (pattern.test(cmd)) total += cpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+function peakRssMb(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+async function api(base: string, method: string, url: string, key: string, body?: unknown) {
+  const response = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** The engine alone on the same texts: tokenise, batch, infer, normalise (no queue, no storage). */
+async function engineItemsPerMinute(modelsDataDir: string, texts: string[]): Promise<number> {
+  const engine = await EmbeddingEngine.start({
+    manifestsDir: path.join(ROOT, 'models'),
+    modelsDataDir,
+    models: ['use-lite@1'],
+    intraOpThreads: 2,
+    batching: { maxBatchSize: 64, maxWaitMs: 2, maxQueuedRows: 1_000_000 },
+  });
+  try {
+    const run = (items: string[]) =>
+      Promise.all(
+        Array.from({ length: Math.ceil(items.length / 64) }, (_, b) => {
+          const chunk = items.slice(b * 64, b * 64 + 64);
+          return engine.embedRows(
+            'use-lite@1',
+            engine.tokenize('use-lite@1', chunk).rows,
+            Date.now() + 600_000,
+          );
+        }),
+      );
+    await run(texts.slice(0, 512));
+    const started = process.hrtime.bigint();
+    await run(texts);
+    return (texts.length / (Number(process.hrtime.bigint() - started) / 1e9)) * 60;
+  } finally {
+    await engine.close();
+  }
+}
+
+function startApp(app: 'api' | 'worker', env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', path.join(ROOT, 'apps', app, 'src', 'main.ts')],
+    {
+      cwd: ROOT,
+      env: { ...env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+}
+
+/** Sends items through POST /items with a few concurrent clients, retrying on 429/503 as clients should. */
+async function ingest(
+  base: string,
+  key: string,
+  streamId: string,
+  ids: number[],
+  text: (i: number) => string,
+) {
+  let next = 0;
+  const client = async () => {
+    while (next < ids.length) {
+      const slice = ids.slice(next, next + BATCH);
+      next += BATCH;
+      const items = slice.map((i) => ({ id: `i${i}`, text: text(i), metadata: { bucket: i % 10 } }));
+      for (;;) {
+        const r = await api(base, 'POST', `/v1/streams/${streamId}/items`, key, { items });
+        if (r.status === 202) break;
+        if (r.status !== 429 && r.status !== 503)
+          throw new Error(`ingest answered ${r.status}: ${JSON.stringify(r.body)}`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, client));
+}
+
+async function points(base: string, key: string, collection: string): Promise<number> {
+  const list = await api(base, 'GET', '/v1/collections', key);
+  return (
+    (list.body.data as { name: string; points: number }[]).find((c) => c.name === collection)?.points ?? 0
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tributary-bench-pipeline-'));
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const modelsDataDir = path.join(ROOT, '.data', 'models');
+    await buildModels({ manifestsDir: path.join(ROOT, 'models'), modelsDataDir });
+    const texts = Array.from({ length: ITEMS }, (_, i) => tweet(i));
+    const engineRate = await engineItemsPerMinute(modelsDataDir, texts.slice(0, Math.min(ITEMS, 10_000)));
+
+    let databaseUrl: string;
+    let database = 'postgresql';
+    try {
+      const pg = await startPostgresServer();
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+    } catch {
+      const pglite = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pglite') });
+      stops.push(() => pglite.stop());
+      databaseUrl = pglite.url;
+      database = 'pglite';
+    }
+    await runMigrations(databaseUrl);
+    const redis = await startRedisServer({ dataDir: path.join(dir, 'redis') });
+    stops.push(() => redis.stop());
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redis.url,
+      ADMIN_API_KEY: ADMIN_KEY,
+      DATA_DIR: path.join(ROOT, '.data'),
+      VECTOR_DIR: path.join(dir, 'vectors'),
+      MODELS: 'use-lite@1',
+      LOG_LEVEL: 'warn',
+      INGEST_TENANT_MAX_QUEUED: '1000000',
+      INGEST_TENANT_ITEMS_PER_SECOND: '1000000',
+      INGEST_TENANT_ITEMS_BURST: '1000000',
+    };
+    const apiProcess = startApp('api', {
+      ...env,
+      INFERENCE_INTRA_OP_THREADS: '1',
+      WORKER_QUEUES: 'maintenance',
+    });
+    stops.push(() => stopProcess(apiProcess));
+    await waitUntil(
+      'the API',
+      async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.ok === true,
+      120_000,
+      200,
+    );
+    const worker = startApp('worker', {
+      ...env,
+      INFERENCE_INTRA_OP_THREADS: '2',
+      WORKER_QUEUES: 'embed-use-lite-1',
+    });
+    stops.push(() => stopProcess(worker));
+
+    const tenant = await api(base, 'POST', '/v1/admin/tenants', ADMIN_KEY, {
+      name: 'bench',
+      limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 },
+    });
+    const key = (await api(base, 'POST', `/v1/admin/tenants/${tenant.body.id}/keys`, ADMIN_KEY, {})).body
+      .secret as string;
+    const stream = (await api(base, 'POST', '/v1/streams', key, { name: 'tweets', kind: 'text' })).body;
+    // Warm the worker (models load, first batches) before timing.
+    await api(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+      items: [{ id: 'warm', text: 'warm up' }],
+    });
+    await waitUntil(
+      'the worker to warm up',
+      async () => (await points(base, key, 'tweets')) === 1,
+      120_000,
+      100,
+    );
+
+    // 1. End to end: every item accepted by the API, embedded by the worker, searchable in the index.
+    const cpu = () => ({
+      api: cpuSeconds(apiProcess.pid),
+      worker: cpuSeconds(worker.pid),
+      postgres: cpuSecondsOf(/^postgres/),
+      redis: cpuSecondsOf(/^\S*redis-server/),
+      bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+    });
+    const cpuBefore = cpu();
+    const started = process.hrtime.bigint();
+    await ingest(
+      base,
+      key,
+      stream.id,
+      Array.from({ length: ITEMS }, (_, i) => i),
+      tweet,
+    );
+    const ingestSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await waitUntil(
+      'every item to be searchable',
+      async () => (await points(base, key, 'tweets')) >= ITEMS + 1,
+      1_800_000,
+      50,
+    );
+    const pipelineSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const pipelineRate = (ITEMS / pipelineSeconds) * 60;
+    const cpuAfter = cpu();
+    const cpuShare = Object.fromEntries(
+      Object.entries(cpuAfter).map(([name, seconds]) => [
+        name,
+        Number(((seconds - cpuBefore[name as keyof typeof cpuBefore]) / pipelineSeconds).toFixed(2)),
+      ]),
+    );
+
+    // 2. Freshness at half the measured rate: small batches at a steady pace; each batch's latency
+    //    runs from its request to the moment the index holds it.
+    const fresh = (
+      await api(base, 'POST', '/v1/streams', key, { name: 'fresh', kind: 'text', collection: 'fresh' })
+    ).body;
+    const perSecond = pipelineRate / 60 / 2;
+    const batchSize = 10;
+    const interval = (1000 * batchSize) / perSecond;
+    const batches = Math.max(20, Math.round(20_000 / interval));
+    const latencies: number[] = [];
+    let sent = 0;
+    const pending: { count: number; at: number }[] = [];
+    const watcher = (async () => {
+      while (latencies.length < batches) {
+        const have = await points(base, key, 'fresh');
+        const now = performance.now();
+        while (pending.length > 0 && pending[0]!.count <= have) latencies.push(now - pending.shift()!.at);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    for (let b = 0; b < batches; b++) {
+      const at = performance.now();
+      const items = Array.from({ length: batchSize }, (_, k) => ({
+        id: `f${b}-${k}`,
+        text: `fresh ${tweet(ITEMS + b * batchSize + k)}`,
+      }));
+      const r = await api(base, 'POST', `/v1/streams/${fresh.id}/items`, key, { items });
+      if (r.status !== 202) throw new Error(`freshness ingest answered ${r.status}`);
+      sent += batchSize;
+      pending.push({ count: sent, at });
+      const wait = at + interval - performance.now();
+      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    }
+    await watcher;
+    latencies.sort((a, b) => a - b);
+
+    // 3. Search over SEARCH_POINTS vectors: fill the collection up, then vector queries over HTTP.
+    if (SEARCH_POINTS > ITEMS + 1) {
+      const more = Array.from({ length: SEARCH_POINTS - ITEMS - 1 }, (_, i) => ITEMS + 1 + i);
+      await ingest(base, key, stream.id, more, (i) => `${tweet(i)} more`);
+      await waitUntil(
+        'the search collection to fill',
+        async () => (await points(base, key, 'tweets')) >= SEARCH_POINTS,
+        1_800_000,
+        200,
+      );
+    }
+    const queries = await api(base, 'POST', '/v1/embeddings', key, {
+      input: texts.slice(0, 20).map((t) => `${t} query`),
+    });
+    const bodies = (queries.body.data as { embedding: number[] }[]).map((d) =>
+      JSON.stringify({ query: d.embedding, k: 10 }),
+    );
+    const search = await latencyClient([
+      {
+        name: 'me',
+        method: 'GET',
+        url: `${base}/v1/me`,
+        headers: { authorization: `Bearer ${key}` },
+        warmup: 100,
+        count: 1000,
+      },
+      {
+        name: 'search',
+        method: 'POST',
+        url: `${base}/v1/collections/tweets/search`,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        bodies,
+        warmup: 100,
+        count: 1000,
+      },
+    ]);
+    const searchPoints = await points(base, key, 'tweets');
+
+    const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+    process.stdout.write(
+      `${JSON.stringify({
+        items: ITEMS,
+        database,
+        vector_store: 'embedded',
+        items_per_min: round(pipelineRate),
+        ingest_items_per_min: round((ITEMS / ingestSeconds) * 60),
+        engine_items_per_min: round(engineRate),
+        pipeline_over_engine: round(pipelineRate / engineRate, 3),
+        freshness_rate_items_per_s: round(perSecond),
+        freshness_batches: latencies.length,
+        freshness_p50_ms: round(percentile(latencies, 50)),
+        freshness_p99_ms: round(percentile(latencies, 99)),
+        search_points: searchPoints,
+        search_p50_ms: round(search['search']!.p50, 2),
+        search_p99_ms: round(search['search']!.p99, 2),
+        me_p50_ms: round(search['me']!.p50, 2),
+        me_p99_ms: round(search['me']!.p99, 2),
+        pipeline_cores_used: cpuShare,
+        api_peak_rss_mb: peakRssMb(apiProcess.pid),
+        worker_peak_rss_mb: peakRssMb(worker.pid),
+      })}\n`,
+    );
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** bench/latency-client.ts in a process of its own (its percentiles per phase). */
+async function latencyClient(plan: object[]): Promise<Record<string, { p50: number; p99: number }>> {
+  const planFile = path.join(mkdtempSync(path.join(tmpdir(), 'tributary-plan-')), 'plan.json');
+  writeFileSync(planFile, JSON.stringify(plan));
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', path.join(__dirname, 'latency-client.ts'), `@${planFile}`],
+    {
+      cwd: ROOT,
+      env: { ...process.env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  rmSync(path.dirname(planFile), { recursive: true, force: true });
+  if (code !== 0) throw new Error(`the latency client exited with ${code}`);
+  return JSON.parse(out) as Record<string, { p50: number; p99: number }>;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `bench:pipeline: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});
