@@ -251,4 +251,32 @@ describe('streaming data plane: ingest → queue → worker → index → search
     expect(badVector.status).toBe(422);
     expect(badVector.body.error.message).toContain('512-dimensional');
   });
+
+  it('reports ingest, queue depth, freshness, index and search timings, and failures in /metrics', async () => {
+    /** The value of a series, whatever the order of its labels (undefined when absent). */
+    const value = (text: string, name: string, labels: Record<string, string>) => {
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+        );
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const api = await (await fetch(`${base}/metrics`)).text();
+    expect(
+      value(api, 'tributary_items_ingested_total', { channel: 'rest', outcome: 'accepted' }),
+    ).toBeGreaterThan(0);
+    expect(value(api, 'tributary_items_ingested_total', { channel: 'ndjson', outcome: 'invalid' })).toBe(2);
+    expect(value(api, 'tributary_queue_depth', { queue: 'embed-use-lite-1' })).toBeGreaterThanOrEqual(0);
+    expect(value(api, 'tributary_freshness_seconds_count', { store: 'embedded' })).toBeGreaterThan(0);
+    expect(
+      value(api, 'tributary_index_upsert_duration_seconds_count', { store: 'embedded' }),
+    ).toBeGreaterThan(0);
+    expect(value(api, 'tributary_search_duration_seconds_count', { store: 'embedded' })).toBeGreaterThan(0);
+    const worker = await (await fetch(platform.workerMetrics)).text();
+    expect(value(worker, 'tributary_items_embedded_total', { model: 'use-lite@1' })).toBeGreaterThan(0);
+    expect(value(worker, 'tributary_item_failures_total', { reason: 'bad_input' })).toBeGreaterThan(0);
+    expect(value(worker, 'tributary_worker_batch_items_count', { model: 'use-lite@1' })).toBeGreaterThan(0);
+  });
 });

@@ -17,6 +17,8 @@ export interface Platform {
   db: TestDatabase;
   apps: Map<'api' | 'worker', AppProcess>;
   vectorDir: string;
+  /** The worker's Prometheus endpoint. */
+  workerMetrics: string;
   start(app: 'api' | 'worker', extra?: NodeJS.ProcessEnv): Promise<AppProcess>;
   stop(app: 'api' | 'worker', signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +32,7 @@ export async function startPlatform(extraEnv: NodeJS.ProcessEnv = {}): Promise<P
   const port = await freePort();
   const vectorDir = mkdtempSync(path.join(tmpdir(), 'tributary-vectors-'));
   const base = `http://127.0.0.1:${port}`;
+  const metricsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
@@ -54,9 +57,14 @@ export async function startPlatform(extraEnv: NodeJS.ProcessEnv = {}): Promise<P
     db,
     apps,
     vectorDir,
+    workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`,
     async start(app, extra = {}) {
       // The worker says when it serves its queues at info level.
-      const proc = startApp(app, { ...env, ...(app === 'worker' ? { LOG_LEVEL: 'info' } : {}), ...extra });
+      const proc = startApp(app, {
+        ...env,
+        ...(app === 'worker' ? { LOG_LEVEL: 'info', METRICS_PORT: String(metricsPort) } : {}),
+        ...extra,
+      });
       apps.set(app, proc);
       if (app === 'api') {
         await waitUntil(

@@ -58,6 +58,8 @@ export const configSchema = z.object({
   DEFAULT_RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
   /** After SIGTERM, how long readiness reports false before the server stops accepting requests. */
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(0),
+  /** Port of the worker's Prometheus endpoint (GET /metrics); unset: none. The API serves /metrics on PORT. */
+  METRICS_PORT: z.preprocess(emptyAsUndefined, int(0, 65535).optional()),
   /** Queues this worker process serves: `all` or a comma-separated list of queue names. */
   WORKER_QUEUES: z.string().min(1).default('all'),
   /** Jobs processed concurrently per queue in one worker process. */

@@ -76,7 +76,21 @@ export const createdStreamSchema = streamSchema
     },
   });
 
-export const streamListSchema = z.object({ data: z.array(streamSchema) });
+export const streamListSchema = z.object({ data: z.array(streamSchema) }).meta({
+  example: {
+    data: [
+      {
+        id: '6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
+        name: 'tweets',
+        kind: 'text',
+        model: 'use-lite@1',
+        collection: 'tweets',
+        counters: { accepted: 1200, embedded: 1180, failed: 2, lag: 18 },
+        createdAt: '2026-11-25T10:00:00.000Z',
+      },
+    ],
+  },
+});
 
 const metadataValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const metadataKey = z

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { z } from 'zod';
 import {
@@ -55,6 +55,7 @@ export class CollectionsController {
   @Delete(':name/items/:id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete an item’s vector (and its stored input)' })
+  @ApiResponse({ status: 204, description: 'Deleted' })
   @ApiErrors(404, 422)
   async remove(@Principal() principal: TenantPrincipal, @Param() params: ItemParamDto): Promise<void> {
     await this.collections.deleteItem(principal, params.name, params.id);

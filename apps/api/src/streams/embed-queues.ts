@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
+import type { Metrics } from '@tributary/observability';
 import { createNamedQueue, embedQueueName, type Queue } from '@tributary/queue';
 
 /** Producers for the per-model embedding queues, created on first use. */
@@ -35,6 +36,23 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
       this.queues.set(model, queue);
     }
     return queue;
+  }
+
+  /** Sets the queue depth gauge of every model queue (at scrape time; a failure leaves the last value). */
+  async recordDepth(metrics: Metrics): Promise<void> {
+    await Promise.all(
+      [...this.queues.entries()].map(async ([model, queue]) => {
+        try {
+          const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active');
+          metrics.queueDepth.set(
+            { queue: embedQueueName(model) },
+            Object.values(counts).reduce((a, b) => a + b, 0),
+          );
+        } catch {
+          // Redis away: readiness reports it; the gauge keeps its last value.
+        }
+      }),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

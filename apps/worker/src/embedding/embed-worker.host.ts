@@ -10,7 +10,7 @@ import {
 import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
 import { PrismaService } from '@tributary/db';
 import { EmbeddingEngine } from '@tributary/inference';
-import { Metrics } from '@tributary/observability';
+import { Metrics, serveMetrics } from '@tributary/observability';
 import {
   createNamedWorker,
   embedQueueName,
@@ -49,6 +49,7 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
   private readonly workers: Worker[] = [];
   private engine: EmbeddingEngine | undefined;
   private store: VectorStore | undefined;
+  private metricsServer: { port: number; close: () => Promise<void> } | undefined;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -64,6 +65,10 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.METRICS_PORT !== undefined) {
+      this.metricsServer = await serveMetrics(this.metrics, this.config.METRICS_PORT, this.config.HOST);
+      this.logger.log(`metrics on http://${this.config.HOST}:${this.metricsServer.port}/metrics`);
+    }
     const models = this.servedModels();
     if (models.length === 0) return;
     if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
@@ -178,6 +183,7 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.metricsServer?.close();
     await this.store?.close();
     await this.engine?.close();
   }
