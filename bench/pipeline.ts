@@ -324,6 +324,16 @@ async function main(): Promise<void> {
         count: 1000,
       },
       {
+        // A small body (the text query's embedding is cached after the first request).
+        name: 'search_text',
+        method: 'POST',
+        url: `${base}/v1/collections/tweets/search`,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        bodies: texts.slice(0, 20).map((t) => JSON.stringify({ query: t, k: 10 })),
+        warmup: 100,
+        count: 1000,
+      },
+      {
         name: 'search',
         method: 'POST',
         url: `${base}/v1/collections/tweets/search`,
@@ -334,6 +344,21 @@ async function main(): Promise<void> {
       },
     ]);
     const searchPoints = await points(base, key, 'tweets');
+    // Server-side mean time of each route (request received → response sent), from the API's histogram.
+    const scrape = await (await fetch(`${base}/metrics`)).text();
+    const serverMeanMs = (route: string) => {
+      const pick = (suffix: string) =>
+        scrape
+          .split('\n')
+          .filter(
+            (l) =>
+              l.startsWith(`tributary_http_request_duration_seconds_${suffix}{`) &&
+              l.includes(`route="${route}"`) &&
+              l.includes('status="200"'),
+          )
+          .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      return (pick('sum') / Math.max(1, pick('count'))) * 1000;
+    };
 
     const round = (n: number, digits = 1) => Number(n.toFixed(digits));
     process.stdout.write(
@@ -352,7 +377,11 @@ async function main(): Promise<void> {
         search_points: searchPoints,
         search_p50_ms: round(search['search']!.p50, 2),
         search_p99_ms: round(search['search']!.p99, 2),
+        search_text_p50_ms: round(search['search_text']!.p50, 2),
+        search_text_p99_ms: round(search['search_text']!.p99, 2),
         me_p50_ms: round(search['me']!.p50, 2),
+        search_server_mean_ms: round(serverMeanMs('/v1/collections/:name/search'), 2),
+        me_server_mean_ms: round(serverMeanMs('/v1/me'), 2),
         me_p99_ms: round(search['me']!.p99, 2),
         pipeline_cores_used: cpuShare,
         api_peak_rss_mb: peakRssMb(apiProcess.pid),

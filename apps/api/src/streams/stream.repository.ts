@@ -90,11 +90,20 @@ export class StreamRepository {
     return this.prisma.collection.findMany({ where: { tenantId }, orderBy: { name: 'asc' } });
   }
 
+  /**
+   * A collection by name. Remembered for a few seconds: a search should not pay a database round
+   * trip for a row that does not change once created (model, dimensions and store key are fixed).
+   */
   async collection(tenantId: string, name: string): Promise<Collection> {
+    const cacheKey = `${tenantId}\u0000${name}`;
+    const cached = this.collectionCache.get(cacheKey);
+    if (cached && cached.expires > Date.now()) return cached.collection;
     const collection = await this.prisma.collection.findUnique({
       where: { tenantId_name: { tenantId, name } },
     });
     if (!collection) throw new NotFoundError('Collection', name);
+    if (this.collectionCache.size >= 10_000) this.collectionCache.clear();
+    this.collectionCache.set(cacheKey, { collection, expires: Date.now() + 5_000 });
     return collection;
   }
 }
