@@ -16,6 +16,7 @@ import {
   UseLiteEmbedder,
   type UseLiteVersion,
 } from '@tributary/inference';
+import { runLatencyClient } from './latency';
 import { freePort, startRedisServer, stopProcess, waitUntil } from '@tributary/testing';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -96,24 +97,6 @@ async function startFloorServer(): Promise<{ url: string; process: ChildProcess 
   return { url, process: child };
 }
 
-/** Runs bench/latency-client.ts in its own process and returns its percentiles per phase. */
-async function latencies(plan: object[]): Promise<Record<string, { p50: number; p99: number }>> {
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', path.join(__dirname, 'latency-client.ts'), JSON.stringify(plan)],
-    {
-      cwd: ROOT,
-      env: { ...process.env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`the latency client exited with ${code}`);
-  return JSON.parse(out) as Record<string, { p50: number; p99: number }>;
-}
-
 async function httpLatencies(
   dataDir: string,
 ): Promise<Record<'p50' | 'p99' | 'cachedP50' | 'cachedP99' | 'liveP99' | 'floorP50' | 'floorP99', number>> {
@@ -160,7 +143,7 @@ async function httpLatencies(
     ).secret;
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const embeddings = `${base}/v1/embeddings`;
-    const figures = await latencies([
+    const figures = await runLatencyClient([
       // The floor: the same client against a bare node:http server, measured in the same run.
       { name: 'floor', method: 'GET', url: floor.url, warmup: 200, count: 2000 },
       // The framework's floor: routing, logging, metrics, no auth.

@@ -4,11 +4,12 @@
 // that rate, search latency over 100,000 vectors, and the peak RSS of the api and worker processes.
 // Real PostgreSQL (when installed; else the embedded PGlite), real Redis, the embedded vector store.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runMigrations, startEmbeddedPostgres } from '@tributary/db';
 import { buildModels, EmbeddingEngine } from '@tributary/inference';
+import { runLatencyClient } from './latency';
 import { freePort, startPostgresServer, startRedisServer, stopProcess, waitUntil } from '@tributary/testing';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -314,7 +315,7 @@ async function main(): Promise<void> {
     const bodies = (queries.body.data as { embedding: number[] }[]).map((d) =>
       JSON.stringify({ query: d.embedding, k: 10 }),
     );
-    const search = await latencyClient([
+    const search = await runLatencyClient([
       {
         name: 'me',
         method: 'GET',
@@ -392,27 +393,6 @@ async function main(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** bench/latency-client.ts in a process of its own (its percentiles per phase). */
-async function latencyClient(plan: object[]): Promise<Record<string, { p50: number; p99: number }>> {
-  const planFile = path.join(mkdtempSync(path.join(tmpdir(), 'tributary-plan-')), 'plan.json');
-  writeFileSync(planFile, JSON.stringify(plan));
-  const child = spawn(
-    process.execPath,
-    ['-r', '@swc-node/register', path.join(__dirname, 'latency-client.ts'), `@${planFile}`],
-    {
-      cwd: ROOT,
-      env: { ...process.env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  rmSync(path.dirname(planFile), { recursive: true, force: true });
-  if (code !== 0) throw new Error(`the latency client exited with ${code}`);
-  return JSON.parse(out) as Record<string, { p50: number; p99: number }>;
 }
 
 main().catch((err: unknown) => {

@@ -38,3 +38,4 @@ export { WordPieceTokenizer } from './bert/wordpiece-tokenizer';
 export { prepareBertBatch } from './bert/bert-runtime';
 export { fetchHubModel, pinHubModel } from './models/fetch';
 export type { FetchOptions } from './models/fetch';
+export { engineOptionsFromConfig } from './engine/engine-config';

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   Inject,
   Injectable,
@@ -9,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
 import { PrismaService } from '@tributary/db';
-import { EmbeddingEngine } from '@tributary/inference';
+import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
 import { Metrics, serveMetrics } from '@tributary/observability';
 import {
   createNamedWorker,
@@ -72,25 +71,15 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
     const models = this.servedModels();
     if (models.length === 0) return;
     if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
-    this.engine = await EmbeddingEngine.start({
-      manifestsDir: path.resolve(this.config.MODEL_MANIFESTS_DIR),
-      modelsDataDir: path.join(path.resolve(this.config.DATA_DIR), 'models'),
-      models,
-      sessionsPerModel: this.config.INFERENCE_SESSIONS,
-      intraOpThreads: this.config.INFERENCE_INTRA_OP_THREADS,
-      executionProviders: this.config.INFERENCE_EXECUTION_PROVIDERS.split(','),
-      batching: {
-        maxBatchTokens: this.config.BATCH_MAX_TOKENS,
-        maxBatchSize: this.config.BATCH_MAX_SIZE,
-        maxWaitMs: this.config.BATCH_MAX_WAIT_MS,
-        // Every job this process holds may be waiting for inference at once.
-        maxQueuedRows: Math.max(
-          this.config.INFERENCE_QUEUE_MAX_ROWS,
-          this.config.EMBED_WORKER_CONCURRENCY * 2,
-        ),
-      },
-      registry: this.metrics.registry,
-    });
+    // Every item this process holds (jobs of up to 100 items) may be waiting for inference at once.
+    this.engine = await EmbeddingEngine.start(
+      engineOptionsFromConfig(
+        this.config,
+        models,
+        this.metrics.registry,
+        this.config.EMBED_WORKER_CONCURRENCY * 100,
+      ),
+    );
     this.store = this.openStore();
     for (const model of models) {
       const embedder = new ItemEmbedder(
