@@ -160,13 +160,23 @@ export class ItemStore {
     );
   }
 
-  /** Bumps a collection's version (after its points changed); returns the new version. */
-  async bumpCollectionVersion(collectionId: string): Promise<string> {
-    const rows = await this.prisma.$queryRawUnsafe<{ version: bigint }[]>(
-      `UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version`,
-      collectionId,
-    );
-    return String(rows[0]?.version ?? 0);
+  /**
+   * Bumps a collection's version (its points changed) and runs `publish` with the new version while
+   * the collection's row stays locked, so what `publish` appends (the index log) is in version
+   * order whatever the number of processes writing.
+   */
+  async withNextCollectionVersion(
+    collectionId: string,
+    publish: (version: string) => Promise<unknown>,
+  ): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const [row] = await tx.$queryRawUnsafe<{ version: bigint }[]>(
+        'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
+        collectionId,
+      );
+      if (!row) throw new Error(`collection ${collectionId} does not exist`);
+      await publish(String(row.version));
+    });
   }
 
   /** Items accepted by a tenant and not yet embedded or failed, over all its streams. */

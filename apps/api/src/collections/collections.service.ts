@@ -21,7 +21,7 @@ export class CollectionsService {
   private readonly items: ItemStore;
 
   constructor(
-    private readonly prisma: PrismaService,
+    prisma: PrismaService,
     private readonly streams: StreamRepository,
     private readonly vectors: VectorStoreService,
     private readonly engines: EngineService,
@@ -96,18 +96,14 @@ export class CollectionsService {
     if (deleted.length === 0) throw new NotFoundError('Item', itemId);
     if (this.config.VECTOR_STORE === 'embedded') {
       const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
-      await this.prisma.$transaction(async (tx) => {
-        const [row] = await tx.$queryRawUnsafe<{ version: bigint }[]>(
-          'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
-          collection.id,
-        );
-        await appendIndexOp(this.redis.client, logKey, {
+      await this.items.withNextCollectionVersion(collection.id, (version) =>
+        appendIndexOp(this.redis.client, logKey, {
           op: 'delete',
           key: collection.storeKey,
-          version: String(row!.version),
+          version,
           ids: [itemId],
-        });
-      });
+        }),
+      );
     } else if (await this.vectors.store.info(collection.storeKey)) {
       await this.vectors.store.delete(collection.storeKey, [itemId]);
     }

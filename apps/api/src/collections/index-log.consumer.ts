@@ -82,11 +82,6 @@ export class IndexLogConsumer {
     this.store.setVersion(op.key, op.version);
   }
 
-  /** Applied up to here (tests and shutdown). */
-  get applied(): string {
-    return this.position;
-  }
-
   async stop(): Promise<void> {
     this.running = false;
     this.redis.disconnect();

@@ -104,11 +104,6 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  /** True once the store is open (readiness). */
-  get ready(): boolean {
-    return this.current !== undefined;
-  }
-
   async onApplicationShutdown(): Promise<void> {
     await this.consumer?.stop();
     await this.current?.close();

@@ -29,10 +29,6 @@ export class EmbeddingCache {
     return this.store.enabled;
   }
 
-  key(model: string, inputType: string, text: string): string {
-    return this.store.key(model, inputType, text);
-  }
-
   /** Cached vectors, position for position (undefined where missing). */
   async getMany(
     model: string,

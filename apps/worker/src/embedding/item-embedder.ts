@@ -147,20 +147,16 @@ export class ItemEmbedder {
     if (!this.store) {
       // The version bump holds the collection's row lock until the entry is in the log, so the
       // log's order is the versions' order whatever the number of workers.
-      await this.prisma.$transaction(async (tx) => {
-        const [row] = await tx.$queryRawUnsafe<{ version: bigint }[]>(
-          'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
-          collectionId,
-        );
-        await appendIndexOp(this.redis, this.logKey, {
+      await this.items.withNextCollectionVersion(collectionId, (version) =>
+        appendIndexOp(this.redis, this.logKey, {
           op: 'upsert',
           key: collection.key,
-          version: String(row!.version),
+          version,
           dimensions: collection.dimensions,
           points,
           acceptedAt,
-        });
-      });
+        }),
+      );
       return;
     }
     if (!this.ensured.has(collection.key)) {

@@ -51,8 +51,4 @@ export class MicroBatcher<T, R> {
         this.schedule();
       });
   }
-
-  get size(): number {
-    return this.pending.length;
-  }
 }
