@@ -9,3 +9,4 @@ export { runMigrations } from './migrate';
 export { ItemStore } from './item-store';
 export type { EmbeddedItem, NewItem, PendingItem, StoredVector, WrittenItem } from './item-store';
 export type { Collection, Item, Stream } from './generated/prisma/client';
+export { prismaSqlClient } from './sql-client';

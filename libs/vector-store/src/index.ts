@@ -21,3 +21,4 @@ export { PgVectorStore } from './pgvector/pg-vector-store';
 export type { PgVectorStoreOptions, SqlClient } from './pgvector/pg-vector-store';
 export { QdrantVectorStore } from './qdrant/qdrant-vector-store';
 export type { QdrantVectorStoreOptions } from './qdrant/qdrant-vector-store';
+export { openSharedVectorStore } from './shared-store';

@@ -1,27 +1,17 @@
 import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { ItemStore, PrismaService, prismaSqlClient } from '@tributary/db';
 import { itemPayload, redisKeys } from '@tributary/queue';
 import {
   EmbeddedVectorStore,
-  PgVectorStore,
-  QdrantVectorStore,
+  openSharedVectorStore,
   type RebuildSource,
   type VectorStore,
 } from '@tributary/vector-store';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
 import { IndexLogConsumer } from './index-log.consumer';
-
-/** Adapts Prisma's raw queries to the SQL client the pgvector store expects. */
-export function prismaSql(prisma: PrismaService) {
-  return {
-    async query<R = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<{ rows: R[] }> {
-      return { rows: await prisma.$queryRawUnsafe<R[]>(text, ...params) };
-    },
-  };
-}
 
 /**
  * The API's vector store, chosen by VECTOR_STORE. `embedded`: usearch indexes under
@@ -65,14 +55,8 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
         break;
       }
       case 'pgvector':
-        this.current = new PgVectorStore({ sql: prismaSql(this.prisma) });
-        break;
       case 'qdrant':
-        if (!this.config.QDRANT_URL) throw new Error('VECTOR_STORE=qdrant needs QDRANT_URL');
-        this.current = new QdrantVectorStore({
-          url: this.config.QDRANT_URL,
-          ...(this.config.QDRANT_API_KEY ? { apiKey: this.config.QDRANT_API_KEY } : {}),
-        });
+        this.current = openSharedVectorStore(this.config, prismaSqlClient(this.prisma));
         break;
     }
     this.logger.log(`vector store: ${this.config.VECTOR_STORE}`);

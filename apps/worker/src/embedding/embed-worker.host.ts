@@ -7,7 +7,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
-import { PrismaService } from '@tributary/db';
+import { PrismaService, prismaSqlClient } from '@tributary/db';
 import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
 import { Metrics, serveMetrics } from '@tributary/observability';
 import {
@@ -21,7 +21,7 @@ import {
   type Redis,
   type Worker,
 } from '@tributary/queue';
-import { PgVectorStore, QdrantVectorStore, type VectorStore } from '@tributary/vector-store';
+import { openSharedVectorStore, type VectorStore } from '@tributary/vector-store';
 import { WORKER_REDIS } from '../worker-redis';
 import { ItemEmbedder } from './item-embedder';
 import { MicroBatcher } from './micro-batcher';
@@ -80,7 +80,7 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
         this.config.EMBED_WORKER_CONCURRENCY * 100,
       ),
     );
-    this.store = this.openStore();
+    this.store = openSharedVectorStore(this.config, prismaSqlClient(this.prisma));
     for (const model of models) {
       const embedder = new ItemEmbedder(
         model,
@@ -141,29 +141,6 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
     this.logger.log(
       `serving embedding queues for ${models.join(', ')} (vector store: ${this.config.VECTOR_STORE})`,
     );
-  }
-
-  private openStore(): VectorStore | undefined {
-    switch (this.config.VECTOR_STORE) {
-      case 'embedded':
-        return undefined;
-      case 'pgvector': {
-        const prisma = this.prisma;
-        return new PgVectorStore({
-          sql: {
-            async query<R = Record<string, unknown>>(text: string, params: unknown[] = []) {
-              return { rows: await prisma.$queryRawUnsafe<R[]>(text, ...params) };
-            },
-          },
-        });
-      }
-      case 'qdrant':
-        if (!this.config.QDRANT_URL) throw new Error('VECTOR_STORE=qdrant needs QDRANT_URL');
-        return new QdrantVectorStore({
-          url: this.config.QDRANT_URL,
-          ...(this.config.QDRANT_API_KEY ? { apiKey: this.config.QDRANT_API_KEY } : {}),
-        });
-    }
   }
 
   /** Stop taking jobs, finish those in hand. */
