@@ -88,17 +88,25 @@ export class ItemStore {
 
   /**
    * Records that the queue confirmed these items, once per item (a worker may already have
-   * embedded one: its status is kept). Returns how many were confirmed now, which is what the
-   * accepted counter counts, exactly once per item even when requests with the same ids race.
+   * embedded one: its status is kept), and adds them to the stream's accepted counter in the same
+   * statement. Returns how many were confirmed now: each item counts exactly once, even when
+   * requests with the same ids race.
    */
   async markQueued(streamId: string, ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return this.prisma.$executeRawUnsafe(
-      `UPDATE item SET enqueued_at = now(), status = CASE WHEN status = 'pending' THEN 'queued'::item_status ELSE status END
-       WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND enqueued_at IS NULL`,
+    const [row] = await this.prisma.$queryRawUnsafe<{ moved: bigint }[]>(
+      `WITH moved AS (
+         UPDATE item SET enqueued_at = now(), status = CASE WHEN status = 'pending' THEN 'queued'::item_status ELSE status END
+         WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND enqueued_at IS NULL
+         RETURNING 1
+       )
+       UPDATE stream SET accepted_count = accepted_count + (SELECT count(*) FROM moved)
+       WHERE id = $1::uuid
+       RETURNING (SELECT count(*) FROM moved) AS moved`,
       streamId,
       ids,
     );
+    return Number(row?.moved ?? 0);
   }
 
   /**

@@ -134,12 +134,11 @@ export class IngestService {
       throw new UnavailableError('The queue is unavailable; nothing was acknowledged. Retry shortly.', 2);
     }
     if (alreadyQueued) return items.length;
-    const moved = await this.items.markQueued(
+    // Marks them queued and counts them as accepted, in one statement.
+    return this.items.markQueued(
       stream.id,
       items.map((i) => i.id),
     );
-    await this.items.addCounters(stream.id, { accepted: moved });
-    return moved;
   }
 
   private async checkBackpressure(stream: StreamWithCollection, count: number): Promise<void> {
