@@ -110,8 +110,9 @@ export class ItemStore {
   }
 
   /**
-   * Writes vectors of embedded items and marks them embedded. Items deleted meanwhile are left
-   * alone; items written before (a retried job) are written again but not counted twice.
+   * Writes vectors of embedded items, marks them embedded and adds the newly embedded ones to their
+   * streams' counters, in one statement. Items deleted meanwhile are left alone; items written
+   * before (a retried job) are written again but not counted twice.
    * Returns the items written, and per stream how many were newly embedded.
    */
   async writeEmbedded(
@@ -125,12 +126,18 @@ export class ItemStore {
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS t(stream_id, id, vector)
        ), before AS (
          SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id) FOR UPDATE OF i
+       ), written AS (
+         UPDATE item SET status = 'embedded', vector = input.vector, embedded_at = now(), error = NULL
+         FROM input JOIN before USING (stream_id, id)
+         WHERE item.stream_id = input.stream_id AND item.id = input.id AND before.status <> 'deleted'
+         RETURNING item.stream_id, item.id, item.text, item.metadata, (before.status = 'embedded') AS was_embedded
+       ), counted AS (
+         -- In the same statement: a worker killed after this commit must not leave items uncounted.
+         UPDATE stream SET embedded_count = embedded_count + n.count
+         FROM (SELECT stream_id, count(*) AS count FROM written WHERE NOT was_embedded GROUP BY stream_id) AS n
+         WHERE stream.id = n.stream_id
        )
-       UPDATE item SET status = 'embedded', vector = input.vector, embedded_at = now(), error = NULL
-       FROM input JOIN before USING (stream_id, id)
-       WHERE item.stream_id = input.stream_id AND item.id = input.id AND before.status <> 'deleted'
-       RETURNING item.stream_id AS "streamId", item.id AS "itemId", item.text, item.metadata,
-                 (before.status = 'embedded') AS "wasEmbedded"`,
+       SELECT stream_id AS "streamId", id AS "itemId", text, metadata, was_embedded AS "wasEmbedded" FROM written`,
       items.map((i) => i.streamId),
       items.map((i) => i.itemId),
       items.map((i) => vectorBytes(i.vector)),

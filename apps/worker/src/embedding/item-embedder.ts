@@ -105,7 +105,7 @@ export class ItemEmbedder {
     }
 
     const ready = jobs.flatMap((job, i) => (outcome[i] || !vectors[i] ? [] : [{ job, vector: vectors[i] }]));
-    const { written, newly } = await this.items.writeEmbedded(
+    const { written } = await this.items.writeEmbedded(
       ready.map(({ job, vector }) => ({ streamId: job.streamId, itemId: job.itemId, vector })),
     );
     const vectorOf = new Map(ready.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]));
@@ -132,7 +132,6 @@ export class ItemEmbedder {
       const acceptedAt = group.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!);
       await this.index(collectionId, collection, points, acceptedAt);
     }
-    for (const [streamId, count] of newly) await this.items.addCounters(streamId, { embedded: count });
     this.metrics.itemsEmbedded.inc({ model: this.model }, written.length);
     return outcome;
   }
