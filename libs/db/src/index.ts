@@ -1,6 +1,6 @@
 export { DbModule } from './db.module';
 export { createPrismaClient, DatabaseNotConfiguredError, PrismaService } from './prisma.service';
-export { createPgAdapter } from './pg-adapter';
+export { createPgAdapter, createPgPool } from './pg-adapter';
 export { startEmbeddedPostgres } from './embedded-postgres';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
 export { isRecordNotFound, isUniqueViolation } from './unique-violation';
@@ -9,4 +9,5 @@ export { runMigrations } from './migrate';
 export { ItemStore } from './item-store';
 export type { EmbeddedItem, NewItem, PendingItem, StoredVector, WrittenItem } from './item-store';
 export type { Collection, Item, Stream } from './generated/prisma/client';
-export { prismaSqlClient } from './sql-client';
+export { poolSqlClient } from './sql-client';
+export type { SqlClient, TransactionalSqlClient } from './sql-client';

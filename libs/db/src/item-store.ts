@@ -1,4 +1,4 @@
-import type { PrismaClient } from './generated/prisma/client';
+import type { SqlClient, TransactionalSqlClient } from './sql-client';
 
 /** An item as ingest stores it. */
 export interface NewItem {
@@ -51,38 +51,47 @@ function vectorFrom(bytes: Uint8Array): Float32Array {
 /**
  * Stored inputs (table `item`), in set-based SQL: a request of 1,000 items is a handful of
  * statements, not thousands. Shared by the API (ingest, failures, deletes) and the workers
- * (results). Every statement names the stream, and every stream belongs to one tenant.
+ * (results). Every statement names the stream, and every stream belongs to one tenant. Each change
+ * to items and the stream counters that count them is one statement, so a process killed at any
+ * point leaves them consistent.
  */
 export class ItemStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly sql: TransactionalSqlClient) {}
+
+  private async rows<R>(text: string, params: unknown[], db: SqlClient = this.sql): Promise<R[]> {
+    return (await db.query<R>(text, params)).rows;
+  }
 
   /** Inserts the items that are new to the stream; returns the ids inserted. */
   async insertNew(tenantId: string, streamId: string, model: string, items: NewItem[]): Promise<string[]> {
     if (items.length === 0) return [];
-    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
+    const rows = await this.rows<{ id: string }>(
       `INSERT INTO item (stream_id, id, tenant_id, text, metadata, occurred_at, model, status)
        SELECT $1::uuid, t.id, $2::uuid, t.text, t.metadata, t.occurred_at, $3, 'pending'
        FROM unnest($4::text[], $5::text[], $6::jsonb[], $7::timestamptz[]) AS t(id, text, metadata, occurred_at)
        ON CONFLICT (stream_id, id) DO NOTHING
        RETURNING id`,
-      streamId,
-      tenantId,
-      model,
-      items.map((i) => i.id),
-      items.map((i) => i.text),
-      items.map((i) => (i.metadata === undefined || i.metadata === null ? null : JSON.stringify(i.metadata))),
-      items.map((i) => i.occurredAt),
+      [
+        streamId,
+        tenantId,
+        model,
+        items.map((i) => i.id),
+        items.map((i) => i.text),
+        items.map((i) =>
+          i.metadata === undefined || i.metadata === null ? null : JSON.stringify(i.metadata),
+        ),
+        items.map((i) => i.occurredAt),
+      ],
     );
     return rows.map((r) => r.id);
   }
 
   /** Of the given ids, those not yet confirmed in the queue. */
   pending(streamId: string, ids: string[]): Promise<PendingItem[]> {
-    return this.prisma.$queryRawUnsafe<PendingItem[]>(
+    return this.rows<PendingItem>(
       `SELECT id, text, retries, accepted_at AS "acceptedAt" FROM item
        WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND enqueued_at IS NULL`,
-      streamId,
-      ids,
+      [streamId, ids],
     );
   }
 
@@ -94,7 +103,7 @@ export class ItemStore {
    */
   async markQueued(streamId: string, ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const [row] = await this.prisma.$queryRawUnsafe<{ moved: bigint }[]>(
+    const [row] = await this.rows<{ moved: string }>(
       `WITH moved AS (
          UPDATE item SET enqueued_at = now(), status = CASE WHEN status = 'pending' THEN 'queued'::item_status ELSE status END
          WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND enqueued_at IS NULL
@@ -103,8 +112,7 @@ export class ItemStore {
        UPDATE stream SET accepted_count = accepted_count + (SELECT count(*) FROM moved)
        WHERE id = $1::uuid
        RETURNING (SELECT count(*) FROM moved) AS moved`,
-      streamId,
-      ids,
+      [streamId, ids],
     );
     return Number(row?.moved ?? 0);
   }
@@ -112,16 +120,11 @@ export class ItemStore {
   /**
    * Writes vectors of embedded items, marks them embedded and adds the newly embedded ones to their
    * streams' counters, in one statement. Items deleted meanwhile are left alone; items written
-   * before (a retried job) are written again but not counted twice.
-   * Returns the items written, and per stream how many were newly embedded.
+   * before (a retried job) are written again but not counted twice. Returns the items written.
    */
-  async writeEmbedded(
-    items: EmbeddedItem[],
-  ): Promise<{ written: WrittenItem[]; newly: Map<string, number> }> {
-    if (items.length === 0) return { written: [], newly: new Map() };
-    const rows = await this.prisma.$queryRawUnsafe<
-      { streamId: string; itemId: string; text: string; metadata: unknown; wasEmbedded: boolean }[]
-    >(
+  async writeEmbedded(items: EmbeddedItem[]): Promise<WrittenItem[]> {
+    if (items.length === 0) return [];
+    return this.rows<WrittenItem>(
       `WITH input AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS t(stream_id, id, vector)
        ), before AS (
@@ -137,42 +140,28 @@ export class ItemStore {
          FROM (SELECT stream_id, count(*) AS count FROM written WHERE NOT was_embedded GROUP BY stream_id) AS n
          WHERE stream.id = n.stream_id
        )
-       SELECT stream_id AS "streamId", id AS "itemId", text, metadata, was_embedded AS "wasEmbedded" FROM written`,
-      items.map((i) => i.streamId),
-      items.map((i) => i.itemId),
-      items.map((i) => vectorBytes(i.vector)),
+       SELECT stream_id AS "streamId", id AS "itemId", text, metadata FROM written`,
+      [items.map((i) => i.streamId), items.map((i) => i.itemId), items.map((i) => vectorBytes(i.vector))],
     );
-    const newly = new Map<string, number>();
-    for (const r of rows) if (!r.wasEmbedded) newly.set(r.streamId, (newly.get(r.streamId) ?? 0) + 1);
-    return { written: rows.map(({ wasEmbedded: _w, ...r }) => r), newly };
   }
 
-  /** Marks an item failed for good (unless it was embedded or deleted meanwhile); true when it changed. */
+  /**
+   * Marks an item failed for good (unless it was embedded or deleted meanwhile) and counts it, in
+   * one statement; true when it changed.
+   */
   async markFailed(streamId: string, itemId: string, error: string): Promise<boolean> {
-    const changed = await this.prisma.$executeRawUnsafe(
-      `UPDATE item SET status = 'failed', error = $3 WHERE stream_id = $1::uuid AND id = $2 AND status IN ('pending', 'queued')`,
-      streamId,
-      itemId,
-      error.slice(0, 2000),
+    const [row] = await this.rows<{ changed: string }>(
+      `WITH changed AS (
+         UPDATE item SET status = 'failed', error = $3
+         WHERE stream_id = $1::uuid AND id = $2 AND status IN ('pending', 'queued')
+         RETURNING 1
+       )
+       UPDATE stream SET failed_count = failed_count + (SELECT count(*) FROM changed)
+       WHERE id = $1::uuid
+       RETURNING (SELECT count(*) FROM changed) AS changed`,
+      [streamId, itemId, error.slice(0, 2000)],
     );
-    if (changed > 0) {
-      await this.prisma.$executeRawUnsafe(
-        `UPDATE stream SET failed_count = failed_count + 1 WHERE id = $1::uuid`,
-        streamId,
-      );
-    }
-    return changed > 0;
-  }
-
-  async addCounters(streamId: string, counts: { accepted?: number; embedded?: number; failed?: number }) {
-    await this.prisma.$executeRawUnsafe(
-      `UPDATE stream SET accepted_count = accepted_count + $2, embedded_count = embedded_count + $3,
-              failed_count = failed_count + $4 WHERE id = $1::uuid`,
-      streamId,
-      counts.accepted ?? 0,
-      counts.embedded ?? 0,
-      counts.failed ?? 0,
-    );
+    return Number(row?.changed ?? 0) > 0;
   }
 
   /**
@@ -184,10 +173,11 @@ export class ItemStore {
     collectionId: string,
     publish: (version: string) => Promise<unknown>,
   ): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRawUnsafe<{ version: bigint }[]>(
+    await this.sql.transaction(async (tx) => {
+      const [row] = await this.rows<{ version: string }>(
         'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
-        collectionId,
+        [collectionId],
+        tx,
       );
       if (!row) throw new Error(`collection ${collectionId} does not exist`);
       await publish(String(row.version));
@@ -196,65 +186,72 @@ export class ItemStore {
 
   /** Items accepted by a tenant and not yet embedded or failed, over all its streams. */
   async tenantLag(tenantId: string): Promise<number> {
-    const rows = await this.prisma.$queryRawUnsafe<{ lag: bigint | null }[]>(
+    const [row] = await this.rows<{ lag: string | null }>(
       `SELECT sum(accepted_count - embedded_count - failed_count) AS lag FROM stream WHERE tenant_id = $1::uuid`,
-      tenantId,
+      [tenantId],
     );
-    return Number(rows[0]?.lag ?? 0);
+    return Number(row?.lag ?? 0);
   }
 
   /** Failed items of a stream, a page at a time (ordered by id). */
   failures(streamId: string, limit: number, after?: string) {
-    return this.prisma.$queryRawUnsafe<
-      { id: string; error: string | null; retries: number; acceptedAt: Date }[]
-    >(
+    return this.rows<{ id: string; error: string | null; retries: number; acceptedAt: Date }>(
       `SELECT id, error, retries, accepted_at AS "acceptedAt" FROM item
        WHERE stream_id = $1::uuid AND status = 'failed' AND ($2::text IS NULL OR id > $2)
        ORDER BY id LIMIT $3`,
-      streamId,
-      after ?? null,
-      limit,
+      [streamId, after ?? null, limit],
     );
   }
 
   /**
-   * Moves failed items back to queued with one more retry (and out of the failed counter); returns
-   * them, to enqueue.
+   * Moves failed items back to queued with one more retry and out of the failed counter, in one
+   * statement; returns them, to enqueue.
    */
-  async retryFailed(streamId: string, ids: string[] | undefined): Promise<PendingItem[]> {
-    const rows = await this.prisma.$queryRawUnsafe<PendingItem[]>(
-      `UPDATE item SET status = 'queued', retries = retries + 1, error = NULL
-       WHERE stream_id = $1::uuid AND status = 'failed' AND ($2::text[] IS NULL OR id = ANY($2::text[]))
-       RETURNING id, text, retries, accepted_at AS "acceptedAt"`,
-      streamId,
-      ids ?? null,
+  retryFailed(streamId: string, ids: string[] | undefined): Promise<PendingItem[]> {
+    return this.rows<PendingItem>(
+      `WITH moved AS (
+         UPDATE item SET status = 'queued', retries = retries + 1, error = NULL
+         WHERE stream_id = $1::uuid AND status = 'failed' AND ($2::text[] IS NULL OR id = ANY($2::text[]))
+         RETURNING id, text, retries, accepted_at
+       ), counted AS (
+         UPDATE stream SET failed_count = failed_count - (SELECT count(*) FROM moved)
+         WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM moved)
+       )
+       SELECT id, text, retries, accepted_at AS "acceptedAt" FROM moved`,
+      [streamId, ids ?? null],
     );
-    if (rows.length > 0) await this.addCounters(streamId, { failed: -rows.length });
-    return rows;
   }
 
   /**
-   * Marks an item of a collection deleted (whatever stream fed it); returns its streams and former
-   * status. An item deleted before it was embedded leaves the accepted counter, so it is not lag.
+   * Marks an item of a collection deleted (whatever stream fed it) and takes it out of its
+   * streams' counters, in one statement; returns its streams and former status. An item deleted
+   * before it was embedded leaves the accepted counter (and the failed one), so it is not lag; an
+   * item still pending was never counted.
    */
-  async markDeleted(collectionId: string, itemId: string): Promise<{ streamId: string; status: string }[]> {
-    const rows = await this.prisma.$queryRawUnsafe<{ streamId: string; status: string }[]>(
+  markDeleted(collectionId: string, itemId: string): Promise<{ streamId: string; status: string }[]> {
+    return this.rows<{ streamId: string; status: string }>(
       `WITH target AS (
          SELECT i.stream_id, i.id, i.status FROM item i JOIN stream s ON s.id = i.stream_id
          WHERE s.collection_id = $1::uuid AND i.id = $2 AND i.status <> 'deleted' FOR UPDATE OF i
+       ), deleted AS (
+         UPDATE item SET status = 'deleted', vector = NULL FROM target
+         WHERE item.stream_id = target.stream_id AND item.id = target.id
+         RETURNING item.stream_id, target.status
+       ), counted AS (
+         UPDATE stream SET
+           accepted_count = accepted_count - d.unembedded,
+           failed_count = failed_count - d.failed
+         FROM (
+           SELECT stream_id,
+                  count(*) FILTER (WHERE status IN ('queued', 'failed')) AS unembedded,
+                  count(*) FILTER (WHERE status = 'failed') AS failed
+           FROM deleted GROUP BY stream_id
+         ) AS d
+         WHERE stream.id = d.stream_id
        )
-       UPDATE item SET status = 'deleted', vector = NULL FROM target
-       WHERE item.stream_id = target.stream_id AND item.id = target.id
-       RETURNING item.stream_id AS "streamId", target.status::text AS status`,
-      collectionId,
-      itemId,
+       SELECT stream_id AS "streamId", status::text AS status FROM deleted`,
+      [collectionId, itemId],
     );
-    for (const row of rows) {
-      // Only items the queue confirmed were counted as accepted; a pending one was not.
-      if (row.status === 'queued') await this.addCounters(row.streamId, { accepted: -1 });
-      if (row.status === 'failed') await this.addCounters(row.streamId, { accepted: -1, failed: -1 });
-    }
-    return rows;
   }
 
   /** Every embedded vector of a collection, in pages (rebuilding an embedded index). */
@@ -262,17 +259,18 @@ export class ItemStore {
     let afterStream = '00000000-0000-0000-0000-000000000000';
     let afterId = '';
     for (;;) {
-      const rows = await this.prisma.$queryRawUnsafe<
-        { itemId: string; streamId: string; text: string; metadata: unknown; vector: Uint8Array }[]
-      >(
+      const rows = await this.rows<{
+        itemId: string;
+        streamId: string;
+        text: string;
+        metadata: unknown;
+        vector: Uint8Array;
+      }>(
         `SELECT i.id AS "itemId", i.stream_id AS "streamId", i.text, i.metadata, i.vector
          FROM item i JOIN stream s ON s.id = i.stream_id
          WHERE s.collection_id = $1::uuid AND i.status = 'embedded' AND (i.stream_id, i.id) > ($2::uuid, $3)
          ORDER BY i.stream_id, i.id LIMIT $4`,
-        collectionId,
-        afterStream,
-        afterId,
-        pageSize,
+        [collectionId, afterStream, afterId, pageSize],
       );
       if (rows.length === 0) return;
       yield rows.map((r) => ({ ...r, vector: vectorFrom(r.vector) }));

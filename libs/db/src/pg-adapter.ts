@@ -49,20 +49,25 @@ export interface PgAdapterOptions {
   allowExitOnIdle?: boolean;
 }
 
+/** A pg pool for one PostgreSQL (or PGlite socket) URL, with the client class Prisma's adapter needs. */
+export function createPgPool(url: string, options: PgAdapterOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 10_000,
+    allowExitOnIdle: options.allowExitOnIdle ?? false,
+    Client: CatalogAsTextClient,
+  });
+  if (options.onPoolError) pool.on('error', options.onPoolError);
+  return pool;
+}
+
 /**
- * The Prisma driver adapter for one PostgreSQL (or PGlite socket) URL. The adapter owns its pool,
- * so `$disconnect()` closes every connection; the shadow database of `migrate dev` is built from the
- * same pool configuration and so gets the same client class.
+ * The Prisma driver adapter over one pool (created from `url`, or given), which it owns: the
+ * client's `$disconnect()` ends it. The shadow database of `migrate dev` is built from the same
+ * pool configuration and so gets the same client class.
  */
-export function createPgAdapter(url: string, options: PgAdapterOptions = {}): PrismaPg {
-  return new PrismaPg(
-    {
-      connectionString: url,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 10_000,
-      allowExitOnIdle: options.allowExitOnIdle ?? false,
-      Client: CatalogAsTextClient,
-    },
-    options.onPoolError ? { onPoolError: options.onPoolError } : undefined,
-  );
+export function createPgAdapter(urlOrPool: string | pg.Pool, options: PgAdapterOptions = {}): PrismaPg {
+  const pool = typeof urlOrPool === 'string' ? createPgPool(urlOrPool, options) : urlOrPool;
+  return new PrismaPg(pool, { disposeExternalPool: true });
 }

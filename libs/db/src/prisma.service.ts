@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { PrismaClient } from './generated/prisma/client';
-import { createPgAdapter } from './pg-adapter';
+import { createPgAdapter, createPgPool } from './pg-adapter';
+import { poolSqlClient, type TransactionalSqlClient } from './sql-client';
 
 /** Thrown at boot when no database is configured. */
 export class DatabaseNotConfiguredError extends Error {
@@ -24,12 +25,23 @@ export function createPrismaClient(url: string, poolSize = 10): PrismaClient {
   });
 }
 
-/** The process-wide Prisma client. Only repositories use it. */
+/**
+ * The process-wide Prisma client, and raw SQL over the same pool ({@link PrismaService.sql}) for the
+ * set-based statements of the hot paths. Only repositories and stores use them.
+ */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
+  readonly sql: TransactionalSqlClient;
+
   constructor(@Inject(CONFIG) config: Config) {
     if (!config.DATABASE_URL) throw new DatabaseNotConfiguredError();
-    super({ adapter: createPgAdapter(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE }) });
+    const logger = new Logger('Database');
+    const pool = createPgPool(config.DATABASE_URL, {
+      poolSize: config.DATABASE_POOL_SIZE,
+      onPoolError: (err) => logger.warn(`idle database connection failed: ${err.message}`),
+    });
+    super({ adapter: createPgAdapter(pool) });
+    this.sql = poolSqlClient(pool);
   }
 
   /** True when the database answers a trivial query. */

@@ -30,7 +30,7 @@ export class CollectionsService {
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {
-    this.items = new ItemStore(prisma);
+    this.items = new ItemStore(prisma.sql);
   }
 
   async list(principal: TenantPrincipal) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ItemStore, PrismaService, prismaSqlClient } from '@tributary/db';
+import { ItemStore, PrismaService } from '@tributary/db';
 import { itemPayload, redisKeys } from '@tributary/queue';
 import {
   EmbeddedVectorStore,
@@ -56,7 +56,7 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
       }
       case 'pgvector':
       case 'qdrant':
-        this.current = openSharedVectorStore(this.config, prismaSqlClient(this.prisma));
+        this.current = openSharedVectorStore(this.config, this.prisma.sql);
         break;
     }
     this.logger.log(`vector store: ${this.config.VECTOR_STORE}`);
@@ -64,7 +64,7 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
 
   /** PostgreSQL as the source of truth for the embedded indexes. */
   private rebuildSource(): RebuildSource {
-    const items = new ItemStore(this.prisma);
+    const items = new ItemStore(this.prisma.sql);
     const prisma = this.prisma;
     return {
       async collections() {

@@ -13,7 +13,7 @@ export class FailuresService {
     private readonly streams: StreamRepository,
     private readonly ingestion: IngestService,
   ) {
-    this.items = new ItemStore(prisma);
+    this.items = new ItemStore(prisma.sql);
   }
 
   async list(tenantId: string, streamId: string, limit: number, cursor?: string) {

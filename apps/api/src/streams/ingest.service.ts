@@ -54,7 +54,7 @@ export class IngestService {
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {
-    this.items = new ItemStore(prisma);
+    this.items = new ItemStore(prisma.sql);
     this.keys = redisKeys(config.REDIS_PREFIX);
   }
 

@@ -44,7 +44,7 @@ export class ItemEmbedder {
     private readonly metrics: Metrics,
     config: Config,
   ) {
-    this.items = new ItemStore(prisma);
+    this.items = new ItemStore(prisma.sql);
     this.cache = new EmbeddingCacheStore(redis, {
       prefix: config.REDIS_PREFIX,
       ttlSeconds: config.EMBEDDING_CACHE_TTL_SECONDS,
@@ -105,7 +105,7 @@ export class ItemEmbedder {
     }
 
     const ready = jobs.flatMap((job, i) => (outcome[i] || !vectors[i] ? [] : [{ job, vector: vectors[i] }]));
-    const { written } = await this.items.writeEmbedded(
+    const written = await this.items.writeEmbedded(
       ready.map(({ job, vector }) => ({ streamId: job.streamId, itemId: job.itemId, vector })),
     );
     const vectorOf = new Map(ready.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]));
