@@ -8,7 +8,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runMigrations, startEmbeddedPostgres } from '@tributary/db';
-import { buildModels, EmbeddingEngine } from '@tributary/inference';
+import { loadConfig } from '@tributary/config';
+import {
+  buildModels,
+  EmbeddingEngine,
+  engineOptionsFromConfig,
+  type EngineOptions,
+} from '@tributary/inference';
 import { runLatencyClient } from './latency';
 import { freePort, startPostgresServer, startRedisServer, stopProcess, waitUntil } from '@tributary/testing';
 
@@ -76,15 +82,12 @@ async function api(base: string, method: string, url: string, key: string, body?
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** The engine alone on the same texts: tokenise, batch, infer, normalise (no queue, no storage). */
-async function engineItemsPerMinute(modelsDataDir: string, texts: string[]): Promise<number> {
-  const engine = await EmbeddingEngine.start({
-    manifestsDir: path.join(ROOT, 'models'),
-    modelsDataDir,
-    models: ['use-lite@1'],
-    intraOpThreads: 2,
-    batching: { maxBatchSize: 64, maxWaitMs: 2, maxQueuedRows: 1_000_000 },
-  });
+/**
+ * The engine alone on the same texts, started with the options the worker derives from the same
+ * configuration: tokenise, batch, infer, normalise (no queue, no storage).
+ */
+async function engineItemsPerMinute(options: EngineOptions, texts: string[]): Promise<number> {
+  const engine = await EmbeddingEngine.start(options);
   try {
     const run = (items: string[]) =>
       Promise.all(
@@ -106,10 +109,15 @@ async function engineItemsPerMinute(modelsDataDir: string, texts: string[]): Pro
   }
 }
 
+const PROFILE_DIR = path.join(ROOT, 'tmp', 'profiles');
+
+/** Starts an app; with BENCH_PROFILE=<app> it writes a V8 CPU profile to tmp/profiles when it exits. */
 function startApp(app: 'api' | 'worker', env: NodeJS.ProcessEnv): ChildProcess {
+  const profile = process.env['BENCH_PROFILE'] === app ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  if (profile.length > 0) process.stderr.write(`bench:pipeline: profiling ${app} into ${PROFILE_DIR}\n`);
   return spawn(
     process.execPath,
-    ['-r', '@swc-node/register', path.join(ROOT, 'apps', app, 'src', 'main.ts')],
+    [...profile, '-r', '@swc-node/register', path.join(ROOT, 'apps', app, 'src', 'main.ts')],
     {
       cwd: ROOT,
       env: { ...env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
@@ -158,7 +166,23 @@ async function main(): Promise<void> {
     const modelsDataDir = path.join(ROOT, '.data', 'models');
     await buildModels({ manifestsDir: path.join(ROOT, 'models'), modelsDataDir });
     const texts = Array.from({ length: ITEMS }, (_, i) => tweet(i));
-    const engineRate = await engineItemsPerMinute(modelsDataDir, texts.slice(0, Math.min(ITEMS, 10_000)));
+    // The worker's settings: its defaults, or what BENCH_WORKER_ENV (a JSON object) sets.
+    const workerSettings: Record<string, string> = {
+      DATA_DIR: path.join(ROOT, '.data'),
+      MODELS: 'use-lite@1',
+      WORKER_QUEUES: 'embed-use-lite-1',
+      ...(JSON.parse(process.env['BENCH_WORKER_ENV'] ?? '{}') as Record<string, string>),
+    };
+    const engineRate = await engineItemsPerMinute(
+      engineOptionsFromConfig(
+        loadConfig({ ...process.env, ...workerSettings }),
+        ['use-lite@1'],
+        undefined,
+        1_000_000,
+        'throughput',
+      ),
+      texts.slice(0, Math.min(ITEMS, 10_000)),
+    );
 
     let databaseUrl: string;
     let database = 'postgresql';
@@ -196,19 +220,16 @@ async function main(): Promise<void> {
       INFERENCE_INTRA_OP_THREADS: '1',
       WORKER_QUEUES: 'maintenance',
     });
-    stops.push(() => stopProcess(apiProcess));
+    // A profiled process needs time to write its profile on the way out.
+    stops.push(() => stopProcess(apiProcess, 60_000));
     await waitUntil(
       'the API',
       async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.ok === true,
       120_000,
       200,
     );
-    const worker = startApp('worker', {
-      ...env,
-      INFERENCE_INTRA_OP_THREADS: '2',
-      WORKER_QUEUES: 'embed-use-lite-1',
-    });
-    stops.push(() => stopProcess(worker));
+    const worker = startApp('worker', { ...env, ...workerSettings });
+    stops.push(() => stopProcess(worker, 60_000));
 
     const tenant = await api(base, 'POST', '/v1/admin/tenants', ADMIN_KEY, {
       name: 'bench',

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -78,10 +77,13 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z0-9.-]+@[0-9]+$/, 'a name@version id')
     .default('use-lite@1'),
-  /** ONNX Runtime sessions (worker threads) per model. */
-  INFERENCE_SESSIONS: int(1, 64).default(1),
-  /** ONNX Runtime intra-op threads per session; default: the cores this process may use. */
-  INFERENCE_INTRA_OP_THREADS: int(1, 256).default(() => Math.max(1, availableParallelism())),
+  /**
+   * ONNX Runtime sessions (worker threads) per model. Unset: 1 in the API (one request's batch
+   * uses every core, for latency), one per core in workers (independent batches, for throughput).
+   */
+  INFERENCE_SESSIONS: z.preprocess(emptyAsUndefined, int(1, 64).optional()),
+  /** ONNX Runtime intra-op threads per session. Unset: the cores this process may use in the API, 1 in workers. */
+  INFERENCE_INTRA_OP_THREADS: z.preprocess(emptyAsUndefined, int(1, 256).optional()),
   /** Execution providers in order of preference: `cpu`, or `cuda,cpu` where the CUDA provider is installed. */
   INFERENCE_EXECUTION_PROVIDERS: z
     .string()
@@ -129,7 +131,12 @@ export const configSchema = z.object({
   /** Accepted age of a webhook signature's timestamp, in seconds, either way. */
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300),
   /** Embedding jobs (up to 100 items each) one worker process holds at once per model queue; their items are micro-batched together. */
-  EMBED_WORKER_CONCURRENCY: int(1, 10_000).default(8),
+  EMBED_WORKER_CONCURRENCY: int(1, 10_000).default(16),
+  /**
+   * Micro-batches one worker process works on at once per model: while one is embedded, the ones
+   * before it are written to PostgreSQL and indexed, so inference never waits for storage.
+   */
+  EMBED_WORKER_BATCHES_IN_FLIGHT: int(1, 64).default(4),
   /** How long a worker holds an embedding job before BullMQ hands it to another worker (a killed worker's jobs come back after this). */
   EMBED_WORKER_LOCK_MS: int(500, 600_000).default(30_000),
 });

@@ -39,3 +39,4 @@ export { prepareBertBatch } from './bert/bert-runtime';
 export { fetchHubModel, pinHubModel } from './models/fetch';
 export type { FetchOptions } from './models/fetch';
 export { engineOptionsFromConfig } from './engine/engine-config';
+export type { InferenceWorkload } from './engine/engine-config';

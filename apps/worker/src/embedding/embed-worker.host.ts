@@ -7,7 +7,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
-import { PrismaService, prismaSqlClient } from '@tributary/db';
+import { PrismaService } from '@tributary/db';
 import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
 import { Metrics, serveMetrics } from '@tributary/observability';
 import {
@@ -78,9 +78,10 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
         models,
         this.metrics.registry,
         this.config.EMBED_WORKER_CONCURRENCY * 100,
+        'throughput',
       ),
     );
-    this.store = openSharedVectorStore(this.config, prismaSqlClient(this.prisma));
+    this.store = openSharedVectorStore(this.config, this.prisma.sql);
     for (const model of models) {
       const embedder = new ItemEmbedder(
         model,
@@ -94,8 +95,8 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
       const batcher = new MicroBatcher<EmbedItemJob, undefined>((jobs) => embedder.embed(jobs), {
         maxItems: Math.max(this.config.BATCH_MAX_SIZE * 4, 64),
         maxWaitMs: 5,
-        // One batch writes to PostgreSQL while the next one is embedded.
-        concurrency: 2,
+        // Later batches are embedded while earlier ones are written to PostgreSQL and indexed.
+        concurrency: this.config.EMBED_WORKER_BATCHES_IN_FLIGHT,
       });
       const queue = embedQueueName(model);
       const worker = createNamedWorker(
