@@ -105,6 +105,13 @@ export const configSchema = z.object({
   EMBEDDINGS_TIMEOUT_MS: int(10, 600_000).default(10_000),
   /** How long cached embeddings live in Redis, in seconds (0 turns the cache off). */
   EMBEDDING_CACHE_TTL_SECONDS: int(0, 31_536_000).default(86_400),
+  /**
+   * How long stream items' vectors stay in the embedding cache, in seconds. 0: stream items read the
+   * cache (vectors /v1/embeddings computed) but do not fill it, because every streamed item in
+   * Redis costs ingest rate × lifetime × 2 KB of memory (100 GB a day at 600 items/s). Set it
+   * (e.g. 600) when streams repeat texts in bursts.
+   */
+  STREAM_EMBEDDING_CACHE_TTL_SECONDS: int(0, 31_536_000).default(0),
   /** How cached vectors are stored: float32 (exact) or float16 (half the memory). */
   EMBEDDING_CACHE_FORMAT: z.enum(['float32', 'float16']).default('float32'),
   /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json. */

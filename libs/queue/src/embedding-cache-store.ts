@@ -45,21 +45,26 @@ export class EmbeddingCacheStore {
     return raw.map((bytes) => (bytes ? decodeVector(bytes, this.options.format, dimensions) : undefined));
   }
 
+  /** Stores vectors for `ttlSeconds` (default: the cache's lifetime; 0 stores nothing). */
   async setMany(
     model: string,
     inputType: string,
     entries: readonly { text: string; vector: Float32Array }[],
+    ttlSeconds = this.options.ttlSeconds,
   ): Promise<void> {
-    if (!this.enabled || entries.length === 0) return;
+    if (!this.enabled || ttlSeconds <= 0 || entries.length === 0) return;
     const pipeline = this.redis.pipeline();
     for (const { text, vector } of entries) {
       pipeline.set(
         this.key(model, inputType, text),
         encodeVector(vector, this.options.format),
         'EX',
-        this.options.ttlSeconds,
+        ttlSeconds,
       );
     }
-    await pipeline.exec();
+    // A pipeline resolves with each command's error rather than throwing: surface the first.
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0]!;
   }
 }

@@ -33,6 +33,7 @@ export class ItemEmbedder {
   private readonly collections = new Map<string, CollectionRef>();
   private readonly ensured = new Set<string>();
   private readonly logKey: string;
+  private readonly streamCacheTtlSeconds: number;
 
   constructor(
     private readonly model: string,
@@ -51,6 +52,7 @@ export class ItemEmbedder {
       format: config.EMBEDDING_CACHE_FORMAT,
     });
     this.logKey = redisKeys(config.REDIS_PREFIX).indexLog;
+    this.streamCacheTtlSeconds = config.STREAM_EMBEDDING_CACHE_TTL_SECONDS;
   }
 
   /** Per job: undefined when done, an Error (UnrecoverableError for bad input) otherwise. */
@@ -100,6 +102,7 @@ export class ItemEmbedder {
           this.model,
           'passage',
           rowOf.map((i, k) => ({ text: texts[i]!, vector: computed[k]! })),
+          this.streamCacheTtlSeconds,
         )
         .catch((err: Error) => this.logger.warn(`cache write failed: ${err.message}`));
     }

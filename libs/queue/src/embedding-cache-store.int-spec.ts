@@ -1,0 +1,53 @@
+import { testRedisUrl, uniqueRedisPrefix } from '@tributary/testing';
+import type { Redis } from 'ioredis';
+import { EmbeddingCacheStore } from './embedding-cache-store';
+import { createRedis, waitForRedis } from './redis';
+
+describe('EmbeddingCacheStore (real Redis)', () => {
+  let redis: Redis;
+  const prefix = uniqueRedisPrefix();
+  const vector = Float32Array.from({ length: 8 }, (_, i) => i / 8);
+
+  beforeAll(async () => {
+    redis = createRedis(testRedisUrl(), 'producer', 'cache-spec');
+    await waitForRedis(redis);
+  });
+  afterAll(() => redis.disconnect());
+
+  it('gives back what was stored, position for position, with the lifetime asked for', async () => {
+    const cache = new EmbeddingCacheStore(redis, { prefix, ttlSeconds: 600, format: 'float32' });
+    await cache.setMany('m@1', 'passage', [{ text: 'stored', vector }]);
+    const [missing, stored] = await cache.getMany('m@1', 'passage', ['not stored', 'stored'], 8);
+    expect(missing).toBeUndefined();
+    expect(stored).toEqual(vector);
+    expect(await redis.ttl(cache.key('m@1', 'passage', 'stored'))).toBeGreaterThan(590);
+
+    await cache.setMany('m@1', 'passage', [{ text: 'short', vector }], 5);
+    expect(await redis.ttl(cache.key('m@1', 'passage', 'short'))).toBeLessThanOrEqual(5);
+    // Another input type or model is another entry.
+    expect(await cache.getMany('m@1', 'query', ['stored'], 8)).toEqual([undefined]);
+    expect(await cache.getMany('m@2', 'passage', ['stored'], 8)).toEqual([undefined]);
+  });
+
+  it('stores nothing with a lifetime of 0, or when the cache is off', async () => {
+    const cache = new EmbeddingCacheStore(redis, { prefix, ttlSeconds: 600, format: 'float32' });
+    await cache.setMany('m@1', 'passage', [{ text: 'not kept', vector }], 0);
+    expect(await redis.exists(cache.key('m@1', 'passage', 'not kept'))).toBe(0);
+    const off = new EmbeddingCacheStore(redis, { prefix, ttlSeconds: 0, format: 'float32' });
+    await off.setMany('m@1', 'passage', [{ text: 'off', vector }]);
+    expect(await redis.exists(off.key('m@1', 'passage', 'off'))).toBe(0);
+    await cache.setMany('m@1', 'passage', [{ text: 'off', vector }]);
+    expect(await off.getMany('m@1', 'passage', ['off'], 8)).toEqual([undefined]);
+  });
+
+  it('throws when Redis refuses the writes (a pipeline does not throw by itself)', async () => {
+    const down = createRedis('redis://127.0.0.1:1', 'producer', 'cache-spec-down');
+    down.on('error', () => undefined);
+    try {
+      const cache = new EmbeddingCacheStore(down, { prefix, ttlSeconds: 600, format: 'float32' });
+      await expect(cache.setMany('m@1', 'passage', [{ text: 'lost', vector }])).rejects.toThrow();
+    } finally {
+      down.disconnect();
+    }
+  });
+});
