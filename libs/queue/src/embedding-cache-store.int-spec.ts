@@ -1,15 +1,17 @@
-import { testRedisUrl, uniqueRedisPrefix } from '@tributary/testing';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { EmbeddingCacheStore } from './embedding-cache-store';
 import { createRedis, waitForRedis } from './redis';
 
 describe('EmbeddingCacheStore (real Redis)', () => {
   let redis: Redis;
-  const prefix = uniqueRedisPrefix();
+  // @tributary/testing depends on this library, so the Redis of the test run is read directly.
+  const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const prefix = `t${randomBytes(5).toString('hex')}`;
   const vector = Float32Array.from({ length: 8 }, (_, i) => i / 8);
 
   beforeAll(async () => {
-    redis = createRedis(testRedisUrl(), 'producer', 'cache-spec');
+    redis = createRedis(redisUrl, 'producer', 'cache-spec');
     await waitForRedis(redis);
   });
   afterAll(() => redis.disconnect());
