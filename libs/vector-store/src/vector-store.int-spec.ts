@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- tests drive the adapter with the SQL clients it serves
@@ -339,6 +339,30 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     ]);
     await expectExactly(third, key, content);
     await third.close();
+  });
+
+  it('saves changed collections periodically, without being asked', async () => {
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: 20 });
+    try {
+      await store.ensureCollection('periodic', 4);
+      await store.upsert('periodic', makePoints('p', 10, 4, 33));
+      const saved = path.join(dir, 'periodic', META_FILE);
+      for (let i = 0; i < 200 && !existsSync(saved); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(existsSync(path.join(dir, 'periodic', INDEX_FILE))).toBe(true);
+      // What the timer saved loads by itself (a crash now would lose nothing).
+      const copy = await mkdtemp(path.join(tmpdir(), 'tributary-periodic-'));
+      try {
+        await rm(copy, { recursive: true, force: true });
+        await cp(path.join(dir, 'periodic'), path.join(copy, 'periodic'), { recursive: true });
+        const loaded = await EmbeddedVectorStore.open({ dir: copy, saveEveryMs: NEVER });
+        expect(await loaded.info('periodic')).toEqual({ key: 'periodic', dimensions: 4, count: 10 });
+        await loaded.close();
+      } finally {
+        await rm(copy, { recursive: true, force: true });
+      }
+    } finally {
+      await store.close();
+    }
   });
 
   it('without a source, skips a corrupt collection and loads the others', async () => {

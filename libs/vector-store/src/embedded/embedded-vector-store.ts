@@ -81,6 +81,23 @@ interface Collection {
   version: string | undefined;
   /** Changed since the last save started. */
   dirty: boolean;
+  /** When the last save finished, and how long it took (ms). */
+  savedAt: number;
+  saveMs: number;
+}
+
+/**
+ * Periodic saves may take at most this share of the process's time: a save writes the whole index
+ * and its sidecar (and checksums them), which grows with the collection (a quarter of a second at
+ * 100,000 points), so a big collection that changes all the time is saved less often than
+ * `saveEveryMs`. Anything newer than the last save comes back from the rebuild source (or the
+ * index log) after a crash.
+ */
+const PERIODIC_SAVE_MAX_SHARE = 0.05;
+
+/** Whether a changed collection is due for a periodic save at `now` (ms), given its last save. */
+export function periodicSaveDue(now: number, last: { savedAt: number; saveMs: number }): boolean {
+  return now - last.savedAt >= last.saveMs / PERIODIC_SAVE_MAX_SHARE;
 }
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -113,6 +130,8 @@ function newCollection(key: string, dimensions: number): Collection {
     nextKey: 1n,
     version: undefined,
     dirty: true,
+    savedAt: 0,
+    saveMs: 0,
   };
 }
 
@@ -415,6 +434,8 @@ export class EmbeddedVectorStore implements VectorStore {
       nextKey: BigInt(header.nextKey),
       version: header.version ?? undefined,
       dirty: false,
+      savedAt: 0,
+      saveMs: 0,
     };
     const held = index.contains(BigUint64Array.from(entries, ([, entryKey]) => entryKey)) as boolean[];
     if (held.some((contained) => !contained)) {
@@ -438,6 +459,7 @@ export class EmbeddedVectorStore implements VectorStore {
     return this.onDisk(collection.key, async () => {
       // Dropped (or dropped and re-created) while this save waited its turn.
       if (this.collections.get(collection.key) !== collection || !collection.dirty) return;
+      const started = performance.now();
       const dir = path.join(this.dir, collection.key);
       await mkdir(dir, { recursive: true });
       if (this.collections.get(collection.key) !== collection) return;
@@ -462,6 +484,8 @@ export class EmbeddedVectorStore implements VectorStore {
         collection.dirty = true;
         throw err;
       }
+      collection.savedAt = performance.now();
+      collection.saveMs = collection.savedAt - started;
     });
   }
 
@@ -472,7 +496,10 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   private async saveDirty(): Promise<void> {
-    for (const collection of [...this.collections.values()].filter((c) => c.dirty)) {
+    const due = [...this.collections.values()].filter(
+      (c) => c.dirty && periodicSaveDue(performance.now(), c),
+    );
+    for (const collection of due) {
       try {
         await this.save(collection);
       } catch (err) {
