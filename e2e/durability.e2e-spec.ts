@@ -44,6 +44,8 @@ describe('durability (real PostgreSQL, real Redis with AOF, real processes)', ()
     base = platform.base;
     await platform.start('api');
   });
+  // Each test starts the worker it needs; one that failed or timed out must not leave it running.
+  afterEach(() => platform.stop('worker', 'SIGKILL'));
   afterAll(async () => {
     await platform.close();
     await redis.stop();

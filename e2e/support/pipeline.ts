@@ -59,6 +59,8 @@ export async function startPlatform(extraEnv: NodeJS.ProcessEnv = {}): Promise<P
     vectorDir,
     workerMetrics: `http://127.0.0.1:${metricsPort}/metrics`,
     async start(app, extra = {}) {
+      // One process per app: one left running by a test that timed out would hold the ports.
+      await platform.stop(app, 'SIGKILL');
       // The worker says when it serves its queues at info level.
       const proc = startApp(app, {
         ...env,
