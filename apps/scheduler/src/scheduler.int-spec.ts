@@ -10,6 +10,7 @@ describe('SchedulerService (real Redis)', () => {
       REDIS_URL: testRedisUrl(),
       REDIS_PREFIX: prefix,
       KEY_USAGE_FLUSH_EVERY_MS: '5000',
+      ORPHAN_SWEEP_EVERY_MS: '7000',
     });
     for (let i = 0; i < 2; i++) {
       const scheduler = new SchedulerService(config);
@@ -19,8 +20,10 @@ describe('SchedulerService (real Redis)', () => {
     const queue = createQueue('maintenance', { redisUrl: testRedisUrl(), prefix }, 'test');
     try {
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers).toHaveLength(1);
-      expect(schedulers[0]).toMatchObject({ key: 'ApiKeyUsageFlush', name: 'ApiKeyUsageFlush', every: 5000 });
+      expect(schedulers).toHaveLength(2);
+      const byKey = Object.fromEntries(schedulers.map((s) => [s.key, s]));
+      expect(byKey['ApiKeyUsageFlush']).toMatchObject({ name: 'ApiKeyUsageFlush', every: 5000 });
+      expect(byKey['RequeueOrphanedItems']).toMatchObject({ name: 'RequeueOrphanedItems', every: 7000 });
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();

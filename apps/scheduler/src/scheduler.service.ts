@@ -20,7 +20,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   constructor(@Inject(CONFIG) private readonly config: Config) {}
 
   schedules(): Schedule[] {
-    return [{ job: 'ApiKeyUsageFlush', everyMs: this.config.KEY_USAGE_FLUSH_EVERY_MS }];
+    return [
+      { job: 'ApiKeyUsageFlush', everyMs: this.config.KEY_USAGE_FLUSH_EVERY_MS },
+      { job: 'RequeueOrphanedItems', everyMs: this.config.ORPHAN_SWEEP_EVERY_MS },
+    ];
   }
 
   async onApplicationBootstrap(): Promise<void> {

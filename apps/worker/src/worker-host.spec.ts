@@ -3,10 +3,10 @@ import { Metrics } from '@tributary/observability';
 import type { JobHandler, Redis } from '@tributary/queue';
 import { MissingJobHandlerError, WorkerHost } from './worker-host.service';
 
-const handler: JobHandler<'ApiKeyUsageFlush'> = {
-  job: 'ApiKeyUsageFlush',
-  handle: () => Promise.resolve(undefined),
-};
+const handlers: JobHandler[] = [
+  { job: 'ApiKeyUsageFlush', handle: () => Promise.resolve(undefined) },
+  { job: 'RequeueOrphanedItems', handle: () => Promise.resolve(undefined) },
+];
 const redis = {} as Redis;
 
 describe('WorkerHost start-up checks', () => {
@@ -21,10 +21,18 @@ describe('WorkerHost start-up checks', () => {
   it('serves the queues WORKER_QUEUES names when every job has a handler', () => {
     const host = new WorkerHost(
       loadConfig({ WORKER_QUEUES: 'maintenance' }),
-      [handler],
+      handlers,
       redis,
       new Metrics('worker'),
     );
     expect(host.servedQueues()).toEqual(['maintenance']);
+    // One handler missing is enough to refuse.
+    const partial = new WorkerHost(
+      loadConfig({ WORKER_QUEUES: 'maintenance' }),
+      handlers.slice(0, 1),
+      redis,
+      new Metrics('worker'),
+    );
+    expect(() => partial.servedQueues()).toThrow('carries job RequeueOrphanedItems');
   });
 });

@@ -6,11 +6,12 @@ import { createRedis, JOB_HANDLERS } from '@tributary/queue';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
 import { ApiKeyUsageRepository } from './maintenance/api-key-usage.repository';
+import { RequeueOrphanedItemsHandler } from './maintenance/requeue-orphaned-items.handler';
 import { EmbedWorkerHost } from './embedding/embed-worker.host';
 import { WorkerHost } from './worker-host.service';
 import { WORKER_REDIS } from './worker-redis';
 
-const handlers = [ApiKeyUsageFlushHandler];
+const handlers = [ApiKeyUsageFlushHandler, RequeueOrphanedItemsHandler];
 
 @Module({})
 export class WorkerModule {

@@ -65,6 +65,13 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(4),
   /** How often API key last-used times are flushed from Redis to PostgreSQL. */
   KEY_USAGE_FLUSH_EVERY_MS: int(1000, 3_600_000).default(30_000),
+  /** How often accepted items whose queue job was lost (a Redis failover, an AOF fsync window) are looked for. */
+  ORPHAN_SWEEP_EVERY_MS: int(1000, 3_600_000).default(60_000),
+  /**
+   * How long an accepted item may wait in an empty model queue before it counts as having lost its
+   * job and is enqueued again (the queue must stay empty: a backlog is not a loss).
+   */
+  ORPHANED_AFTER_MS: int(1000, 86_400_000).default(300_000),
   /** Folder of the model manifests (`<name>/<version>/manifest.json`), relative to the working directory. */
   MODEL_MANIFESTS_DIR: z.string().min(1).default('models'),
   /** Model versions the API serves for /v1/embeddings (comma-separated `name@version`). */

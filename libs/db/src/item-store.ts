@@ -184,6 +184,29 @@ export class ItemStore {
     });
   }
 
+  /** Streams with items accepted and not yet embedded or failed, with what enqueueing needs. */
+  streamsWithLag(): Promise<{ id: string; tenantId: string; collectionId: string; model: string }[]> {
+    return this.rows(
+      `SELECT id, tenant_id AS "tenantId", collection_id AS "collectionId", model FROM stream
+       WHERE accepted_count > embedded_count + failed_count ORDER BY id`,
+      [],
+    );
+  }
+
+  /**
+   * Items of a stream put on the queue more than `olderThanMs` ago and still not embedded or failed,
+   * a page at a time (ordered by id).
+   */
+  queuedBefore(streamId: string, olderThanMs: number, limit: number, after?: string): Promise<PendingItem[]> {
+    return this.rows<PendingItem>(
+      `SELECT id, text, retries, accepted_at AS "acceptedAt" FROM item
+       WHERE stream_id = $1::uuid AND status = 'queued' AND enqueued_at < now() - $2 * interval '1 millisecond'
+         AND ($3::text IS NULL OR id > $3)
+       ORDER BY id LIMIT $4`,
+      [streamId, olderThanMs, after ?? null, limit],
+    );
+  }
+
   /** Items accepted by a tenant and not yet embedded or failed, over all its streams. */
   async tenantLag(tenantId: string): Promise<number> {
     const [row] = await this.rows<{ lag: string | null }>(
@@ -210,7 +233,7 @@ export class ItemStore {
   retryFailed(streamId: string, ids: string[] | undefined): Promise<PendingItem[]> {
     return this.rows<PendingItem>(
       `WITH moved AS (
-         UPDATE item SET status = 'queued', retries = retries + 1, error = NULL
+         UPDATE item SET status = 'queued', retries = retries + 1, error = NULL, enqueued_at = now()
          WHERE stream_id = $1::uuid AND status = 'failed' AND ($2::text[] IS NULL OR id = ANY($2::text[]))
          RETURNING id, text, retries, accepted_at
        ), counted AS (

@@ -76,6 +76,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly itemsRequeued = new Counter({
+    name: 'tributary_items_requeued_total',
+    help: 'Accepted items enqueued again because their queue job was lost',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
   readonly itemFailures = new Counter({
     name: 'tributary_item_failures_total',
     help: 'Stream items that failed for good, by reason',

@@ -58,3 +58,38 @@ export const embedJobOptions: JobsOptions = {
   removeOnComplete: true,
   removeOnFail: { count: 10_000, age: 7 * 24 * 3600 },
 };
+
+/** An item to enqueue for embedding: its id, text, delivery number and when it was accepted. */
+export interface ItemToEmbed {
+  id: string;
+  text: string;
+  retries: number;
+  acceptedAt: number;
+}
+
+/**
+ * The jobs (for `Queue.addBulk`) that embed a stream's items: chunks of {@link EMBED_JOB_MAX_ITEMS},
+ * each with the id {@link embedJobId} gives it, plus `idSuffix` when the same items must run again
+ * as a new job (a re-enqueue after their job was lost).
+ */
+export function embedJobsFor(
+  stream: { tenantId: string; id: string; collectionId: string },
+  items: ItemToEmbed[],
+  idSuffix = '',
+): { name: string; data: EmbedItemsJob; opts: JobsOptions }[] {
+  const jobs = [];
+  for (let i = 0; i < items.length; i += EMBED_JOB_MAX_ITEMS) {
+    const chunk = items.slice(i, i + EMBED_JOB_MAX_ITEMS);
+    jobs.push({
+      name: EMBED_JOB,
+      data: {
+        tenantId: stream.tenantId,
+        streamId: stream.id,
+        collectionId: stream.collectionId,
+        items: chunk.map((item) => ({ itemId: item.id, text: item.text, acceptedAt: item.acceptedAt })),
+      },
+      opts: { ...embedJobOptions, jobId: `${embedJobId(stream.id, chunk)}${idSuffix}` },
+    });
+  }
+  return jobs;
+}

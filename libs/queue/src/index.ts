@@ -8,8 +8,15 @@ export type { JobHandler } from './job-handler';
 export { createNamedQueue, createNamedWorker, createQueue, createWorker, UnrecoverableError } from './bullmq';
 export type { Job, Queue, QueueConnection, Worker } from './bullmq';
 export type { Redis } from 'ioredis';
-export { EMBED_JOB, EMBED_JOB_MAX_ITEMS, embedJobId, embedJobOptions, embedQueueName } from './embed-jobs';
-export type { EmbedItemJob, EmbedItemsJob, EmbedJobItem } from './embed-jobs';
+export {
+  EMBED_JOB,
+  EMBED_JOB_MAX_ITEMS,
+  embedJobId,
+  embedJobOptions,
+  embedJobsFor,
+  embedQueueName,
+} from './embed-jobs';
+export type { EmbedItemJob, EmbedItemsJob, EmbedJobItem, ItemToEmbed } from './embed-jobs';
 export { EmbeddingCacheStore } from './embedding-cache-store';
 export type { EmbeddingCacheOptions } from './embedding-cache-store';
 export { decodeVector, encodeVector, fromFloat16, toFloat16 } from './vector-codec';

@@ -2,14 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { RateLimitedError, UnavailableError, type IngestItem, type IngestResult } from '@tributary/contracts';
 import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
-import {
-  EMBED_JOB,
-  EMBED_JOB_MAX_ITEMS,
-  embedJobId,
-  embedJobOptions,
-  redisKeys,
-  type EmbedItemsJob,
-} from '@tributary/queue';
+import { embedJobsFor, redisKeys } from '@tributary/queue';
 import { takeTokens } from '../auth/token-bucket';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
@@ -109,25 +102,15 @@ export class IngestService {
     const queue = this.queues.for(stream.model);
     const now = Date.now();
     try {
-      const jobs = [];
-      for (let i = 0; i < items.length; i += EMBED_JOB_MAX_ITEMS) {
-        const chunk = items.slice(i, i + EMBED_JOB_MAX_ITEMS);
-        const data: EmbedItemsJob = {
-          tenantId: stream.tenantId,
-          streamId: stream.id,
-          collectionId: stream.collectionId,
-          items: chunk.map((item) => ({
-            itemId: item.id,
-            text: item.text,
-            acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
-          })),
-        };
-        jobs.push({
-          name: EMBED_JOB,
-          data,
-          opts: { ...embedJobOptions, jobId: embedJobId(stream.id, chunk) },
-        });
-      }
+      const jobs = embedJobsFor(
+        { tenantId: stream.tenantId, id: stream.id, collectionId: stream.collectionId },
+        items.map((item) => ({
+          id: item.id,
+          text: item.text,
+          retries: item.retries,
+          acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
+        })),
+      );
       await withTimeout(queue.addBulk(jobs), 'enqueueing');
     } catch (err) {
       this.logger.warn(`enqueue failed for stream ${stream.id}: ${(err as Error).message}`);
