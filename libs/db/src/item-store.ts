@@ -124,9 +124,17 @@ export class ItemStore {
    */
   async writeEmbedded(items: EmbeddedItem[]): Promise<WrittenItem[]> {
     if (items.length === 0) return [];
+    // All vectors in one buffer, sent as one binary parameter and cut apart in SQL: an array of
+    // bytea would travel as hex text (twice the bytes, encoded here and decoded by PostgreSQL).
+    const width = items[0]!.vector.byteLength;
+    if (items.some((i) => i.vector.byteLength !== width))
+      throw new Error('writeEmbedded takes vectors of one length per call');
+    const vectors = Buffer.allocUnsafe(width * items.length);
+    items.forEach((item, i) => vectorBytes(item.vector).copy(vectors, i * width));
     return this.rows<WrittenItem>(
       `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS t(stream_id, id, vector)
+         SELECT t.stream_id, t.id, substring($3::bytea FROM ((t.n - 1) * $4::int + 1)::int FOR $4::int) AS vector
+         FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS t(stream_id, id, n)
        ), before AS (
          SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id) FOR UPDATE OF i
        ), written AS (
@@ -141,7 +149,7 @@ export class ItemStore {
          WHERE stream.id = n.stream_id
        )
        SELECT stream_id AS "streamId", id AS "itemId", text, metadata FROM written`,
-      [items.map((i) => i.streamId), items.map((i) => i.itemId), items.map((i) => vectorBytes(i.vector))],
+      [items.map((i) => i.streamId), items.map((i) => i.itemId), vectors, width],
     );
   }
 

@@ -1,0 +1,127 @@
+import { Test } from '@nestjs/testing';
+import { ConfigModule, loadConfig } from '@tributary/config';
+import { DbModule, ItemStore, PrismaService } from '@tributary/db';
+import { createTestDatabase, type TestDatabase } from '@tributary/testing';
+
+/** The statements the worker and the API change items and stream counters with (real PostgreSQL). */
+describe('ItemStore (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let prisma: PrismaService;
+  let items: ItemStore;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(loadConfig({ DATABASE_URL: db.url })), DbModule],
+    }).compile();
+    await moduleRef.init();
+    prisma = moduleRef.get(PrismaService);
+    items = new ItemStore(prisma.sql);
+    close = () => moduleRef.close();
+  });
+
+  afterAll(async () => {
+    await close();
+    await db.drop();
+  });
+
+  async function stream(name: string, ids: string[]) {
+    const tenant = await prisma.tenant.create({ data: { name, rateLimitPerSecond: 1, rateLimitBurst: 1 } });
+    const collection = await prisma.collection.create({
+      data: {
+        tenantId: tenant.id,
+        name,
+        model: 'use-lite@1',
+        dimensions: 4,
+        storeKey: `${tenant.id}--${name}`,
+      },
+    });
+    const created = await prisma.stream.create({
+      data: {
+        tenantId: tenant.id,
+        name,
+        kind: 'text',
+        model: 'use-lite@1',
+        collectionId: collection.id,
+        webhookSecret: 'whsec_test',
+      },
+    });
+    const rows = ids.map((id) => ({ id, text: `text of ${id}`, metadata: { n: id }, occurredAt: null }));
+    await items.insertNew(tenant.id, created.id, 'use-lite@1', rows);
+    await items.markQueued(created.id, ids);
+    return created;
+  }
+
+  async function counters(streamId: string) {
+    const s = await prisma.stream.findUniqueOrThrow({ where: { id: streamId } });
+    return {
+      accepted: Number(s.acceptedCount),
+      embedded: Number(s.embeddedCount),
+      failed: Number(s.failedCount),
+    };
+  }
+
+  const vec = (...values: number[]) => Float32Array.from(values);
+
+  it('writes each vector to its own item, exactly, and counts each item once', async () => {
+    const s = await stream('write', ['a', 'b', 'c']);
+    const written = await items.writeEmbedded([
+      { streamId: s.id, itemId: 'c', vector: vec(0.5, -1, 3.25, 1e-7) },
+      { streamId: s.id, itemId: 'a', vector: vec(1, 2, 3, 4) },
+      { streamId: s.id, itemId: 'b', vector: vec(-0, Number.MAX_VALUE, -2.5, 0.1) },
+    ]);
+    expect(written.map((w) => w.itemId).sort()).toEqual(['a', 'b', 'c']);
+    expect(written.find((w) => w.itemId === 'a')).toEqual({
+      streamId: s.id,
+      itemId: 'a',
+      text: 'text of a',
+      metadata: { n: 'a' },
+    });
+    // Written again (a retried job): same rows, not counted twice.
+    await items.writeEmbedded([{ streamId: s.id, itemId: 'a', vector: vec(1, 2, 3, 4) }]);
+    expect(await counters(s.id)).toEqual({ accepted: 3, embedded: 3, failed: 0 });
+
+    const stored = new Map<string, Float32Array>();
+    for await (const page of items.collectionVectors(s.collectionId)) {
+      for (const v of page) stored.set(v.itemId, v.vector);
+    }
+    expect(stored.get('a')).toEqual(vec(1, 2, 3, 4));
+    expect(stored.get('b')).toEqual(vec(-0, Number.MAX_VALUE, -2.5, 0.1));
+    expect(stored.get('c')).toEqual(vec(0.5, -1, 3.25, 1e-7));
+    await expect(
+      items.writeEmbedded([
+        { streamId: s.id, itemId: 'a', vector: vec(1, 2, 3, 4) },
+        { streamId: s.id, itemId: 'b', vector: vec(1, 2) },
+      ]),
+    ).rejects.toThrow('one length');
+  });
+
+  it('keeps counters right through failure, retry and delete, whatever the order', async () => {
+    const s = await stream('lifecycle', ['q', 'f', 'e', 'd']);
+    expect(await items.markFailed(s.id, 'f', 'bad input')).toBe(true);
+    expect(await items.markFailed(s.id, 'f', 'again')).toBe(false);
+    await items.writeEmbedded([{ streamId: s.id, itemId: 'e', vector: vec(1, 0, 0, 0) }]);
+    // An embedded item cannot fail any more.
+    expect(await items.markFailed(s.id, 'e', 'late')).toBe(false);
+    expect(await counters(s.id)).toEqual({ accepted: 4, embedded: 1, failed: 1 });
+    expect((await items.failures(s.id, 10)).map((f) => [f.id, f.error])).toEqual([['f', 'bad input']]);
+
+    const retried = await items.retryFailed(s.id, undefined);
+    expect(retried.map((r) => [r.id, r.retries])).toEqual([['f', 1]]);
+    expect(await counters(s.id)).toEqual({ accepted: 4, embedded: 1, failed: 0 });
+    expect(await items.retryFailed(s.id, ['f'])).toEqual([]);
+
+    // Deleting: a queued item leaves the accepted count; an embedded one stays counted as embedded.
+    expect(await items.markDeleted(s.collectionId, 'q')).toEqual([{ streamId: s.id, status: 'queued' }]);
+    expect(await items.markDeleted(s.collectionId, 'e')).toEqual([{ streamId: s.id, status: 'embedded' }]);
+    expect(await items.markDeleted(s.collectionId, 'e')).toEqual([]);
+    expect(await counters(s.id)).toEqual({ accepted: 3, embedded: 1, failed: 0 });
+    await items.markFailed(s.id, 'd', 'bad input');
+    expect(await items.markDeleted(s.collectionId, 'd')).toEqual([{ streamId: s.id, status: 'failed' }]);
+    expect(await counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 0 });
+    // A deleted item is not written back by a late worker.
+    expect(await items.writeEmbedded([{ streamId: s.id, itemId: 'q', vector: vec(0, 1, 0, 0) }])).toEqual([]);
+    expect(await items.tenantLag(s.tenantId)).toBe(1);
+  });
+});
