@@ -26,9 +26,15 @@ export interface Platform {
 
 export const ADMIN_KEY = 'trb_admin_e2e-pipeline-key-0123456789abcdef';
 
-/** The API and an embedding worker as real processes on a database and Redis prefix of their own. */
-export async function startPlatform(extraEnv: NodeJS.ProcessEnv = {}): Promise<Platform> {
-  const db = await createTestDatabase();
+/**
+ * The API and an embedding worker as real processes on a database (a fresh test database unless
+ * one is given) and a Redis prefix of their own.
+ */
+export async function startPlatform(
+  extraEnv: NodeJS.ProcessEnv = {},
+  database?: TestDatabase,
+): Promise<Platform> {
+  const db = database ?? (await createTestDatabase());
   const port = await freePort();
   const vectorDir = mkdtempSync(path.join(tmpdir(), 'tributary-vectors-'));
   const base = `http://127.0.0.1:${port}`;
