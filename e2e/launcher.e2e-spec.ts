@@ -44,6 +44,19 @@ describe('npm run up in embedded mode (PGlite + launcher-started Redis)', () => 
     const adminKey = adminLine.trim().split(/\s+/).pop()!;
     const base = `http://127.0.0.1:${port}`;
     expect((await call(base, 'GET', '/health/ready')).status).toBe(200);
+    // The worker serves its own metrics, on the port the launcher printed.
+    const metricsLine = launcher.lines.find((l) => l.startsWith('  Metrics'))!;
+    const workerMetrics = /(http:\/\/localhost:\d+\/metrics) \(worker\)/.exec(metricsLine)![1]!;
+    await waitUntil(
+      'the worker to serve its metrics',
+      async () =>
+        (await fetch(workerMetrics.replace('localhost', '127.0.0.1')).catch(() => undefined))?.ok === true,
+      60_000,
+      200,
+    );
+    expect(await (await fetch(workerMetrics.replace('localhost', '127.0.0.1'))).text()).toContain(
+      'app="worker"',
+    );
 
     const { keyId, key } = await smokeFlow(base, adminKey);
     expect((await call(base, 'DELETE', `/v1/admin/keys/${keyId}`, adminKey)).status).toBe(200);

@@ -7,7 +7,7 @@ export {
   uniqueRedisPrefix,
 } from './database';
 export type { TestDatabase } from './database';
-export { freePort } from './services/free-port';
+export { freePort, preferredPort } from './services/free-port';
 export { findExecutable, run, stopProcess, waitForExit, waitUntil } from './services/process';
 export { POSTGRES_MISSING, startPostgresServer } from './services/postgres-server';
 export type { PostgresServer } from './services/postgres-server';

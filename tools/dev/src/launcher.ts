@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '@tributary/config';
 import { runMigrations, startEmbeddedPostgres, type EmbeddedPostgres } from '@tributary/db';
 import { buildModels } from '@tributary/inference';
-import { startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
+import { preferredPort, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
 import { Supervisor } from './supervisor';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -89,11 +89,18 @@ async function main(): Promise<void> {
       onEvent: (message) => say(message),
     });
     const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, DATA_DIR: dataDir };
+    // The worker's own Prometheus endpoint (queue work, inference, index writes): METRICS_PORT, or
+    // the port after the API's when it is free.
+    const workerMetricsPort = config.METRICS_PORT ?? (await preferredPort(config.PORT + 1));
     for (const app of APPS) {
       supervisor.start({
         name: app,
         args: ['-r', '@swc-node/register', path.join(ROOT, 'apps', app, 'src', 'main.ts')],
-        env: { ...env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+        env: {
+          ...env,
+          SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
+          ...(app === 'worker' ? { METRICS_PORT: String(workerMetricsPort) } : {}),
+        },
       });
     }
     writeState();
@@ -116,7 +123,7 @@ async function main(): Promise<void> {
         `  API         ${base}`,
         `  Swagger UI  ${base}/docs`,
         `  OpenAPI     ${base}/docs-json`,
-        `  Metrics     ${base}/metrics`,
+        `  Metrics     ${base}/metrics (API), http://localhost:${workerMetricsPort}/metrics (worker)`,
         `  Admin key   ${admin}`,
         `  Data        ${dataDir}${postgres ? ' (embedded PGlite)' : ''}${redis ? ' (local redis-server)' : ''}`,
         'Press Ctrl-C to stop everything.',
