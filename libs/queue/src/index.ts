@@ -17,6 +17,7 @@ export {
   embedQueueName,
 } from './embed-jobs';
 export type { EmbedItemJob, EmbedItemsJob, EmbedJobItem, ItemToEmbed } from './embed-jobs';
+export { EmbedQueueProducers } from './embed-queues';
 export { EmbeddingCacheStore } from './embedding-cache-store';
 export type { EmbeddingCacheOptions } from './embedding-cache-store';
 export { decodeVector, encodeVector, fromFloat16, toFloat16 } from './vector-codec';

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import type { Metrics } from '@tributary/observability';
-import { createNamedQueue, embedQueueName, type Queue } from '@tributary/queue';
+import { EmbedQueueProducers, embedQueueName, type Queue } from '@tributary/queue';
 
 /** Producers for the per-model embedding queues, created on first use. */
 @Injectable()
 export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('EmbedQueues');
-  private readonly queues = new Map<string, Queue>();
+  private producers: EmbedQueueProducers | undefined;
 
   constructor(@Inject(CONFIG) private readonly config: Config) {}
 
@@ -24,30 +24,22 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   }
 
   for(model: string): Queue {
-    let queue = this.queues.get(model);
-    if (!queue) {
+    if (!this.producers) {
       if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
-      const name = embedQueueName(model);
-      queue = createNamedQueue(
-        name,
+      this.producers = new EmbedQueueProducers(
         { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
-        `api:${name}`,
+        'api',
       );
-      this.queues.set(model, queue);
     }
-    return queue;
+    return this.producers.for(model);
   }
 
   /** Sets the queue depth gauge of every model queue (at scrape time; a failure leaves the last value). */
   async recordDepth(metrics: Metrics): Promise<void> {
     await Promise.all(
-      [...this.queues.entries()].map(async ([model, queue]) => {
+      (this.producers?.opened() ?? []).map(async ([model]) => {
         try {
-          const counts = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active');
-          metrics.queueDepth.set(
-            { queue: embedQueueName(model) },
-            Object.values(counts).reduce((a, b) => a + b, 0),
-          );
+          metrics.queueDepth.set({ queue: embedQueueName(model) }, await this.producers!.depth(model));
         } catch {
           // Redis away: readiness reports it; the gauge keeps its last value.
         }
@@ -56,6 +48,6 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.producers?.close();
   }
 }

@@ -2,6 +2,7 @@ import { Test } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
 import { DbModule, ItemStore, PrismaService } from '@tributary/db';
 import { createTestDatabase, type TestDatabase } from '@tributary/testing';
+import { streamWithQueuedItems } from '../testing/stream-fixture';
 
 /** The statements the worker and the API change items and stream counters with (real PostgreSQL). */
 describe('ItemStore (real PostgreSQL)', () => {
@@ -26,32 +27,7 @@ describe('ItemStore (real PostgreSQL)', () => {
     await db.drop();
   });
 
-  async function stream(name: string, ids: string[]) {
-    const tenant = await prisma.tenant.create({ data: { name, rateLimitPerSecond: 1, rateLimitBurst: 1 } });
-    const collection = await prisma.collection.create({
-      data: {
-        tenantId: tenant.id,
-        name,
-        model: 'use-lite@1',
-        dimensions: 4,
-        storeKey: `${tenant.id}--${name}`,
-      },
-    });
-    const created = await prisma.stream.create({
-      data: {
-        tenantId: tenant.id,
-        name,
-        kind: 'text',
-        model: 'use-lite@1',
-        collectionId: collection.id,
-        webhookSecret: 'whsec_test',
-      },
-    });
-    const rows = ids.map((id) => ({ id, text: `text of ${id}`, metadata: { n: id }, occurredAt: null }));
-    await items.insertNew(tenant.id, created.id, 'use-lite@1', rows);
-    await items.markQueued(created.id, ids);
-    return created;
-  }
+  const stream = (name: string, ids: string[]) => streamWithQueuedItems(prisma, items, name, ids, 4);
 
   async function counters(streamId: string) {
     const s = await prisma.stream.findUniqueOrThrow({ where: { id: streamId } });

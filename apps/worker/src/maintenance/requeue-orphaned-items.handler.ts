@@ -2,13 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { CONFIG, type Config } from '@tributary/config';
 import { ItemStore, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
-import {
-  createNamedQueue,
-  embedJobsFor,
-  embedQueueName,
-  type JobHandler,
-  type Queue,
-} from '@tributary/queue';
+import { embedJobsFor, EmbedQueueProducers, type JobHandler } from '@tributary/queue';
 
 const PAGE = 1000;
 
@@ -27,7 +21,7 @@ export class RequeueOrphanedItemsHandler
   readonly job = 'RequeueOrphanedItems' as const;
   private readonly logger = new Logger('RequeueOrphanedItems');
   private readonly items: ItemStore;
-  private readonly queues = new Map<string, Queue>();
+  private producers: EmbedQueueProducers | undefined;
 
   constructor(
     prisma: PrismaService,
@@ -42,7 +36,7 @@ export class RequeueOrphanedItemsHandler
     const idle = new Map<string, boolean>();
     let requeued = 0;
     for (const stream of await this.items.streamsWithLag()) {
-      if (!idle.has(stream.model)) idle.set(stream.model, await this.queueIsEmpty(stream.model));
+      if (!idle.has(stream.model)) idle.set(stream.model, (await this.queues().depth(stream.model)) === 0);
       if (!idle.get(stream.model)) continue;
       let after: string | undefined;
       for (;;) {
@@ -54,7 +48,7 @@ export class RequeueOrphanedItemsHandler
           page.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
           `.r${sweep}`,
         );
-        await this.queue(stream.model).addBulk(jobs);
+        await this.queues().for(stream.model).addBulk(jobs);
         requeued += page.length;
         this.metrics.itemsRequeued.inc({ model: stream.model }, page.length);
         this.logger.warn(`stream ${stream.id}: enqueued again ${page.length} items whose job was lost`);
@@ -65,33 +59,18 @@ export class RequeueOrphanedItemsHandler
     return { requeued };
   }
 
-  private async queueIsEmpty(model: string): Promise<boolean> {
-    const counts = await this.queue(model).getJobCounts(
-      'waiting',
-      'delayed',
-      'prioritized',
-      'active',
-      'waiting-children',
-    );
-    return Object.values(counts).every((n) => n === 0);
-  }
-
-  private queue(model: string): Queue {
-    let queue = this.queues.get(model);
-    if (!queue) {
+  private queues(): EmbedQueueProducers {
+    if (!this.producers) {
       if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
-      const name = embedQueueName(model);
-      queue = createNamedQueue(
-        name,
+      this.producers = new EmbedQueueProducers(
         { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
-        `worker:requeue:${name}`,
+        'worker:requeue',
       );
-      this.queues.set(model, queue);
     }
-    return queue;
+    return this.producers;
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.producers?.close();
   }
 }

@@ -4,6 +4,7 @@ import { DbModule, ItemStore, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import { createNamedQueue, embedQueueName, type EmbedItemsJob, type Queue } from '@tributary/queue';
 import { createTestDatabase, testRedisUrl, uniqueRedisPrefix, type TestDatabase } from '@tributary/testing';
+import { streamWithQueuedItems } from '../testing/stream-fixture';
 import { RequeueOrphanedItemsHandler } from './requeue-orphaned-items.handler';
 
 describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
@@ -43,32 +44,7 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     await db.drop();
   });
 
-  async function streamWithItems(name: string, ids: string[]) {
-    const tenant = await prisma.tenant.create({ data: { name, rateLimitPerSecond: 1, rateLimitBurst: 1 } });
-    const collection = await prisma.collection.create({
-      data: {
-        tenantId: tenant.id,
-        name,
-        model: 'use-lite@1',
-        dimensions: 512,
-        storeKey: `${tenant.id}--${name}`,
-      },
-    });
-    const stream = await prisma.stream.create({
-      data: {
-        tenantId: tenant.id,
-        name,
-        kind: 'text',
-        model: 'use-lite@1',
-        collectionId: collection.id,
-        webhookSecret: 'whsec_test',
-      },
-    });
-    const rows = ids.map((id) => ({ id, text: `text of ${id}`, metadata: null, occurredAt: null }));
-    await items.insertNew(tenant.id, stream.id, 'use-lite@1', rows);
-    expect(await items.markQueued(stream.id, ids)).toBe(ids.length);
-    return stream;
-  }
+  const streamWithItems = (name: string, ids: string[]) => streamWithQueuedItems(prisma, items, name, ids);
 
   /** Pretends the items were put on the queue ten minutes ago. */
   async function age(streamId: string, ids: string[]) {

@@ -1,0 +1,45 @@
+import { createNamedQueue, type Queue, type QueueConnection } from './bullmq';
+import { embedQueueName } from './embed-jobs';
+
+/** Producers for the per-model embedding queues, each opened on first use and kept. */
+export class EmbedQueueProducers {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: QueueConnection,
+    /** Names the Redis connections (`<clientName>:<queue>`). */
+    private readonly clientName: string,
+  ) {}
+
+  /** The queue of one model version. */
+  for(model: string): Queue {
+    let queue = this.queues.get(model);
+    if (!queue) {
+      const name = embedQueueName(model);
+      queue = createNamedQueue(name, this.connection, `${this.clientName}:${name}`);
+      this.queues.set(model, queue);
+    }
+    return queue;
+  }
+
+  /** The queues opened so far, by model. */
+  opened(): [string, Queue][] {
+    return [...this.queues.entries()];
+  }
+
+  /** Jobs waiting, delayed or running in one model's queue. */
+  async depth(model: string): Promise<number> {
+    const counts = await this.for(model).getJobCounts(
+      'waiting',
+      'delayed',
+      'prioritized',
+      'active',
+      'waiting-children',
+    );
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}
