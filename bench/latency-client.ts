@@ -4,6 +4,8 @@
 // and several at p99 on these machines, which would measure the client rather than the server).
 //
 // usage: latency-client <json-plan | @plan-file>; prints one JSON object of percentiles per phase.
+// A plan is a list of phases run one after another, or `{ "interleave": [phases] }`: one request of
+// each phase in turn, so that the machine's bursts of noise fall on every phase alike.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
@@ -47,11 +49,9 @@ async function main(): Promise<void> {
   if (!arg) throw new Error('usage: latency-client <json-plan | @plan-file>');
   // Large plans (vector queries) come in a file: a command-line argument is limited to 128 KiB.
   const plan = arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg;
+  const parsed = JSON.parse(plan) as Phase[] | { interleave: Phase[] };
   const results: Record<string, { p50: number; p90: number; p99: number; max: number }> = {};
-  for (const phase of JSON.parse(plan) as Phase[]) {
-    for (let i = 0; i < phase.warmup; i++) await send(phase, -1 - i);
-    const times: number[] = [];
-    for (let i = 0; i < phase.count; i++) times.push(await send(phase, i));
+  const record = (phase: Phase, times: number[]) => {
     times.sort((a, b) => a - b);
     results[phase.name] = {
       p50: percentile(times, 50),
@@ -59,6 +59,23 @@ async function main(): Promise<void> {
       p99: percentile(times, 99),
       max: times[times.length - 1]!,
     };
+  };
+  if (Array.isArray(parsed)) {
+    for (const phase of parsed) {
+      for (let i = 0; i < phase.warmup; i++) await send(phase, -1 - i);
+      const times: number[] = [];
+      for (let i = 0; i < phase.count; i++) times.push(await send(phase, i));
+      record(phase, times);
+    }
+  } else {
+    const phases = parsed.interleave;
+    const rounds = (pick: (p: Phase) => number) => Math.max(...phases.map(pick));
+    for (let i = 0; i < rounds((p) => p.warmup); i++)
+      for (const phase of phases) if (i < phase.warmup) await send(phase, -1 - i);
+    const times = phases.map((): number[] => []);
+    for (let i = 0; i < rounds((p) => p.count); i++)
+      for (const [k, phase] of phases.entries()) if (i < phase.count) times[k]!.push(await send(phase, i));
+    phases.forEach((phase, k) => record(phase, times[k]!));
   }
   process.stdout.write(`${JSON.stringify(results)}\n`);
   agent.destroy();

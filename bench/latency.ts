@@ -17,7 +17,9 @@ export interface LatencyFigures {
  * Runs bench/latency-client.ts in a process of its own with this plan (written to a file: plans
  * with vector queries exceed a command line's 128 KiB) and returns its percentiles per phase.
  */
-export async function runLatencyClient(plan: object[]): Promise<Record<string, LatencyFigures>> {
+export async function runLatencyClient(
+  plan: object[] | { interleave: object[] },
+): Promise<Record<string, LatencyFigures>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-plan-'));
   const planFile = path.join(dir, 'plan.json');
   writeFileSync(planFile, JSON.stringify(plan));
