@@ -23,6 +23,17 @@ export const createStreamSchema = z
   .meta({ example: { name: 'tweets', kind: 'text', model: 'use-lite@1', collection: 'tweets' } });
 export type CreateStream = z.infer<typeof createStreamSchema>;
 
+/** The stream every example in the API documentation shows. */
+const exampleStream = {
+  id: '6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
+  name: 'tweets',
+  kind: 'text',
+  model: 'use-lite@1',
+  collection: 'tweets',
+  counters: { accepted: 1200, embedded: 1180, failed: 2, lag: 18 },
+  createdAt: '2026-11-25T10:00:00.000Z',
+} as const;
+
 export const streamSchema = z
   .object({
     id: z.uuid(),
@@ -38,17 +49,7 @@ export const streamSchema = z
     }),
     createdAt: z.iso.datetime(),
   })
-  .meta({
-    example: {
-      id: '6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
-      name: 'tweets',
-      kind: 'text',
-      model: 'use-lite@1',
-      collection: 'tweets',
-      counters: { accepted: 1200, embedded: 1180, failed: 2, lag: 18 },
-      createdAt: '2026-11-25T10:00:00.000Z',
-    },
-  });
+  .meta({ example: exampleStream });
 export type StreamView = z.infer<typeof streamSchema>;
 
 export const createdStreamSchema = streamSchema
@@ -61,15 +62,10 @@ export const createdStreamSchema = streamSchema
   })
   .meta({
     example: {
-      id: '6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
-      name: 'tweets',
-      kind: 'text',
-      model: 'use-lite@1',
-      collection: 'tweets',
+      ...exampleStream,
       counters: { accepted: 0, embedded: 0, failed: 0, lag: 0 },
-      createdAt: '2026-11-25T10:00:00.000Z',
       webhook: {
-        url: '/v1/hooks/6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
+        url: `/v1/hooks/${exampleStream.id}`,
         secret: 'whsec_3q2+7w…',
         signature: 'x-tributary-timestamp: <unix seconds>; x-tributary-signature: v1=<hex hmac>',
       },
@@ -77,19 +73,7 @@ export const createdStreamSchema = streamSchema
   });
 
 export const streamListSchema = z.object({ data: z.array(streamSchema) }).meta({
-  example: {
-    data: [
-      {
-        id: '6f1c2a8e-4b1d-4c55-9d3e-1a2b3c4d5e6f',
-        name: 'tweets',
-        kind: 'text',
-        model: 'use-lite@1',
-        collection: 'tweets',
-        counters: { accepted: 1200, embedded: 1180, failed: 2, lag: 18 },
-        createdAt: '2026-11-25T10:00:00.000Z',
-      },
-    ],
-  },
+  example: { data: [exampleStream] },
 });
 
 const metadataValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
