@@ -136,7 +136,9 @@ export class ItemStore {
          SELECT t.stream_id, t.id, substring($3::bytea FROM ((t.n - 1) * $4::int + 1)::int FOR $4::int) AS vector
          FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS t(stream_id, id, n)
        ), before AS (
-         SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id) FOR UPDATE OF i
+         -- Locked in key order: two workers writing overlapping items (a redelivered job) wait, never deadlock.
+         SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id)
+         ORDER BY i.stream_id, i.id FOR UPDATE OF i
        ), written AS (
          UPDATE item SET status = 'embedded', vector = input.vector, embedded_at = now(), error = NULL
          FROM input JOIN before USING (stream_id, id)

@@ -73,6 +73,26 @@ describe('ItemStore (real PostgreSQL)', () => {
     ).rejects.toThrow('one length');
   });
 
+  it('takes racing writes of the same items in any order without deadlock, counting each once', async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `r${i}`);
+    const s = await stream('race', ids);
+    const shuffled = (seed: number) =>
+      [...ids].sort(
+        (a, b) =>
+          ((a.charCodeAt(1) * seed + a.length) % 7) - ((b.charCodeAt(1) * seed + b.length) % 7) ||
+          (seed % 2 ? a.localeCompare(b) : b.localeCompare(a)),
+      );
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, k) =>
+        items.writeEmbedded(
+          shuffled(k + 1).map((itemId) => ({ streamId: s.id, itemId, vector: vec(1, 0, 0, k) })),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await counters(s.id)).toEqual({ accepted: 200, embedded: 200, failed: 0 });
+  });
+
   it('keeps counters right through failure, retry and delete, whatever the order', async () => {
     const s = await stream('lifecycle', ['q', 'f', 'e', 'd']);
     expect(await items.markFailed(s.id, 'f', 'bad input')).toBe(true);
