@@ -26,7 +26,7 @@ describe('index log payloads and entries', () => {
     });
   });
 
-  it('decodes what XADD stores, vectors bit for bit', () => {
+  it('decodes entries written before vectors had a binary field (base64 in the JSON)', () => {
     const vector = new Float32Array([0.1, -0.2, 3.5e-8, 1]);
     const body = JSON.stringify({
       d: 4,
@@ -42,5 +42,28 @@ describe('index log payloads and entries', () => {
       version: '8',
       ids: ['x'],
     });
+  });
+
+  it('decodes binary vectors as xreadBuffer returns them, and refuses a count that does not add up', () => {
+    const vectors = new Float32Array([0.1, -0.2, 3.5e-8, 1, 5, 6, 7, 8]);
+    const body = JSON.stringify({
+      d: 4,
+      a: [1, 2],
+      p: [
+        { i: 'x', l: { _text: 't' } },
+        { i: 'y', l: {} },
+      ],
+    });
+    const fields = ['op', 'upsert', 'k', 'key-1', 'v', '9', 'b', body].map((f) => Buffer.from(f));
+    const op = decodeIndexOp([...fields, Buffer.from('x'), Buffer.from(vectors.buffer)]);
+    expect(op).toMatchObject({ op: 'upsert', key: 'key-1', version: '9', dimensions: 4, acceptedAt: [1, 2] });
+    if (op.op !== 'upsert') throw new Error('not an upsert');
+    expect(op.points.map((p) => [p.id, Array.from(p.vector)])).toEqual([
+      ['x', Array.from(vectors.subarray(0, 4))],
+      ['y', Array.from(vectors.subarray(4))],
+    ]);
+    expect(() => decodeIndexOp([...fields, Buffer.from('x'), Buffer.from(vectors.buffer, 0, 16)])).toThrow(
+      'holds 4 floats for 2 points of 4',
+    );
   });
 });

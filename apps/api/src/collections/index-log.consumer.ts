@@ -40,9 +40,18 @@ export class IndexLogConsumer {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let batch: [string, [string, string[]][]][] | null;
+      let batch: [Buffer, [Buffer, Buffer[]][]][] | null;
       try {
-        batch = await this.redis.xread('COUNT', 200, 'BLOCK', 1000, 'STREAMS', this.logKey, this.position);
+        // Buffers: an upsert's vectors are a binary field.
+        batch = await this.redis.xreadBuffer(
+          'COUNT',
+          200,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          this.logKey,
+          this.position,
+        );
       } catch (err) {
         if (!this.running) return;
         this.logger.warn(`reading the index log failed: ${(err as Error).message}; retrying`);
@@ -50,7 +59,8 @@ export class IndexLogConsumer {
         continue;
       }
       for (const [, entries] of batch ?? []) {
-        for (const [id, fields] of entries) {
+        for (const [rawId, fields] of entries) {
+          const id = rawId.toString();
           try {
             await this.apply(fields);
           } catch (err) {
@@ -62,7 +72,7 @@ export class IndexLogConsumer {
     }
   }
 
-  private async apply(fields: string[]): Promise<void> {
+  private async apply(fields: Buffer[]): Promise<void> {
     const op = decodeIndexOp(fields);
     if (op.op === 'upsert') {
       const started = process.hrtime.bigint();

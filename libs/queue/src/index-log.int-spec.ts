@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { appendIndexOp, decodeIndexOp, itemPayload } from './index-log';
+import { createRedis, waitForRedis } from './redis';
+
+describe('index log (real Redis)', () => {
+  let redis: Redis;
+  // @tributary/testing depends on this library, so the Redis of the test run is read directly.
+  const logKey = `t${randomBytes(5).toString('hex')}:index-log`;
+
+  beforeAll(async () => {
+    redis = createRedis(process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379', 'producer', 'log-spec');
+    await waitForRedis(redis);
+  });
+  afterAll(async () => {
+    await redis.del(logKey);
+    redis.disconnect();
+  });
+
+  it('reads back every operation as appended, vectors bit for bit', async () => {
+    const points = Array.from({ length: 3 }, (_, i) => ({
+      id: `p${i}`,
+      vector: Float32Array.from({ length: 512 }, (_, k) => Math.sin(i * 1000 + k) / (k + 1)),
+      payload: itemPayload({ streamId: 's', text: `text ${i} é 🌧`, metadata: { n: i } }),
+    }));
+    await appendIndexOp(redis, logKey, {
+      op: 'upsert',
+      key: 'c1',
+      version: '1',
+      dimensions: 512,
+      points,
+      acceptedAt: [1, 2, 3],
+    });
+    await appendIndexOp(redis, logKey, { op: 'delete', key: 'c1', version: '2', ids: ['p1'] });
+
+    const read = await redis.xreadBuffer('COUNT', 10, 'STREAMS', logKey, '0');
+    const ops = read![0]![1].map(([, fields]) => decodeIndexOp(fields));
+    expect(ops[1]).toEqual({ op: 'delete', key: 'c1', version: '2', ids: ['p1'] });
+    expect(ops[0]).toMatchObject({
+      op: 'upsert',
+      key: 'c1',
+      version: '1',
+      dimensions: 512,
+      acceptedAt: [1, 2, 3],
+    });
+    if (ops[0]!.op !== 'upsert') throw new Error('not an upsert');
+    expect(ops[0]!.points.map((p) => p.id)).toEqual(['p0', 'p1', 'p2']);
+    ops[0]!.points.forEach((p, i) => {
+      expect(p.payload).toEqual(points[i]!.payload);
+      expect(Buffer.from(p.vector.buffer, p.vector.byteOffset, p.vector.byteLength)).toEqual(
+        Buffer.from(points[i]!.vector.buffer),
+      );
+    });
+  });
+
+  it('refuses a point whose vector has other dimensions', async () => {
+    await expect(
+      appendIndexOp(redis, logKey, {
+        op: 'upsert',
+        key: 'c1',
+        version: '3',
+        dimensions: 4,
+        points: [{ id: 'bad', vector: new Float32Array(3), payload: {} }],
+        acceptedAt: [0],
+      }),
+    ).rejects.toThrow('has 3 dimensions, not 4');
+  });
+});
