@@ -1,4 +1,4 @@
-import { createNamedQueue, type Queue, type QueueConnection } from './bullmq';
+import { createNamedQueue, type Queue } from './bullmq';
 import { embedQueueName } from './embed-jobs';
 
 /** Producers for the per-model embedding queues, each opened on first use and kept. */
@@ -6,7 +6,8 @@ export class EmbedQueueProducers {
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: QueueConnection,
+    /** `REDIS_URL` and `REDIS_PREFIX` of the configuration; no connection is made until a queue is used. */
+    private readonly config: { REDIS_URL?: string | undefined; REDIS_PREFIX: string },
     /** Names the Redis connections (`<clientName>:<queue>`). */
     private readonly clientName: string,
   ) {}
@@ -15,8 +16,13 @@ export class EmbedQueueProducers {
   for(model: string): Queue {
     let queue = this.queues.get(model);
     if (!queue) {
+      if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
       const name = embedQueueName(model);
-      queue = createNamedQueue(name, this.connection, `${this.clientName}:${name}`);
+      queue = createNamedQueue(
+        name,
+        { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
+        `${this.clientName}:${name}`,
+      );
       this.queues.set(model, queue);
     }
     return queue;

@@ -7,9 +7,11 @@ import { EmbedQueueProducers, embedQueueName, type Queue } from '@tributary/queu
 @Injectable()
 export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('EmbedQueues');
-  private producers: EmbedQueueProducers | undefined;
+  private readonly producers: EmbedQueueProducers;
 
-  constructor(@Inject(CONFIG) private readonly config: Config) {}
+  constructor(@Inject(CONFIG) private readonly config: Config) {
+    this.producers = new EmbedQueueProducers(config, 'api');
+  }
 
   /** Opens every configured model's queue before traffic arrives (a fail-fast connection must be up first). */
   async onModuleInit(): Promise<void> {
@@ -24,22 +26,15 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   }
 
   for(model: string): Queue {
-    if (!this.producers) {
-      if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
-      this.producers = new EmbedQueueProducers(
-        { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
-        'api',
-      );
-    }
     return this.producers.for(model);
   }
 
   /** Sets the queue depth gauge of every model queue (at scrape time; a failure leaves the last value). */
   async recordDepth(metrics: Metrics): Promise<void> {
     await Promise.all(
-      (this.producers?.opened() ?? []).map(async ([model]) => {
+      this.producers.opened().map(async ([model]) => {
         try {
-          metrics.queueDepth.set({ queue: embedQueueName(model) }, await this.producers!.depth(model));
+          metrics.queueDepth.set({ queue: embedQueueName(model) }, await this.producers.depth(model));
         } catch {
           // Redis away: readiness reports it; the gauge keeps its last value.
         }
@@ -48,6 +43,6 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.producers?.close();
+    await this.producers.close();
   }
 }

@@ -21,7 +21,7 @@ export class RequeueOrphanedItemsHandler
   readonly job = 'RequeueOrphanedItems' as const;
   private readonly logger = new Logger('RequeueOrphanedItems');
   private readonly items: ItemStore;
-  private producers: EmbedQueueProducers | undefined;
+  private readonly queues: EmbedQueueProducers;
 
   constructor(
     prisma: PrismaService,
@@ -29,6 +29,7 @@ export class RequeueOrphanedItemsHandler
     @Inject(CONFIG) private readonly config: Config,
   ) {
     this.items = new ItemStore(prisma.sql);
+    this.queues = new EmbedQueueProducers(config, 'worker:requeue');
   }
 
   async handle(): Promise<{ requeued: number }> {
@@ -36,7 +37,7 @@ export class RequeueOrphanedItemsHandler
     const idle = new Map<string, boolean>();
     let requeued = 0;
     for (const stream of await this.items.streamsWithLag()) {
-      if (!idle.has(stream.model)) idle.set(stream.model, (await this.queues().depth(stream.model)) === 0);
+      if (!idle.has(stream.model)) idle.set(stream.model, (await this.queues.depth(stream.model)) === 0);
       if (!idle.get(stream.model)) continue;
       let after: string | undefined;
       for (;;) {
@@ -48,7 +49,7 @@ export class RequeueOrphanedItemsHandler
           page.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
           `.r${sweep}`,
         );
-        await this.queues().for(stream.model).addBulk(jobs);
+        await this.queues.for(stream.model).addBulk(jobs);
         requeued += page.length;
         this.metrics.itemsRequeued.inc({ model: stream.model }, page.length);
         this.logger.warn(`stream ${stream.id}: enqueued again ${page.length} items whose job was lost`);
@@ -59,18 +60,7 @@ export class RequeueOrphanedItemsHandler
     return { requeued };
   }
 
-  private queues(): EmbedQueueProducers {
-    if (!this.producers) {
-      if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
-      this.producers = new EmbedQueueProducers(
-        { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
-        'worker:requeue',
-      );
-    }
-    return this.producers;
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    await this.producers?.close();
+    await this.queues.close();
   }
 }
