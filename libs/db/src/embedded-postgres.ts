@@ -87,7 +87,7 @@ function lockDataDir(dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
     }
     const holder = Number(readFileSync(lockFile, 'utf8'));
-    if (holder && holder !== process.pid && processAlive(holder)) {
+    if (holder && processAlive(holder)) {
       throw new Error(
         `The embedded database in ${dataDir} is already open in process ${holder}. Stop it first (or point DATABASE_URL at a PostgreSQL server).`,
       );
@@ -344,14 +344,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     while (!(await connects(url))) {
       if (exited || Date.now() > deadline) {
         if (!exited) await shutDown(pid);
-        throw new Error(`PostgreSQL did not start on 127.0.0.1:${port}. Its log (${logFile}) ends with:\n${tail(logFile)}`);
+        throw new Error(
+          `PostgreSQL did not start on 127.0.0.1:${port}. Its log (${logFile}) ends with:\n${tail(logFile)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     // Stops the server should this process die without stopping it (e.g. SIGKILL).
     const watchdog = spawn(
       '/bin/sh',
-      ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT "$2" 2>/dev/null', 'sh', String(process.pid), String(pid)],
+      [
+        '-c',
+        'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT "$2" 2>/dev/null',
+        'sh',
+        String(process.pid),
+        String(pid),
+      ],
       { cwd: '/', detached: true, stdio: 'ignore' },
     );
     watchdog.unref();

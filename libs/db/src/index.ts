@@ -16,3 +16,5 @@ export type { EmbeddedItem, NewItem, PendingItem, StoredVector, WrittenItem } fr
 export type { Collection, Item, Stream } from './generated/prisma/client';
 export { poolSqlClient } from './sql-client';
 export type { SqlClient, TransactionalSqlClient } from './sql-client';
+export { createLegacyPgliteData } from './testing/legacy-pglite';
+export type { LegacyPgliteData } from './testing/legacy-pglite';

@@ -65,7 +65,9 @@ async function publicTables(db: Sql): Promise<string[]> {
 }
 
 async function count(db: Sql, table: string): Promise<number> {
-  const { rows } = await db.query<{ n: string | number }>(`SELECT count(*)::text AS n FROM public.${quote(table)}`);
+  const { rows } = await db.query<{ n: string | number }>(
+    `SELECT count(*)::text AS n FROM public.${quote(table)}`,
+  );
   return Number(rows[0]!.n);
 }
 
@@ -90,7 +92,9 @@ export async function importPgliteData(options: ImportPgliteOptions): Promise<Im
     }
   }
   const migrationsDir = options.migrationsDir ?? MIGRATIONS;
-  const known = new Set(readdirSync(migrationsDir).filter((n) => existsSync(path.join(migrationsDir, n, 'migration.sql'))));
+  const known = new Set(
+    readdirSync(migrationsDir).filter((n) => existsSync(path.join(migrationsDir, n, 'migration.sql'))),
+  );
   options.log(`importing the database of earlier versions (PGlite, ${options.pgliteDir}) into PostgreSQL`);
 
   // PGlite is imported only here: it is a WebAssembly build and loads in a second or two.
@@ -127,7 +131,9 @@ export async function importPgliteData(options: ImportPgliteOptions): Promise<Im
     if (newTables.length > 0) {
       // Either an earlier import committed and stopped before renaming, or this server already has data.
       const same = await Promise.all(
-        oldTables.map(async (t) => newTables.includes(t) && (await count(old, t)) === (await count(target, t))),
+        oldTables.map(
+          async (t) => newTables.includes(t) && (await count(old, t)) === (await count(target, t)),
+        ),
       );
       if (!same.every(Boolean)) {
         throw new Error(
@@ -165,7 +171,9 @@ export async function importPgliteData(options: ImportPgliteOptions): Promise<Im
           [`public.${quote(table)}`],
         );
         const list = columns.map((c) => quote(c.name)).join(', ');
-        await old.exec(`BEGIN; DECLARE rows_out NO SCROLL CURSOR FOR SELECT to_jsonb(t)::text AS r FROM public.${quote(table)} t`);
+        await old.exec(
+          `BEGIN; DECLARE rows_out NO SCROLL CURSOR FOR SELECT to_jsonb(t)::text AS r FROM public.${quote(table)} t`,
+        );
         for (;;) {
           const batch = await old.query<{ r: string }>(`FETCH ${BATCH_ROWS} FROM rows_out`);
           if (batch.rows.length === 0) break;

@@ -23,7 +23,10 @@ export async function startPgliteSocketServer(options: {
   maxConnections?: number;
 }): Promise<PgliteSocketServer> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const db = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), extensions: { vector } });
+  const db = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    extensions: { vector },
+  });
   await db.exec('CREATE EXTENSION IF NOT EXISTS vector');
   const server = new PGLiteSocketServer({
     db,

@@ -1,5 +1,14 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 
 /** The user a PostgreSQL server runs as: ourselves, or (as root, which PostgreSQL refuses) `postgres`. */
@@ -33,7 +42,14 @@ export function serverUser(): ServerUser {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+      execFileSync('useradd', [
+        '--system',
+        '--user-group',
+        '--no-create-home',
+        '--shell',
+        '/usr/sbin/nologin',
+        'postgres',
+      ]);
     } catch (err) {
       throw new Error(
         `PostgreSQL cannot run as root and there is no \`postgres\` user; creating one (useradd) failed: ${(err as Error).message}`,
@@ -153,13 +169,18 @@ export function findPostgresBinaries(options: FindBinariesOptions): PostgresBina
   const system = (): PostgresBinaries | undefined => {
     const bin = systemPostgresBinDir();
     const major = bin ? versionOf(path.join(bin, 'postgres'), options.user) : undefined;
-    return bin && major !== undefined ? { bin, major, source: `system PostgreSQL ${major} (${bin})` } : undefined;
+    return bin && major !== undefined
+      ? { bin, major, source: `system PostgreSQL ${major} (${bin})` }
+      : undefined;
   };
   const order = options.prefer === 'embedded' ? [embedded, system] : [system, embedded];
   for (const [i, candidate] of order.entries()) {
     const found = candidate();
     if (found) {
-      if (i > 0) options.log?.(`using ${found.source}: the preferred PostgreSQL binaries are missing or do not run here`);
+      if (i > 0)
+        options.log?.(
+          `using ${found.source}: the preferred PostgreSQL binaries are missing or do not run here`,
+        );
       return found;
     }
   }
@@ -183,7 +204,9 @@ export function runAs(user: ServerUser, command: string, args: string[]): Promis
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     child.once('error', reject);
     child.once('exit', (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${path.basename(command)} failed (${String(code)}):\n${output}`)),
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`${path.basename(command)} failed (${String(code)}):\n${output}`)),
     );
   });
 }
