@@ -3,7 +3,7 @@
 // to one stream (and as many parallel tenant creations), the count of 5xx answers, of unique ids
 // answered as duplicates, and of items answered 202 that never became searchable.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -86,6 +86,8 @@ async function round(base: string, parallel: number, run: number) {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tributary-bench-up-'));
+  // mkdtemp makes it private (700), which would send the database files to the root fallback folder.
+  chmodSync(dataDir, 0o755);
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,

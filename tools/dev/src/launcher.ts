@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   let supervisor: Supervisor | undefined;
   let stopping: Promise<void> | undefined;
   const stateFile = path.join(dataDir, 'launcher.json');
+  let stateWritten = false;
 
   const stop = (signal: string) => {
     stopping ??= (async () => {
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
       await supervisor?.stop();
       await redis?.stop();
       await postgres?.stop();
-      rmSync(stateFile, { force: true });
+      // A launcher refused because another one runs on this DATA_DIR must not remove that one's state.
+      if (stateWritten) rmSync(stateFile, { force: true });
       say('stopped');
     })();
     return stopping;
@@ -77,7 +79,8 @@ async function main(): Promise<void> {
     );
 
     /** What the launcher started, for operators and tests (`DATA_DIR/launcher.json`). */
-    const writeState = () =>
+    const writeState = () => {
+      stateWritten = true;
       writeFileSync(
         stateFile,
         JSON.stringify(
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
           2,
         ),
       );
+    };
     let adminKey: string | undefined;
     supervisor = new Supervisor({
       onLine: (app, line, stream) => {
