@@ -107,11 +107,11 @@ describe('npm run up in embedded mode (embedded PostgreSQL + launcher-started Re
         ),
       ),
     ]);
-    expect(ingests.map((r) => [r.status, r.body])).toEqual(
+    expect(ingests.map((r): unknown[] => [r.status, r.body])).toEqual(
       texts.map(() => [202, { accepted: 1, duplicates: 0 }]),
     );
     expect(tenants.map((r) => r.status)).toEqual(texts.map(() => 201));
-    expect(new Set(tenants.map((r) => r.body.id)).size).toBe(12);
+    expect(new Set(tenants.map((r): unknown => r.body.id)).size).toBe(12);
     await waitUntil(
       'every accepted item to be embedded',
       async () => (await call(base, 'GET', `/v1/streams/${busy.id}`, busyKey)).body.counters.embedded === 12,

@@ -58,7 +58,7 @@ function startOwner(dataDir: string) {
     },
   );
   const ready = new Promise<{ pid: number; url: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (line) =>
+    createInterface({ input: child.stdout }).once('line', (line) =>
       resolve(JSON.parse(line) as { pid: number; url: string }),
     );
     child.once('exit', (code) => reject(new Error(`owner exited with ${String(code)}`)));
