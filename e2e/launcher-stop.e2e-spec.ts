@@ -72,7 +72,8 @@ describe('npm run up stops cleanly however it is stopped', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function up(): Promise<Up> {
+  /** `npm run up`, or the launcher under another parent (`command` + `args`). */
+  async function up(command = 'npm', args = ['run', 'up']): Promise<Up> {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -83,7 +84,7 @@ describe('npm run up stops cleanly however it is stopped', () => {
       ADMIN_API_KEY,
     };
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'NODE_OPTIONS', 'METRICS_PORT']) delete env[name];
-    const npm = startProcess(['run', 'up'], env, { command: 'npm', detached: true });
+    const npm = startProcess(args, env, { command, detached: true });
     groups.push(npm.child.pid!);
     await npm.waitForLine(/^Tributary is up\.$/, 150_000);
     const metricsLine = npm.lines.find((l) => l.startsWith('  Metrics'))!;
@@ -142,6 +143,17 @@ describe('npm run up stops cleanly however it is stopped', () => {
     const run = await up();
     run.npm.child.kill('SIGTERM');
     expect(await run.npm.exit()).toBe(0);
+    expectDrainedStopInOrder(run.npm.lines);
+    await expectEverythingGone(run, pidsOf(run.state));
+  });
+
+  it('started under a parent that dies without passing a signal on (sh -c), the launcher notices and stops cleanly', async () => {
+    const run = await up('sh', ['-c', 'node scripts/up.mjs']);
+    expect(run.state.launcher).not.toBe(run.npm.child.pid);
+    run.npm.child.kill('SIGTERM');
+    expect(await run.npm.exit()).toBe('SIGTERM');
+    await run.npm.waitForLine(/^\[launcher\] the parent process \(\d+\) went away: stopping everything/);
+    await run.npm.waitForLine(/^\[launcher\] stopped$/, 60_000);
     expectDrainedStopInOrder(run.npm.lines);
     await expectEverythingGone(run, pidsOf(run.state));
   });
