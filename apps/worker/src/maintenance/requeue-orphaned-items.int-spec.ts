@@ -141,7 +141,7 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     await age(failedStream.id, ['f1']);
     await age(busy.id, backlog);
     await age(lost.id, ['l1', 'l2', 'l3', 'l4', 'l5']);
-    const waitingBefore = (await queue.getJobCounts('waiting')).waiting;
+    const waitingBefore = (await queue.getJobCounts('waiting')).waiting ?? 0;
     expect(waitingBefore).toBe(3);
 
     expect(await handler.handle()).toEqual({ requeued: 5 });
