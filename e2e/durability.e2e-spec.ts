@@ -81,9 +81,15 @@ describe.each(MODES)('durability in %s', (mode, start) => {
   let p: DurabilityPlatform;
 
   beforeAll(async () => {
+    const started = Date.now();
     p = await start();
+    report({ mode, platformUpMs: Date.now() - started });
   }, 300_000);
-  afterAll(() => p?.close());
+  afterAll(async () => {
+    const started = Date.now();
+    await p?.close();
+    report({ mode, platformClosedMs: Date.now() - started });
+  });
 
   it('a worker killed with SIGKILL mid-batch: every accepted item is embedded and indexed exactly once, by redelivery within EMBED_WORKER_LOCK_MS + 30 s', async () => {
     const { key } = await newTenant(p.base, 'kill9');

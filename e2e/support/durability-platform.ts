@@ -1,4 +1,13 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgPool } from '@tributary/db';
@@ -150,6 +159,8 @@ function servingWorkerPids(launcher: AppProcess): number[] {
  */
 export async function startLauncherPlatform(): Promise<DurabilityPlatform> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tributary-durability-up-'));
+  // mkdtemp makes it private to its owner: the embedded PostgreSQL's own user must reach its files.
+  chmodSync(dataDir, 0o755);
   // The models built for this checkout, so the launcher finds them up to date instead of converting.
   const builtModels = path.join(ROOT, '.data', 'models');
   if (existsSync(builtModels)) cpSync(builtModels, path.join(dataDir, 'models'), { recursive: true });
