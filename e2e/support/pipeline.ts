@@ -11,16 +11,18 @@ import {
 } from '@tributary/testing';
 import { call, startApp, type AppProcess } from './app-process';
 
+export type PlatformApp = 'api' | 'worker' | 'scheduler';
+
 export interface Platform {
   base: string;
   env: NodeJS.ProcessEnv;
   db: TestDatabase;
-  apps: Map<'api' | 'worker', AppProcess>;
+  apps: Map<PlatformApp, AppProcess>;
   vectorDir: string;
   /** The worker's Prometheus endpoint. */
   workerMetrics: string;
-  start(app: 'api' | 'worker', extra?: NodeJS.ProcessEnv): Promise<AppProcess>;
-  stop(app: 'api' | 'worker', signal?: NodeJS.Signals): Promise<void>;
+  start(app: PlatformApp, extra?: NodeJS.ProcessEnv): Promise<AppProcess>;
+  stop(app: PlatformApp, signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export async function startPlatform(
     WORKER_QUEUES: 'embed-use-lite-1',
     ...extraEnv,
   };
-  const apps = new Map<'api' | 'worker', AppProcess>();
+  const apps = new Map<PlatformApp, AppProcess>();
   const platform: Platform = {
     base,
     env,
@@ -67,10 +69,11 @@ export async function startPlatform(
     async start(app, extra = {}) {
       // One process per app: one left running by a test that timed out would hold the ports.
       await platform.stop(app, 'SIGKILL');
-      // The worker says when it serves its queues at info level.
+      // The worker and the scheduler say when they are ready at info level.
       const proc = startApp(app, {
         ...env,
         ...(app === 'worker' ? { LOG_LEVEL: 'info', METRICS_PORT: String(metricsPort) } : {}),
+        ...(app === 'scheduler' ? { LOG_LEVEL: 'info' } : {}),
         ...extra,
       });
       apps.set(app, proc);
@@ -81,8 +84,10 @@ export async function startPlatform(
           90_000,
           100,
         );
-      } else {
+      } else if (app === 'worker') {
         await proc.waitForLine(/serving embedding queues/, 90_000);
+      } else {
+        await proc.waitForLine(/scheduled RequeueOrphanedItems/, 90_000);
       }
       return proc;
     },

@@ -70,8 +70,9 @@ export const configSchema = z.object({
   /** How often accepted items whose queue job was lost (a Redis failover, an AOF fsync window) are looked for. */
   ORPHAN_SWEEP_EVERY_MS: int(1000, 3_600_000).default(60_000),
   /**
-   * How long an accepted item may wait in an empty model queue before it counts as having lost its
-   * job and is enqueued again (the queue must stay empty: a backlog is not a loss).
+   * How long an accepted item may stay queued before the orphan sweep checks its job in Redis (by
+   * its id); an item whose job is gone, or failed for good while the item stayed queued, is
+   * enqueued again. A job still waiting or running, however long the backlog, is not a loss.
    */
   ORPHANED_AFTER_MS: int(1000, 86_400_000).default(300_000),
   /** Folder of the model manifests (`<name>/<version>/manifest.json`), relative to the working directory. */

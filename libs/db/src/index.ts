@@ -12,7 +12,15 @@ export { isRecordNotFound, isUniqueViolation } from './unique-violation';
 export type { AdminCredential, ApiKey, Tenant } from './generated/prisma/client';
 export { runMigrations } from './migrate';
 export { ItemStore } from './item-store';
-export type { EmbeddedItem, NewItem, PendingItem, StoredVector, WrittenItem } from './item-store';
+export type {
+  EmbeddedItem,
+  ItemJob,
+  NewItem,
+  PendingItem,
+  QueuedItem,
+  StoredVector,
+  WrittenItem,
+} from './item-store';
 export type { Collection, Item, Stream } from './generated/prisma/client';
 export { poolSqlClient } from './sql-client';
 export type { SqlClient, TransactionalSqlClient } from './sql-client';

@@ -16,6 +16,17 @@ export interface PendingItem {
   acceptedAt: Date;
 }
 
+/** An item and the id of the queue job that carries it. */
+export interface ItemJob {
+  id: string;
+  jobId: string;
+}
+
+/** A queued item as the orphan sweep sees it: with the job that carries it (null: not recorded). */
+export interface QueuedItem extends PendingItem {
+  jobId: string | null;
+}
+
 /** An embedded item, ready to be written with its vector. */
 export interface EmbeddedItem {
   streamId: string;
@@ -96,25 +107,53 @@ export class ItemStore {
   }
 
   /**
-   * Records that the queue confirmed these items, once per item (a worker may already have
-   * embedded one: its status is kept), and adds them to the stream's accepted counter in the same
-   * statement. Returns how many were confirmed now: each item counts exactly once, even when
-   * requests with the same ids race.
+   * Records that the queue confirmed these items (with the job carrying each), once per item (a
+   * worker may already have embedded one: its status is kept), and adds them to the stream's
+   * accepted counter in the same statement. Returns how many were confirmed now: each item counts
+   * exactly once, even when requests with the same ids race.
    */
-  async markQueued(streamId: string, ids: string[]): Promise<number> {
-    if (ids.length === 0) return 0;
+  async markQueued(streamId: string, items: ItemJob[]): Promise<number> {
+    if (items.length === 0) return 0;
     const [row] = await this.rows<{ moved: string }>(
-      `WITH moved AS (
-         UPDATE item SET enqueued_at = now(), status = CASE WHEN status = 'pending' THEN 'queued'::item_status ELSE status END
-         WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND enqueued_at IS NULL
+      `WITH input AS (
+         SELECT * FROM unnest($2::text[], $3::text[]) AS t(id, job_id)
+       ), moved AS (
+         UPDATE item SET enqueued_at = now(), job_id = input.job_id,
+           status = CASE WHEN status = 'pending' THEN 'queued'::item_status ELSE status END
+         FROM input
+         WHERE item.stream_id = $1::uuid AND item.id = input.id AND item.enqueued_at IS NULL
          RETURNING 1
        )
        UPDATE stream SET accepted_count = accepted_count + (SELECT count(*) FROM moved)
        WHERE id = $1::uuid
        RETURNING (SELECT count(*) FROM moved) AS moved`,
-      [streamId, ids],
+      [streamId, items.map((i) => i.id), items.map((i) => i.jobId)],
     );
     return Number(row?.moved ?? 0);
+  }
+
+  /**
+   * Records the new job of items put on the queue again (a retry, or the orphan sweep) and restarts
+   * their orphan clock, for those still queued.
+   */
+  async recordRequeued(streamId: string, items: ItemJob[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.sql.query(
+      `UPDATE item SET job_id = t.job_id, enqueued_at = now()
+       FROM unnest($2::text[], $3::text[]) AS t(id, job_id)
+       WHERE item.stream_id = $1::uuid AND item.id = t.id AND item.status = 'queued'`,
+      [streamId, items.map((i) => i.id), items.map((i) => i.jobId)],
+    );
+  }
+
+  /** Of the given ids, those still queued (not embedded, failed or deleted meanwhile). */
+  async stillQueued(streamId: string, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.rows<{ id: string }>(
+      `SELECT id FROM item WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND status = 'queued'`,
+      [streamId, ids],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /**
@@ -207,9 +246,9 @@ export class ItemStore {
    * Items of a stream put on the queue more than `olderThanMs` ago and still not embedded or failed,
    * a page at a time (ordered by id).
    */
-  queuedBefore(streamId: string, olderThanMs: number, limit: number, after?: string): Promise<PendingItem[]> {
-    return this.rows<PendingItem>(
-      `SELECT id, text, retries, accepted_at AS "acceptedAt" FROM item
+  queuedBefore(streamId: string, olderThanMs: number, limit: number, after?: string): Promise<QueuedItem[]> {
+    return this.rows<QueuedItem>(
+      `SELECT id, text, retries, accepted_at AS "acceptedAt", job_id AS "jobId" FROM item
        WHERE stream_id = $1::uuid AND status = 'queued' AND enqueued_at < now() - $2 * interval '1 millisecond'
          AND ($3::text IS NULL OR id > $3)
        ORDER BY id LIMIT $4`,
@@ -243,7 +282,7 @@ export class ItemStore {
   retryFailed(streamId: string, ids: string[] | undefined): Promise<PendingItem[]> {
     return this.rows<PendingItem>(
       `WITH moved AS (
-         UPDATE item SET status = 'queued', retries = retries + 1, error = NULL, enqueued_at = now()
+         UPDATE item SET status = 'queued', retries = retries + 1, error = NULL, enqueued_at = now(), job_id = NULL
          WHERE stream_id = $1::uuid AND status = 'failed' AND ($2::text[] IS NULL OR id = ANY($2::text[]))
          RETURNING id, text, retries, accepted_at
        ), counted AS (

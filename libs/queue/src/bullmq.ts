@@ -48,20 +48,37 @@ export function createNamedQueue(
   });
 }
 
-/** A worker for a computed queue name, with BullMQ's worker options (concurrency, lock duration). */
+/** The longest pause between two stalled-job checks of a queue (see {@link createNamedWorker}). */
+export const STALLED_CHECK_MAX_INTERVAL_MS = 5_000;
+
+/**
+ * A worker for a computed queue name, with BullMQ's worker options (concurrency, lock duration).
+ *
+ * A job held by a killed worker comes back once its lock has expired and a stalled-job check has
+ * seen it twice (once to mark it, once to move it), and the first check of a new worker may be
+ * held off by the stalled-check key its dead predecessor set for one interval. With the check
+ * interval equal to the lock duration that is up to two lock durations after the kill; checks at
+ * most {@link STALLED_CHECK_MAX_INTERVAL_MS} apart bound it to about the lock duration plus
+ * two checks. A check only moves jobs whose lock is gone, so checking often never takes a job
+ * from a live worker; it costs one script over the active list.
+ */
 export function createNamedWorker(
   name: string,
   processor: Processor,
   connection: QueueConnection,
-  options: { concurrency: number; lockDurationMs?: number },
+  options: {
+    concurrency: number;
+    /** How long a job's lock lasts without renewal. @defaultValue 30000 (BullMQ's) */
+    lockDurationMs?: number;
+  },
 ): Worker {
+  const lockDuration = options.lockDurationMs ?? 30_000;
   return new Worker(name, processor, {
     connection: redisConnectionOptions(connection.redisUrl, 'worker', `worker:${name}`),
     prefix: bullPrefix(connection.prefix),
     concurrency: options.concurrency,
-    ...(options.lockDurationMs
-      ? { lockDuration: options.lockDurationMs, stalledInterval: options.lockDurationMs }
-      : {}),
+    lockDuration,
+    stalledInterval: Math.min(lockDuration, STALLED_CHECK_MAX_INTERVAL_MS),
   });
 }
 

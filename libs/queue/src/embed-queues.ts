@@ -45,6 +45,28 @@ export class EmbedQueueProducers {
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
+  /**
+   * Of the given job ids of one model's queue, those whose job will not deliver its items any more:
+   * gone from Redis (completed jobs are removed; a Redis crash loses its last writes) or finished
+   * (failed for good, or completed and kept). One pipelined HMGET per job, whatever the queue's
+   * backlog: a waiting, delayed, active or stalled job has its hash and no `finishedOn`.
+   */
+  async finishedOrGone(model: string, jobIds: string[]): Promise<Set<string>> {
+    if (jobIds.length === 0) return new Set();
+    const backend = this.for(model).getBackend();
+    const pipeline = (await backend.client).pipeline();
+    for (const id of jobIds) pipeline.runCommand('hmget', [backend.toKey(id), 'timestamp', 'finishedOn']);
+    const replies = (await pipeline.exec()) ?? [];
+    const done = new Set<string>();
+    jobIds.forEach((id, i) => {
+      const [err, fields] = replies[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      const [created, finished] = fields as (string | null)[];
+      if (created === null || finished !== null) done.add(id);
+    });
+    return done;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }

@@ -101,8 +101,9 @@ export class IngestService {
     if (items.length === 0) return 0;
     const queue = this.queues.for(stream.model);
     const now = Date.now();
+    let jobs: ReturnType<typeof embedJobsFor>;
     try {
-      const jobs = embedJobsFor(
+      jobs = embedJobsFor(
         { tenantId: stream.tenantId, id: stream.id, collectionId: stream.collectionId },
         items.map((item) => ({
           id: item.id,
@@ -116,12 +117,16 @@ export class IngestService {
       this.logger.warn(`enqueue failed for stream ${stream.id}: ${(err as Error).message}`);
       throw new UnavailableError('The queue is unavailable; nothing was acknowledged. Retry shortly.', 2);
     }
-    if (alreadyQueued) return items.length;
-    // Marks them queued and counts them as accepted, in one statement.
-    return this.items.markQueued(
-      stream.id,
-      items.map((i) => i.id),
+    // Each item with the job carrying it, which the orphan sweep checks for in Redis.
+    const carried = jobs.flatMap((job) =>
+      job.data.items.map((item) => ({ id: item.itemId, jobId: job.opts.jobId! })),
     );
+    if (alreadyQueued) {
+      await this.items.recordRequeued(stream.id, carried);
+      return items.length;
+    }
+    // Marks them queued and counts them as accepted, in one statement.
+    return this.items.markQueued(stream.id, carried);
   }
 
   private async checkBackpressure(stream: StreamWithCollection, count: number): Promise<void> {

@@ -9,10 +9,12 @@ const PAGE = 1000;
 /**
  * Finds accepted items whose queue job is gone and enqueues them again. Redis acknowledges a job
  * before it reaches the disk (AOF `everysec`), and a failover to a replica that had not seen it
- * loses it; PostgreSQL still holds the item as queued. An item counts as orphaned only when its
- * model's queue is empty (no job waiting, delayed or active: a backlog is not a loss) and it
- * was put on the queue more than ORPHANED_AFTER_MS ago. Re-running an item is harmless: workers
- * write the same row and point and count it once.
+ * loses it; PostgreSQL still holds the item as queued, with the id of the job that carries it. An
+ * item put on the queue more than ORPHANED_AFTER_MS ago counts as orphaned when that job no longer
+ * exists in Redis or finished (failed for good: stalled too often, say) while the item is still
+ * queued; a backlog, however long, is not a loss, and a busy queue hides no orphans. Items queued
+ * before job ids were recorded are judged the old way: only while their model's queue is empty.
+ * Re-running an item is harmless: workers write the same row and point and count it once.
  */
 @Injectable()
 export class RequeueOrphanedItemsHandler
@@ -35,24 +37,42 @@ export class RequeueOrphanedItemsHandler
   async handle(): Promise<{ requeued: number }> {
     const sweep = Date.now();
     const idle = new Map<string, boolean>();
+    const queueIdle = async (model: string) => {
+      if (!idle.has(model)) idle.set(model, (await this.queues.depth(model)) === 0);
+      return idle.get(model)!;
+    };
     let requeued = 0;
     for (const stream of await this.items.streamsWithLag()) {
-      if (!idle.has(stream.model)) idle.set(stream.model, (await this.queues.depth(stream.model)) === 0);
-      if (!idle.get(stream.model)) continue;
       let after: string | undefined;
       for (;;) {
         const page = await this.items.queuedBefore(stream.id, this.config.ORPHANED_AFTER_MS, PAGE, after);
         if (page.length === 0) break;
-        // A new job id: the lost job's id may still be known to BullMQ (kept as failed, say).
-        const jobs = embedJobsFor(
-          stream,
-          page.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
-          `.r${sweep}`,
+        const jobIds = [...new Set(page.flatMap((item) => (item.jobId ? [item.jobId] : [])))];
+        const lost = await this.queues.finishedOrGone(stream.model, jobIds);
+        const legacy = page.some((item) => !item.jobId) && (await queueIdle(stream.model));
+        const candidates = page.filter((item) => (item.jobId ? lost.has(item.jobId) : legacy));
+        // A job that finished since the page was read wrote its items first: they are not queued now.
+        const still = await this.items.stillQueued(
+          stream.id,
+          candidates.map((item) => item.id),
         );
-        await this.queues.for(stream.model).addBulk(jobs);
-        requeued += page.length;
-        this.metrics.itemsRequeued.inc({ model: stream.model }, page.length);
-        this.logger.warn(`stream ${stream.id}: enqueued again ${page.length} items whose job was lost`);
+        const orphans = candidates.filter((item) => still.has(item.id));
+        if (orphans.length > 0) {
+          // A new job id: the lost job's id may still be known to BullMQ (kept as failed, say).
+          const jobs = embedJobsFor(
+            stream,
+            orphans.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
+            `.r${sweep}`,
+          );
+          await this.queues.for(stream.model).addBulk(jobs);
+          await this.items.recordRequeued(
+            stream.id,
+            jobs.flatMap((job) => job.data.items.map((i) => ({ id: i.itemId, jobId: job.opts.jobId! }))),
+          );
+          requeued += orphans.length;
+          this.metrics.itemsRequeued.inc({ model: stream.model }, orphans.length);
+          this.logger.warn(`stream ${stream.id}: enqueued again ${orphans.length} items whose job was lost`);
+        }
         if (page.length < PAGE) break;
         after = page[page.length - 1]!.id;
       }

@@ -2,8 +2,21 @@ import { Test } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
 import { DbModule, ItemStore, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
-import { createNamedQueue, embedQueueName, type EmbedItemsJob, type Queue } from '@tributary/queue';
-import { createTestDatabase, testRedisUrl, uniqueRedisPrefix, type TestDatabase } from '@tributary/testing';
+import {
+  createNamedQueue,
+  createNamedWorker,
+  embedQueueName,
+  UnrecoverableError,
+  type EmbedItemsJob,
+  type Queue,
+} from '@tributary/queue';
+import {
+  createTestDatabase,
+  testRedisUrl,
+  uniqueRedisPrefix,
+  waitUntil,
+  type TestDatabase,
+} from '@tributary/testing';
 import { streamWithQueuedItems } from '../testing/stream-fixture';
 import { RequeueOrphanedItemsHandler } from './requeue-orphaned-items.handler';
 
@@ -15,10 +28,11 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
   let queue: Queue;
   let metrics: Metrics;
   let close: () => Promise<void>;
+  let prefix: string;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const prefix = uniqueRedisPrefix();
+    prefix = uniqueRedisPrefix();
     const config = loadConfig({
       DATABASE_URL: db.url,
       REDIS_URL: testRedisUrl(),
@@ -44,7 +58,9 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     await db.drop();
   });
 
-  const streamWithItems = (name: string, ids: string[]) => streamWithQueuedItems(prisma, items, name, ids);
+  /** Items confirmed in the queue; their jobs are in `queue` when `inQueue`, otherwise lost. */
+  const streamWithItems = (name: string, ids: string[], inQueue = false) =>
+    streamWithQueuedItems(prisma, items, name, ids, 512, inQueue ? queue : undefined);
 
   /** Pretends the items were put on the queue ten minutes ago. */
   async function age(streamId: string, ids: string[]) {
@@ -54,12 +70,15 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     );
   }
 
-  async function queuedItemIds(): Promise<string[]> {
+  async function queuedItemIds(onlyRequeued = false): Promise<string[]> {
     const jobs = await queue.getJobs(['waiting']);
-    return jobs.flatMap((job) => (job.data as EmbedItemsJob).items.map((i) => i.itemId)).sort();
+    return jobs
+      .filter((job) => !onlyRequeued || /\.r\d+$/.test(job.id!))
+      .flatMap((job) => (job.data as EmbedItemsJob).items.map((i) => i.itemId))
+      .sort();
   }
 
-  it('enqueues again items queued long ago once their queue is empty, and only those', async () => {
+  it('enqueues again items queued long ago whose job is gone, and only those', async () => {
     const stream = await streamWithItems('orphans', ['a1', 'a2', 'a3']);
     await age(stream.id, ['a1', 'a2']);
 
@@ -78,7 +97,8 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     const requeued = await metrics.registry.getSingleMetricAsString('tributary_items_requeued_total');
     expect(requeued).toMatch(/^tributary_items_requeued_total\{model="use-lite@1"[^}]*\} 2$/m);
 
-    // The queue now holds their job: nothing is orphaned while it is not empty.
+    // The queue now holds their new job: they are not orphaned, even queued long ago.
+    await age(stream.id, ['a1', 'a2']);
     expect(await handler.handle()).toEqual({ requeued: 0 });
     expect(await queuedItemIds()).toEqual(['a1', 'a2']);
   });
@@ -96,5 +116,41 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     expect(ids).not.toContain('b1');
     expect(ids).not.toContain('b2');
     expect(result.requeued).toBe(ids.length);
+  });
+
+  it('on a busy queue, enqueues again exactly the items whose job is gone or failed for good', async () => {
+    await queue.obliterate({ force: true });
+    // A job that failed for good while its item stayed queued (its failure was never recorded).
+    const failedStream = await streamWithItems('failed-job', ['f1'], true);
+    const worker = createNamedWorker(
+      embedQueueName('use-lite@1'),
+      () => Promise.reject(new UnrecoverableError('worker crashed on it')),
+      { redisUrl: testRedisUrl(), prefix },
+      { concurrency: 1 },
+    );
+    await waitUntil('the job to fail', async () => (await queue.getJobCounts('failed')).failed === 1, 30_000);
+    await worker.close();
+    // A backlog that never drains while the sweep runs, and items whose jobs Redis lost.
+    const backlog = Array.from({ length: 250 }, (_, i) => `w${i}`);
+    const busy = await streamWithItems('backlog', backlog, true);
+    const lost = await streamWithItems('lost', ['l1', 'l2', 'l3', 'l4', 'l5']);
+    // Queued before job ids were recorded: judged the old way, so left alone while the queue is busy.
+    await prisma.sql.query(`UPDATE item SET job_id = NULL WHERE stream_id = $1::uuid AND id = 'l5'`, [
+      lost.id,
+    ]);
+    await age(failedStream.id, ['f1']);
+    await age(busy.id, backlog);
+    await age(lost.id, ['l1', 'l2', 'l3', 'l4', 'l5']);
+    const waitingBefore = (await queue.getJobCounts('waiting')).waiting ?? 0;
+    expect(waitingBefore).toBe(3);
+
+    expect(await handler.handle()).toEqual({ requeued: 5 });
+    expect(await queuedItemIds(true)).toEqual(['f1', 'l1', 'l2', 'l3', 'l4']);
+    expect((await queue.getJobCounts('waiting')).waiting).toBe(waitingBefore + 2);
+
+    // Their new jobs are there now: a later sweep leaves them alone, however long they wait.
+    await age(failedStream.id, ['f1']);
+    await age(lost.id, ['l1', 'l2', 'l3', 'l4']);
+    expect(await handler.handle()).toEqual({ requeued: 0 });
   });
 });

@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { createNamedWorker, STALLED_CHECK_MAX_INTERVAL_MS } from './bullmq';
+
+describe('createNamedWorker (real Redis)', () => {
+  // @tributary/testing depends on this library, so the Redis of the test run is read directly.
+  const connection = {
+    redisUrl: process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    prefix: `t${randomBytes(5).toString('hex')}`,
+  };
+
+  it.each([2_000, 30_000, 120_000])(
+    'with a %i ms lock, checks for stalled jobs at most 5 s apart, so a killed worker’s jobs come back about a lock duration after the kill',
+    async (lockDurationMs) => {
+      const worker = createNamedWorker('stall-check', () => Promise.resolve(), connection, {
+        concurrency: 1,
+        lockDurationMs,
+      });
+      try {
+        expect(worker.opts.lockDuration).toBe(lockDurationMs);
+        expect(worker.opts.stalledInterval).toBe(Math.min(lockDurationMs, STALLED_CHECK_MAX_INTERVAL_MS));
+        expect(worker.opts.stalledInterval).toBeLessThanOrEqual(5_000);
+      } finally {
+        await worker.close();
+      }
+    },
+  );
+});
