@@ -136,6 +136,21 @@ export const configSchema = z.object({
   QDRANT_API_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   /** How often the embedded vector index is saved to disk when it changed, in milliseconds. */
   INDEX_SAVE_EVERY_MS: int(100, 3_600_000).default(5_000),
+  /**
+   * How long entries stay in the index log (the Redis stream the workers append the embedded store's
+   * writes to), in milliseconds: each append trims entries older than this (XADD MINID ~), so the log
+   * holds about this long of writes (about 1 GB per 10 minutes at 50,000 512-d items a minute), plus
+   * at most one stream node (100 entries or 4 KB) past it. A consumer that falls further behind
+   * notices and rebuilds the collections it missed from PostgreSQL. The threshold comes from the
+   * appending process's clock: keep it well above any clock skew with Redis.
+   */
+  INDEX_LOG_RETENTION_MS: int(10_000, 7 * 86_400_000).default(300_000),
+  /**
+   * How often the API compares each embedded collection's applied version with PostgreSQL's and
+   * rebuilds one that stayed behind (its last log entries lost with nothing after them): the bound,
+   * plus the rebuild, on how long such a collection can miss points.
+   */
+  INDEX_LOG_CHECK_EVERY_MS: int(1000, 86_400_000).default(60_000),
   /** Items one tenant may have accepted and not yet embedded; beyond it ingest answers 429. */
   INGEST_TENANT_MAX_QUEUED: int(1, 100_000_000).default(200_000),
   /** Items per second one tenant may ingest (token bucket refill), and the bucket's capacity. */

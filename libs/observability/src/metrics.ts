@@ -106,6 +106,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly indexRebuilds = new Counter({
+    name: 'tributary_index_rebuilds_total',
+    help: 'Embedded collections rebuilt from PostgreSQL while running, by why: version_gap (a log entry missing), apply_failed, behind_source (the periodic or trim check)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly searchDuration = new Histogram({
     name: 'tributary_search_duration_seconds',
     help: 'Vector store searches (after the query is embedded)',

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { appendIndexOp, decodeIndexOp, itemPayload } from './index-log';
+import { appendIndexOp, decodeIndexOp, indexOpHeader, itemPayload } from './index-log';
 import { createRedis, waitForRedis } from './redis';
+
+const HOUR = 3_600_000;
 
 describe('index log (real Redis)', () => {
   let redis: Redis;
@@ -23,18 +25,27 @@ describe('index log (real Redis)', () => {
       vector: Float32Array.from({ length: 512 }, (_, k) => Math.sin(i * 1000 + k) / (k + 1)),
       payload: itemPayload({ streamId: 's', text: `text ${i} é 🌧`, metadata: { n: i } }),
     }));
-    await appendIndexOp(redis, logKey, {
-      op: 'upsert',
-      key: 'c1',
-      version: '1',
-      dimensions: 512,
-      points,
-      acceptedAt: [1, 2, 3],
-    });
-    await appendIndexOp(redis, logKey, { op: 'delete', key: 'c1', version: '2', ids: ['p1'] });
+    await appendIndexOp(
+      redis,
+      logKey,
+      {
+        op: 'upsert',
+        key: 'c1',
+        version: '1',
+        dimensions: 512,
+        points,
+        acceptedAt: [1, 2, 3],
+      },
+      HOUR,
+    );
+    await appendIndexOp(redis, logKey, { op: 'delete', key: 'c1', version: '2', ids: ['p1'] }, HOUR);
 
     const read = await redis.xreadBuffer('COUNT', 10, 'STREAMS', logKey, '0');
     const ops = read![0]![1].map(([, fields]) => decodeIndexOp(fields));
+    expect(read![0]![1].map(([, fields]) => indexOpHeader(fields))).toEqual([
+      { key: 'c1', version: 1n },
+      { key: 'c1', version: 2n },
+    ]);
     expect(ops[1]).toEqual({ op: 'delete', key: 'c1', version: '2', ids: ['p1'] });
     expect(ops[0]).toMatchObject({
       op: 'upsert',
@@ -55,14 +66,50 @@ describe('index log (real Redis)', () => {
 
   it('refuses a point whose vector has other dimensions', async () => {
     await expect(
-      appendIndexOp(redis, logKey, {
-        op: 'upsert',
-        key: 'c1',
-        version: '3',
-        dimensions: 4,
-        points: [{ id: 'bad', vector: new Float32Array(3), payload: {} }],
-        acceptedAt: [0],
-      }),
+      appendIndexOp(
+        redis,
+        logKey,
+        {
+          op: 'upsert',
+          key: 'c1',
+          version: '3',
+          dimensions: 4,
+          points: [{ id: 'bad', vector: new Float32Array(3), payload: {} }],
+          acceptedAt: [0],
+        },
+        HOUR,
+      ),
     ).rejects.toThrow('has 3 dimensions, not 4');
+  });
+
+  it('trims entries older than the retention on append and keeps the recent ones', async () => {
+    const key = `${logKey}:trim`;
+    const retentionMs = 60_000;
+    // Entries stamped two retentions ago (explicit ids), as a log left alone that long holds them.
+    const old = Date.now() - 2 * retentionMs;
+    const oldIds = [`${old}-0`, `${old}-1`, `${old + 1}-0`];
+    for (const id of oldIds)
+      await redis.xadd(key, id, 'op', 'delete', 'k', 'c1', 'v', '1', 'b', '{"ids":[]}');
+    // Upserts as workers append them (three 512-d points: 6 KB, more than a stream node holds).
+    const upsert = (version: string) => ({
+      op: 'upsert' as const,
+      key: 'c1',
+      version,
+      dimensions: 512,
+      points: Array.from({ length: 3 }, (_, i) => ({
+        id: `p${i}`,
+        vector: new Float32Array(512).fill(i + 1),
+        payload: {},
+      })),
+      acceptedAt: [0, 0, 0],
+    });
+    const recent = [
+      await appendIndexOp(redis, key, upsert('2'), retentionMs),
+      await appendIndexOp(redis, key, upsert('3'), retentionMs),
+      await appendIndexOp(redis, key, { op: 'delete', key: 'c1', version: '4', ids: ['p0'] }, retentionMs),
+    ];
+    const ids = ((await redis.xrange(key, '-', '+')) as [string, string[]][]).map(([id]) => id);
+    expect(ids).toEqual(recent);
+    await redis.del(key);
   });
 });

@@ -61,16 +61,21 @@ export function fromPayload(payload: IndexPayload): {
 }
 
 /**
- * Appends one operation to the log (a Redis stream, bounded to about `maxEntries`). An upsert's
- * vectors travel as one binary field (float32, point after point), the rest as JSON: base64 in the
- * JSON cost the worker and the API a third more bytes to write, store and parse.
+ * Appends one operation to the log (a Redis stream) and trims entries older than `retentionMs`
+ * (XADD MINID ~: whole stream nodes, so up to one node of 100 entries or 4 KB lives a little longer).
+ * The threshold is this process's clock minus the retention, compared with entry ids, which Redis
+ * stamps with its own clock. An upsert's vectors travel as one binary field (float32, point after
+ * point), the rest as JSON: base64 in the JSON cost the worker and the API a third more bytes to
+ * write, store and parse.
  */
 export async function appendIndexOp(
   redis: Redis,
   logKey: string,
   op: IndexOp,
-  maxEntries = 200_000,
+  retentionMs: number,
 ): Promise<string> {
+  if (!Number.isInteger(retentionMs) || retentionMs <= 0)
+    throw new Error(`the index log retention must be a positive number of ms, not ${retentionMs}`);
   const fields: (string | Buffer)[] = ['op', op.op, 'k', op.key, 'v', op.version];
   if (op.op === 'upsert') {
     const vectors = Buffer.allocUnsafe(op.points.length * op.dimensions * 4);
@@ -95,9 +100,26 @@ export async function appendIndexOp(
   } else {
     fields.push('b', JSON.stringify({ ids: op.ids }));
   }
-  const id = await redis.xadd(logKey, 'MAXLEN', '~', String(maxEntries), '*', ...fields);
+  const minId = String(Math.max(0, Date.now() - retentionMs));
+  const id = await redis.xadd(logKey, 'MINID', '~', minId, '*', ...fields);
   if (!id) throw new Error('XADD returned no id');
   return id;
+}
+
+/**
+ * The collection and version of a log entry, read without decoding its body (so that an entry whose
+ * body cannot be decoded is still known by what it was for); undefined when even those are unreadable.
+ */
+export function indexOpHeader(fields: (string | Buffer)[]): { key: string; version: bigint } | undefined {
+  let key: string | undefined;
+  let version: string | undefined;
+  for (let at = 0; at + 1 < fields.length; at += 2) {
+    const name = fields[at]!.toString();
+    if (name === 'k') key = fields[at + 1]!.toString();
+    else if (name === 'v') version = fields[at + 1]!.toString();
+  }
+  if (!key || !version || !/^[0-9]{1,19}$/.test(version)) return undefined;
+  return { key, version: BigInt(version) };
 }
 
 /**

@@ -22,5 +22,12 @@ export { EmbeddingCacheStore } from './embedding-cache-store';
 export type { EmbeddingCacheOptions } from './embedding-cache-store';
 export { decodeVector, encodeVector, fromFloat16, toFloat16 } from './vector-codec';
 export type { VectorFormat } from './vector-codec';
-export { appendIndexOp, decodeIndexOp, fromPayload, itemPayload, metadataFilter } from './index-log';
+export {
+  appendIndexOp,
+  decodeIndexOp,
+  fromPayload,
+  indexOpHeader,
+  itemPayload,
+  metadataFilter,
+} from './index-log';
 export type { IndexOp, IndexPayload, IndexPoint } from './index-log';

@@ -341,6 +341,45 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     await third.close();
   });
 
+  it('rebuilds one collection on demand from the version read before its points, leaving the others', async () => {
+    const source = new MemorySource();
+    const [key, other] = ['missed-writes', 'untouched'];
+    source.write(key, 8, '1', makePoints('a', 50, 8, 40));
+    source.write(other, 8, '7', makePoints('o', 20, 8, 41));
+    const store = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    try {
+      source.reads.length = 0;
+      // Writes the store never heard of (a lost log entry), and one landing while the points are read.
+      source.write(key, 8, '2', makePoints('b', 30, 8, 42), ['a-0']);
+      const atTwo = source.content(key);
+      const points = source.points.bind(source);
+      let late = false;
+      source.points = async function* (k: string) {
+        for await (const batch of points(k)) {
+          if (!late) source.write(key, 8, '3', makePoints('c', 5, 8, 43));
+          late = true;
+          yield batch;
+        }
+      };
+      const rebuilt = await store.rebuild(key, 'a test');
+      // The version read first: older than (or as new as) the points, so a later check finds the rest.
+      expect(rebuilt).toEqual({ key, reason: 'a test', count: 79, version: '2' });
+      expect(store.versionOf(key)).toBe('2');
+      expect(source.reads).toEqual([key]);
+      await expectExactly(store, key, atTwo);
+      expect(store.versionOf(other)).toBe('7');
+      expect(await store.sourceVersions()).toEqual(
+        new Map([
+          [key, '3'],
+          [other, '7'],
+        ]),
+      );
+      expect(await store.rebuild('gone-from-source', 'a test')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('saves changed collections periodically, without being asked', async () => {
     const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: 20 });
     try {

@@ -97,12 +97,12 @@ export class CollectionsService {
     if (this.config.VECTOR_STORE === 'embedded') {
       const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
       await this.items.withNextCollectionVersion(collection.id, (version) =>
-        appendIndexOp(this.redis.client, logKey, {
-          op: 'delete',
-          key: collection.storeKey,
-          version,
-          ids: [itemId],
-        }),
+        appendIndexOp(
+          this.redis.client,
+          logKey,
+          { op: 'delete', key: collection.storeKey, version, ids: [itemId] },
+          this.config.INDEX_LOG_RETENTION_MS,
+        ),
       );
     } else if (await this.vectors.store.info(collection.storeKey)) {
       await this.vectors.store.delete(collection.storeKey, [itemId]);

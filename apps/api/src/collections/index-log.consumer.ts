@@ -1,20 +1,88 @@
 import { Logger } from '@nestjs/common';
 import type { Config } from '@tributary/config';
-import { createRedis, decodeIndexOp, type Redis } from '@tributary/queue';
+import { createRedis, decodeIndexOp, indexOpHeader, type IndexOp, type Redis } from '@tributary/queue';
 import type { EmbeddedVectorStore } from '@tributary/vector-store';
 import type { MetricsService } from '../metrics/metrics.service';
 
+/** Why a collection is rebuilt while running (the `reason` label of `tributary_index_rebuilds_total`). */
+export type IndexRebuildReason = 'version_gap' | 'apply_failed' | 'behind_source';
+
+interface LogEntry {
+  id: string;
+  key: string;
+  version: bigint;
+  fields: Buffer[];
+  bytes: number;
+}
+
+/** A collection waiting for, or undergoing, a rebuild from PostgreSQL. */
+interface PendingRebuild {
+  reason: IndexRebuildReason;
+  why: string;
+  /**
+   * The newest version among the entries read before the rebuild started: each entry's writes are
+   * committed to PostgreSQL before it is appended, so the rebuilt content holds them.
+   */
+  covered: bigint;
+  /** Reading PostgreSQL: entries read from now on may be newer than what it reads, so they are held. */
+  running: boolean;
+  held: LogEntry[];
+  heldBytes: number;
+  /** More was held than `MAX_HELD_BYTES`: dropped, and another rebuild follows this one. */
+  overflowed: boolean;
+}
+
+/** A comparison with PostgreSQL: its versions, then where the log ended once they were read. */
+interface PendingCheck {
+  why: string;
+  versions?: Map<string, string | undefined>;
+  until?: string;
+}
+
+/** Entries of one collection held in memory while it is rebuilt (upserts carry up to 2 KB a point). */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
+
+/** The first and last entry ids of the log (fields stay in Redis: entries can be half a megabyte). */
+const LOG_BOUNDS = `local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+return { first[1] and first[1][1] or '', last[1] and last[1][1] or '' }`;
+
+/** Orders stream ids (`<ms>-<seq>`; '0' and '' sort first). */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = (a || '0').split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = (b || '0').split('-').map(BigInt);
+  return aMs !== bMs ? (aMs < bMs ? -1 : 1) : aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 /**
  * Applies the index log (a Redis stream the workers append to) to this process's embedded vector
- * store, in order, on a connection of its own (XREAD blocks). Upserts by id are idempotent, so
- * reading an entry twice is harmless; the version each entry carries is recorded with the index,
- * and an index saved at an older version than PostgreSQL's is rebuilt at the next start.
+ * store, in order, on a connection of its own (XREAD blocks), and keeps every collection equal to
+ * PostgreSQL when entries go missing. Per collection it knows the version it reflects: an entry one
+ * above it is applied; an older one is a replay and skipped; the same one again is applied (a write
+ * whose transaction rolled back after its XADD reuses its version, and its points are in PostgreSQL
+ * all the same); a jump (an entry lost in a Redis crash, deleted or trimmed unread) or an entry that
+ * fails to apply has the collection rebuilt from PostgreSQL, one collection at a time, while the
+ * others keep applying. A collection whose last entries went missing with nothing after them is
+ * found by comparing versions with PostgreSQL every `INDEX_LOG_CHECK_EVERY_MS`, at start, and when
+ * the log no longer holds the entry read last (trimmed past this consumer).
  */
 export class IndexLogConsumer {
   private readonly logger = new Logger('IndexLog');
   private readonly redis: Redis;
+  private readonly checkEveryMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
+  /** The version each collection seen since start reflects (also for collections not in the store yet). */
+  private readonly applied = new Map<string, bigint>();
+  private readonly rebuilds = new Map<string, PendingRebuild>();
+  private readonly rebuildQueue: string[] = [];
+  private rebuilding = false;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private check: PendingCheck | undefined;
+  private checkAgain: string | undefined;
 
   constructor(
     config: Config,
@@ -25,23 +93,30 @@ export class IndexLogConsumer {
   ) {
     if (!config.REDIS_URL) throw new Error('REDIS_URL is not set');
     this.redis = createRedis(config.REDIS_URL, 'worker', 'api:index-log');
+    this.checkEveryMs = config.INDEX_LOG_CHECK_EVERY_MS;
   }
 
   /** The id of the log's last entry ('0' when empty): a consumer started there reads what comes after. */
   static async tail(redis: Redis, logKey: string): Promise<string> {
-    const last = (await redis.xrevrange(logKey, '+', '-', 'COUNT', 1)) as [string, string[]][];
-    return last[0]?.[0] ?? '0';
+    const [, last] = (await redis.eval(LOG_BOUNDS, 1, logKey)) as [string, string];
+    return last || '0';
   }
 
   start(): void {
     this.running = true;
     this.loop = this.run();
+    // Entries appended before the tail this process started from may have committed after its
+    // start-up reconcile read PostgreSQL: one check finds a collection left behind by them.
+    this.requestCheck('start-up check');
+    this.checkTimer = setInterval(() => this.requestCheck('periodic check'), this.checkEveryMs);
+    this.checkTimer.unref();
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       let batch: [Buffer, [Buffer, Buffer[]][]][] | null;
       try {
+        await this.advanceCheck();
         // Buffers: an upsert's vectors are a binary field.
         batch = await this.redis.xreadBuffer(
           'COUNT',
@@ -54,26 +129,84 @@ export class IndexLogConsumer {
         );
       } catch (err) {
         if (!this.running) return;
-        this.logger.warn(`reading the index log failed: ${(err as Error).message}; retrying`);
+        this.logger.warn(`reading the index log failed: ${errorMessage(err)}; retrying`);
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
-      for (const [, entries] of batch ?? []) {
-        for (const [rawId, fields] of entries) {
-          const id = rawId.toString();
-          try {
-            await this.apply(fields);
-          } catch (err) {
-            this.logger.error(`index log entry ${id} could not be applied: ${(err as Error).message}`);
-          }
-          this.position = id;
-        }
+      const entries = batch?.[0]?.[1] ?? [];
+      if (entries.length > 0) await this.noticeTrim(entries[0]![0].toString());
+      for (const [rawId, fields] of entries) {
+        const id = rawId.toString();
+        await this.handle(id, fields);
+        this.position = id;
       }
+      // Nothing after the position: every entry up to the check's end has been read.
+      if (entries.length === 0 && this.check?.until !== undefined) this.evaluateCheck();
     }
   }
 
-  private async apply(fields: Buffer[]): Promise<void> {
-    const op = decodeIndexOp(fields);
+  /**
+   * The log holding nothing before the first entry just read means the entry read last was trimmed,
+   * and perhaps entries after it that this consumer never saw: a check finds what they were for.
+   */
+  private async noticeTrim(firstRead: string): Promise<void> {
+    // Started on an empty log: nothing was read before, so nothing before the first entry to miss.
+    if (this.position === '0') return;
+    try {
+      const [first] = (await this.redis.eval(LOG_BOUNDS, 1, this.logKey)) as [string, string];
+      if (first && compareStreamIds(first, firstRead) >= 0) {
+        this.requestCheck(`the index log no longer holds entry ${this.position}, read last`);
+      }
+    } catch (err) {
+      this.logger.warn(`could not read where the index log starts: ${errorMessage(err)}`);
+    }
+  }
+
+  private async handle(id: string, fields: Buffer[]): Promise<void> {
+    const header = indexOpHeader(fields);
+    if (header === undefined) {
+      // Nothing tells which collection missed it: the next entry's version, or a check, will.
+      this.logger.error(`index log entry ${id} names no collection and version; skipped`);
+      return;
+    }
+    const entry: LogEntry = {
+      id,
+      ...header,
+      fields,
+      bytes: fields.reduce((sum, f) => sum + f.length, 0),
+    };
+    const pending = this.rebuilds.get(entry.key);
+    if (pending) {
+      this.hold(pending, entry);
+      return;
+    }
+    const problem = await this.process(entry);
+    if (problem) this.scheduleRebuild(entry.key, problem.reason, problem.why, entry.version);
+  }
+
+  /** Applies an entry that follows the collection's version; says why not when the collection needs a rebuild. */
+  private async process(entry: LogEntry): Promise<{ reason: IndexRebuildReason; why: string } | undefined> {
+    const applied = this.appliedVersion(entry.key);
+    if (entry.version < applied) return undefined;
+    if (entry.version > applied + 1n) {
+      return {
+        reason: 'version_gap',
+        why: `entry ${entry.id} has version ${entry.version} while the collection reflects ${applied}`,
+      };
+    }
+    try {
+      await this.apply(decodeIndexOp(entry.fields));
+    } catch (err) {
+      return {
+        reason: 'apply_failed',
+        why: `entry ${entry.id} (version ${entry.version}) could not be applied: ${errorMessage(err)}`,
+      };
+    }
+    this.applied.set(entry.key, entry.version);
+    return undefined;
+  }
+
+  private async apply(op: IndexOp): Promise<void> {
     if (op.op === 'upsert') {
       const started = process.hrtime.bigint();
       await this.store.ensureCollection(op.key, op.dimensions);
@@ -85,15 +218,191 @@ export class IndexLogConsumer {
       const now = Date.now();
       for (const at of op.acceptedAt)
         this.metrics.freshness.observe({ store: 'embedded' }, (now - at) / 1000);
-    } else {
-      const info = await this.store.info(op.key);
-      if (info) await this.store.delete(op.key, op.ids);
+      this.store.setVersion(op.key, op.version);
+    } else if (await this.store.info(op.key)) {
+      await this.store.delete(op.key, op.ids);
+      this.store.setVersion(op.key, op.version);
     }
-    this.store.setVersion(op.key, op.version);
+  }
+
+  private appliedVersion(key: string): bigint {
+    let version = this.applied.get(key);
+    if (version === undefined) {
+      const stored = this.store.versionOf(key);
+      version = stored !== undefined && /^[0-9]+$/.test(stored) ? BigInt(stored) : 0n;
+      this.applied.set(key, version);
+    }
+    return version;
+  }
+
+  private hold(pending: PendingRebuild, entry: LogEntry): void {
+    if (!pending.running) {
+      pending.covered = max(pending.covered, entry.version);
+    } else if (pending.overflowed || pending.heldBytes + entry.bytes > MAX_HELD_BYTES) {
+      // Everything dropped here is read before the next rebuild starts, which then holds it.
+      pending.overflowed = true;
+      pending.covered = max(pending.covered, entry.version);
+      pending.held = [];
+      pending.heldBytes = 0;
+    } else {
+      pending.held.push(entry);
+      pending.heldBytes += entry.bytes;
+    }
+  }
+
+  private scheduleRebuild(key: string, reason: IndexRebuildReason, why: string, covered: bigint): void {
+    if (this.rebuilds.has(key)) return;
+    this.rebuilds.set(key, {
+      reason,
+      why,
+      covered,
+      running: false,
+      held: [],
+      heldBytes: 0,
+      overflowed: false,
+    });
+    this.metrics.indexRebuilds.inc({ reason });
+    this.logger.warn(`collection ${key} is rebuilt from PostgreSQL (${reason}): ${why}`);
+    this.rebuildQueue.push(key);
+    if (!this.rebuilding) {
+      this.rebuilding = true;
+      void this.runRebuilds();
+    }
+  }
+
+  /** One rebuild at a time, so that many collections behind at once do not take every connection. */
+  private async runRebuilds(): Promise<void> {
+    for (;;) {
+      const key = this.rebuildQueue.shift();
+      if (key === undefined || !this.running) {
+        this.rebuilding = false;
+        return;
+      }
+      try {
+        await this.rebuild(key);
+      } catch (err) {
+        // Only when stopping (the store closed under it); the next start reconciles the collection.
+        if (this.running) this.logger.error(`rebuilding collection ${key} failed: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  private async rebuild(key: string): Promise<void> {
+    const pending = this.rebuilds.get(key)!;
+    pending.running = true;
+    let rebuilt: Awaited<ReturnType<EmbeddedVectorStore['rebuild']>>;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rebuilt = await this.store.rebuild(key, `${pending.reason}: ${pending.why}`);
+        if (!this.running) return;
+        break;
+      } catch (err) {
+        if (!this.running) return;
+        const waitMs = Math.min(30_000, 500 * 2 ** attempt);
+        this.logger.error(
+          `rebuilding collection ${key} failed (attempt ${attempt}): ${errorMessage(err)}; again in ${waitMs} ms`,
+        );
+        await new Promise((r) => setTimeout(r, waitMs).unref());
+        if (!this.running) return;
+      }
+    }
+    if (rebuilt === undefined) {
+      this.logger.warn(`collection ${key} is no longer in PostgreSQL; not rebuilt`);
+      this.rebuilds.delete(key);
+      return;
+    }
+    const version = max(
+      rebuilt.version !== undefined && /^[0-9]+$/.test(rebuilt.version) ? BigInt(rebuilt.version) : 0n,
+      pending.covered,
+    );
+    this.applied.set(key, version);
+    this.store.setVersion(key, String(version));
+    this.logger.log(
+      `collection ${key} rebuilt from PostgreSQL (${pending.reason}): ${rebuilt.count} points, version ${version}`,
+    );
+    // What arrived meanwhile, in order; the same rules apply (a new gap means another rebuild).
+    let problem: { reason: IndexRebuildReason; why: string } | undefined;
+    while (problem === undefined && pending.held.length > 0) {
+      const entry = pending.held.shift()!;
+      pending.heldBytes -= entry.bytes;
+      problem = await this.process(entry);
+      if (problem) pending.covered = max(pending.covered, entry.version);
+    }
+    if (problem === undefined && pending.overflowed) {
+      problem = {
+        reason: pending.reason,
+        why: `more than ${MAX_HELD_BYTES} bytes of entries arrived while it was rebuilt`,
+      };
+    }
+    if (problem === undefined) {
+      this.rebuilds.delete(key);
+      return;
+    }
+    // Another round, behind the other collections waiting: whatever is still held is read before it starts.
+    for (const entry of pending.held) pending.covered = max(pending.covered, entry.version);
+    Object.assign(pending, { ...problem, running: false, held: [], heldBytes: 0, overflowed: false });
+    this.metrics.indexRebuilds.inc({ reason: problem.reason });
+    this.logger.warn(
+      `collection ${key} is rebuilt from PostgreSQL again (${problem.reason}): ${problem.why}`,
+    );
+    this.rebuildQueue.push(key);
+  }
+
+  /** Starts a comparison with PostgreSQL (or queues one after the comparison in progress). */
+  requestCheck(why: string): void {
+    if (!this.running) return;
+    if (this.check) {
+      this.checkAgain ??= why;
+      return;
+    }
+    const check: PendingCheck = { why };
+    this.check = check;
+    this.store.sourceVersions().then(
+      (versions) => {
+        check.versions = versions;
+      },
+      (err: unknown) => {
+        this.logger.warn(`${why}: reading collection versions failed: ${errorMessage(err)}`);
+        if (this.check === check) this.check = undefined;
+      },
+    );
+  }
+
+  /**
+   * Once PostgreSQL's versions are read, notes where the log ends: every entry of a version it
+   * reported was appended before it committed, so before that point.
+   */
+  private async advanceCheck(): Promise<void> {
+    const check = this.check;
+    if (check?.versions === undefined) return;
+    if (check.until === undefined) check.until = await IndexLogConsumer.tail(this.redis, this.logKey);
+    if (compareStreamIds(this.position, check.until) >= 0) this.evaluateCheck();
+  }
+
+  private evaluateCheck(): void {
+    const check = this.check;
+    if (check?.versions === undefined || check.until === undefined) return;
+    this.check = undefined;
+    for (const [key, source] of check.versions) {
+      if (source === undefined || !/^[0-9]+$/.test(source) || this.rebuilds.has(key)) continue;
+      const applied = this.appliedVersion(key);
+      if (applied < BigInt(source)) {
+        this.scheduleRebuild(
+          key,
+          'behind_source',
+          `${check.why}: the collection reflects version ${applied}, PostgreSQL has ${source}, and the log was read to ${check.until}`,
+          applied,
+        );
+      }
+    }
+    const again = this.checkAgain;
+    this.checkAgain = undefined;
+    if (again !== undefined) this.requestCheck(again);
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.checkTimer);
     this.redis.disconnect();
     await this.loop?.catch(() => undefined);
   }

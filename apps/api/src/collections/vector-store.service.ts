@@ -16,7 +16,8 @@ import { IndexLogConsumer } from './index-log.consumer';
 /**
  * The API's vector store, chosen by VECTOR_STORE. `embedded`: usearch indexes under
  * DATA_DIR/vectors, owned by this process; workers append their writes to the index log in Redis,
- * which this process applies, and anything missing or stale is rebuilt from PostgreSQL at start.
+ * which this process applies; anything missing or stale is rebuilt from PostgreSQL at start, and a
+ * collection that misses a log entry while running is rebuilt then (see IndexLogConsumer).
  * `pgvector` and `qdrant`: shared stores the workers write to directly.
  */
 @Injectable()
@@ -41,7 +42,8 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
     switch (this.config.VECTOR_STORE) {
       case 'embedded': {
         const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
-        // Where the log ends before reconciling: entries after it are applied again (harmlessly).
+        // Where the log ends before reconciling: entries after it that the reconcile already holds
+        // are skipped by version; one it missed shows as a version gap or in the start-up check.
         const from = await IndexLogConsumer.tail(this.redis.client, logKey);
         const store = await EmbeddedVectorStore.open({
           dir: path.resolve(this.config.VECTOR_DIR ?? path.join(this.config.DATA_DIR, 'vectors')),
@@ -68,8 +70,10 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
     const prisma = this.prisma;
     return {
       async collections() {
-        const rows = await prisma.collection.findMany({ select: { storeKey: true, dimensions: true } });
-        return rows.map((r) => ({ key: r.storeKey, dimensions: r.dimensions }));
+        const rows = await prisma.collection.findMany({
+          select: { storeKey: true, dimensions: true, version: true },
+        });
+        return rows.map((r) => ({ key: r.storeKey, dimensions: r.dimensions, version: String(r.version) }));
       },
       async version(key: string) {
         const row = await prisma.collection.findUnique({

@@ -33,6 +33,7 @@ export class ItemEmbedder {
   private readonly collections = new Map<string, CollectionRef>();
   private readonly ensured = new Set<string>();
   private readonly logKey: string;
+  private readonly logRetentionMs: number;
   private readonly streamCacheTtlSeconds: number;
 
   constructor(
@@ -52,6 +53,7 @@ export class ItemEmbedder {
       format: config.EMBEDDING_CACHE_FORMAT,
     });
     this.logKey = redisKeys(config.REDIS_PREFIX).indexLog;
+    this.logRetentionMs = config.INDEX_LOG_RETENTION_MS;
     this.streamCacheTtlSeconds = config.STREAM_EMBEDDING_CACHE_TTL_SECONDS;
   }
 
@@ -150,14 +152,19 @@ export class ItemEmbedder {
       // The version bump holds the collection's row lock until the entry is in the log, so the
       // log's order is the versions' order whatever the number of workers.
       await this.items.withNextCollectionVersion(collectionId, (version) =>
-        appendIndexOp(this.redis, this.logKey, {
-          op: 'upsert',
-          key: collection.key,
-          version,
-          dimensions: collection.dimensions,
-          points,
-          acceptedAt,
-        }),
+        appendIndexOp(
+          this.redis,
+          this.logKey,
+          {
+            op: 'upsert',
+            key: collection.key,
+            version,
+            dimensions: collection.dimensions,
+            points,
+            acceptedAt,
+          },
+          this.logRetentionMs,
+        ),
       );
       return;
     }

@@ -33,15 +33,19 @@ import {
 
 /**
  * The system of record the embedded indexes are derived from (the database). Used on open and by
- * `reconcile()` to rebuild collections whose files are missing, corrupt or stale.
+ * `reconcile()` to rebuild collections whose files are missing, corrupt or stale, and by `rebuild()`
+ * for one collection known to have missed writes.
  */
 export interface RebuildSource {
   /** The current version of a collection's content; compared with the version saved beside the index. */
   version(key: string): Promise<string | undefined>;
   /** Every point of the collection, in batches. */
   points(key: string): AsyncIterable<VectorPoint[]>;
-  /** Every collection the source knows. */
-  collections(): Promise<{ key: string; dimensions: number }[]>;
+  /**
+   * Every collection the source knows; with its current version when it is read in the same go
+   * (`sourceVersions()` then needs one call instead of one per collection).
+   */
+  collections(): Promise<{ key: string; dimensions: number; version?: string }[]>;
 }
 
 export interface EmbeddedVectorStoreOptions {
@@ -64,6 +68,8 @@ export interface RebuiltCollection {
   /** Why it was rebuilt: files missing or unreadable, other dimensions, another version. */
   reason: string;
   count: number;
+  /** The source's version read before the points: the rebuilt content reflects at least it. */
+  version: string | undefined;
 }
 
 interface Entry {
@@ -203,17 +209,7 @@ export class EmbeddedVectorStore implements VectorStore {
         const version = await this.source.version(key);
         const reason = this.staleReason(key, dimensions, version);
         if (reason === undefined) continue;
-        const started = Date.now();
-        const fresh = newCollection(key, dimensions);
-        fresh.version = version;
-        for await (const batch of this.source.points(key)) this.insert(fresh, batch);
-        this.collections.set(key, fresh);
-        this.unreadable.delete(key);
-        await this.save(fresh);
-        rebuilt.push({ key, reason, count: fresh.byId.size });
-        this.log(
-          `Rebuilt vector collection ${key} from source (${reason}): ${fresh.byId.size} points in ${Date.now() - started} ms`,
-        );
+        rebuilt.push(await this.rebuildFrom(this.source, key, dimensions, version, reason));
       } catch (err) {
         failed.push(key);
         this.log(`Failed to rebuild vector collection ${key} from source: ${errorMessage(err)}`);
@@ -223,6 +219,42 @@ export class EmbeddedVectorStore implements VectorStore {
       throw new VectorStoreError(`Failed to rebuild vector collections from source: ${failed.join(', ')}`);
     }
     return rebuilt;
+  }
+
+  /**
+   * Rebuilds one collection from the source whatever its state (its writes were missed: a log entry
+   * lost or not applied), reading the version before the points as `reconcile()` does. Searches see
+   * the old content until the new one is complete; writes to the collection while this runs are
+   * superseded by it, so the caller holds them back and applies those newer than the returned
+   * version afterwards. Undefined when the source no longer knows the collection.
+   */
+  async rebuild(key: string, reason: string): Promise<RebuiltCollection | undefined> {
+    this.assertOpen();
+    assertCollectionKey(key);
+    if (this.source === undefined) throw new VectorStoreError('This store has no rebuild source');
+    const known = (await this.source.collections()).find((c) => c.key === key);
+    if (known === undefined) return undefined;
+    assertDimensions(known.dimensions);
+    const version = await this.source.version(key);
+    return this.rebuildFrom(this.source, key, known.dimensions, version, reason);
+  }
+
+  /** The source version a collection reflects (loaded, rebuilt or recorded); undefined when unknown. */
+  versionOf(key: string): string | undefined {
+    this.assertOpen();
+    assertCollectionKey(key);
+    return this.collections.get(key)?.version;
+  }
+
+  /** Every collection's current version in the source, to compare with `versionOf()`. */
+  async sourceVersions(): Promise<Map<string, string | undefined>> {
+    this.assertOpen();
+    const versions = new Map<string, string | undefined>();
+    if (this.source === undefined) return versions;
+    for (const { key, version } of await this.source.collections()) {
+      versions.set(key, version ?? (await this.source.version(key)));
+    }
+    return versions;
   }
 
   /** Records the source version the collection now reflects; saved with the next save. */
@@ -360,6 +392,31 @@ export class EmbeddedVectorStore implements VectorStore {
 
   private infoOf(collection: Collection): CollectionInfo {
     return { key: collection.key, dimensions: collection.dimensions, count: collection.byId.size };
+  }
+
+  private async rebuildFrom(
+    source: RebuildSource,
+    key: string,
+    dimensions: number,
+    version: string | undefined,
+    reason: string,
+  ): Promise<RebuiltCollection> {
+    const started = Date.now();
+    const fresh = newCollection(key, dimensions);
+    fresh.version = version;
+    for await (const batch of source.points(key)) {
+      // Closed meanwhile (shutting down): what is on disk stays, and the next open reconciles it.
+      this.assertOpen();
+      this.insert(fresh, batch);
+    }
+    this.assertOpen();
+    this.collections.set(key, fresh);
+    this.unreadable.delete(key);
+    await this.save(fresh);
+    this.log(
+      `Rebuilt vector collection ${key} from source (${reason}): ${fresh.byId.size} points in ${Date.now() - started} ms`,
+    );
+    return { key, reason, count: fresh.byId.size, version };
   }
 
   private staleReason(key: string, dimensions: number, version: string | undefined): string | undefined {
