@@ -233,6 +233,32 @@ export class ItemStore {
     });
   }
 
+  /**
+   * Deletes an item of a collection ({@link markDeleted}), bumps the collection's version and runs
+   * `removePoint` with it, in one transaction: when removing the point (appending to the index log,
+   * or deleting from a shared store) fails, the item stays as it was, so the caller's retry finds it
+   * again instead of a 404 while its point stays searchable. Returns what {@link markDeleted} does;
+   * nothing changes (and `removePoint` is not called) when the item is not there.
+   */
+  async deleteFromCollection(
+    collectionId: string,
+    itemId: string,
+    removePoint: (version: string) => Promise<unknown>,
+  ): Promise<{ streamId: string; status: string }[]> {
+    return this.sql.transaction(async (tx) => {
+      const deleted = await this.markDeleted(collectionId, itemId, tx);
+      if (deleted.length === 0) return deleted;
+      const [row] = await this.rows<{ version: string }>(
+        'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
+        [collectionId],
+        tx,
+      );
+      if (!row) throw new Error(`collection ${collectionId} does not exist`);
+      await removePoint(String(row.version));
+      return deleted;
+    });
+  }
+
   /** Streams with items accepted and not yet embedded or failed, with what enqueueing needs. */
   streamsWithLag(): Promise<{ id: string; tenantId: string; collectionId: string; model: string }[]> {
     return this.rows(
@@ -300,7 +326,11 @@ export class ItemStore {
    * before it was embedded leaves the accepted counter (and the failed one), so it is not lag; an
    * item still pending was never counted.
    */
-  markDeleted(collectionId: string, itemId: string): Promise<{ streamId: string; status: string }[]> {
+  markDeleted(
+    collectionId: string,
+    itemId: string,
+    db: SqlClient = this.sql,
+  ): Promise<{ streamId: string; status: string }[]> {
     return this.rows<{ streamId: string; status: string }>(
       `WITH target AS (
          SELECT i.stream_id, i.id, i.status FROM item i JOIN stream s ON s.id = i.stream_id
@@ -323,6 +353,7 @@ export class ItemStore {
        )
        SELECT stream_id AS "streamId", status::text AS status FROM deleted`,
       [collectionId, itemId],
+      db,
     );
   }
 

@@ -92,20 +92,19 @@ export class CollectionsService {
   /** Deletes one item's point (and marks the stored item deleted); 404 when the collection has no such item. */
   async deleteItem(principal: TenantPrincipal, name: string, itemId: string): Promise<void> {
     const collection = await this.streams.collection(principal.tenant.id, name);
-    const deleted = await this.items.markDeleted(collection.id, itemId);
-    if (deleted.length === 0) throw new NotFoundError('Item', itemId);
-    if (this.config.VECTOR_STORE === 'embedded') {
-      const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
-      await this.items.withNextCollectionVersion(collection.id, (version) =>
-        appendIndexOp(
+    const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
+    const deleted = await this.items.deleteFromCollection(collection.id, itemId, async (version) => {
+      if (this.config.VECTOR_STORE === 'embedded') {
+        await appendIndexOp(
           this.redis.client,
           logKey,
           { op: 'delete', key: collection.storeKey, version, ids: [itemId] },
           this.config.INDEX_LOG_RETENTION_MS,
-        ),
-      );
-    } else if (await this.vectors.store.info(collection.storeKey)) {
-      await this.vectors.store.delete(collection.storeKey, [itemId]);
-    }
+        );
+      } else if (await this.vectors.store.info(collection.storeKey)) {
+        await this.vectors.store.delete(collection.storeKey, [itemId]);
+      }
+    });
+    if (deleted.length === 0) throw new NotFoundError('Item', itemId);
   }
 }

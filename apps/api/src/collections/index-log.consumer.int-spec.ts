@@ -122,7 +122,10 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
     async function embed(c: Collection, ids: string[]) {
       const rows = ids.map((id) => ({ id, text: `text of ${id}`, metadata: { n: id }, occurredAt: null }));
       await items.insertNew(c.tenantId, c.streamId, 'use-lite@1', rows);
-      await items.markQueued(c.streamId, ids);
+      await items.markQueued(
+        c.streamId,
+        ids.map((id) => ({ id, jobId: `job-${id}` })),
+      );
       const written = await items.writeEmbedded(
         ids.map((id) => ({ streamId: c.streamId, itemId: id, vector: vectorOf(id) })),
       );

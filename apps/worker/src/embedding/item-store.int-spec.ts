@@ -120,4 +120,35 @@ describe('ItemStore (real PostgreSQL)', () => {
     expect(await items.writeEmbedded([{ streamId: s.id, itemId: 'q', vector: vec(0, 1, 0, 0) }])).toEqual([]);
     expect(await items.tenantLag(s.tenantId)).toBe(1);
   });
+
+  it('deletes an item, bumps the collection version and removes its point in one transaction', async () => {
+    const s = await stream('delete-tx', ['a', 'b']);
+    const vec = (...v: number[]) => new Float32Array(v);
+    await items.writeEmbedded([{ streamId: s.id, itemId: 'a', vector: vec(1, 0, 0, 0) }]);
+    const version = async () =>
+      Number((await prisma.collection.findUniqueOrThrow({ where: { id: s.collectionId } })).version);
+    const before = await version();
+
+    // Removing the point fails (Redis away, say): the item is not deleted, so a retry finds it again.
+    await expect(
+      items.deleteFromCollection(s.collectionId, 'a', () => Promise.reject(new Error('store down'))),
+    ).rejects.toThrow('store down');
+    expect(await version()).toBe(before);
+    expect(await counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 0 });
+
+    const seen: string[] = [];
+    const deleted = await items.deleteFromCollection(s.collectionId, 'a', (v) => {
+      seen.push(v);
+      return Promise.resolve();
+    });
+    expect(deleted).toEqual([{ streamId: s.id, status: 'embedded' }]);
+    expect(seen).toEqual([String(before + 1)]);
+    expect(await version()).toBe(before + 1);
+
+    // Not there any more: nothing changes and no point is removed.
+    expect(
+      await items.deleteFromCollection(s.collectionId, 'a', () => Promise.reject(new Error('called'))),
+    ).toEqual([]);
+    expect(await version()).toBe(before + 1);
+  });
 });
