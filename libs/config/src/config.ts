@@ -121,6 +121,14 @@ export const configSchema = z.object({
   STREAM_EMBEDDING_CACHE_TTL_SECONDS: int(0, 31_536_000).default(0),
   /** How cached vectors are stored: float32 (exact) or float16 (half the memory). */
   EMBEDDING_CACHE_FORMAT: z.enum(['float32', 'float16']).default('float32'),
+  /**
+   * Who shares embedding cache entries. `tenant` (default): each tenant has its own, so a cache hit
+   * (or a fast answer) never tells a tenant that another tenant embedded or searched that text.
+   * `global`: all tenants share them (more hits, less inference, less Redis memory), but any tenant
+   * can learn that someone recently embedded an exact text. Choose `global` only when the tenants
+   * trust each other.
+   */
+  EMBEDDING_CACHE_SCOPE: z.enum(['tenant', 'global']).default('tenant'),
   /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json. */
   DOCS_ENABLED: booleanish.default(true),
   /** Where vectors live: `embedded` (usearch under DATA_DIR/vectors), `pgvector` (DATABASE_URL with the vector extension) or `qdrant` (QDRANT_URL). */
