@@ -106,6 +106,12 @@ export const configSchema = z.object({
   INFERENCE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(4096),
   /** Inputs per /v1/embeddings request; more is refused with 413. */
   EMBEDDINGS_MAX_INPUTS: int(1, 100_000).default(2048),
+  /**
+   * What a /v1/embeddings request costs in rate-limit tokens: one per this many inputs, at least one
+   * (so with 32, 1–32 inputs cost 1 and 2,048 cost 64). A tenant's request rate is then a rate of
+   * inputs, not of requests that may each carry thousands.
+   */
+  EMBEDDINGS_INPUTS_PER_TOKEN: int(1, 100_000).default(32),
   /** Characters per input; a longer one is refused with 413. */
   EMBEDDINGS_MAX_INPUT_CHARS: int(1, 10_000_000).default(32_768),
   /** How long a /v1/embeddings request may wait for inference before it is answered 503. */

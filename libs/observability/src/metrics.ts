@@ -23,7 +23,7 @@ export class Metrics {
 
   readonly rateLimitErrors = new Counter({
     name: 'tributary_rate_limit_errors_total',
-    help: 'Rate limit checks that failed (Redis unreachable); such requests are let through',
+    help: 'Rate limit checks that failed (Redis unreachable); such requests are refused with 503',
     registers: [this.registry],
   });
 

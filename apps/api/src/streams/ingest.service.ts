@@ -3,9 +3,8 @@ import { CONFIG, type Config } from '@tributary/config';
 import { RateLimitedError, UnavailableError, type IngestItem, type IngestResult } from '@tributary/contracts';
 import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
 import { embedJobsFor, redisKeys } from '@tributary/queue';
-import { takeTokens } from '../auth/token-bucket';
+import { RateLimiter } from '../auth/rate-limiter';
 import { MetricsService } from '../metrics/metrics.service';
-import { RedisService } from '../redis/redis.module';
 import { EmbedQueues } from './embed-queues';
 import type { StreamWithCollection } from './stream.repository';
 
@@ -43,7 +42,7 @@ export class IngestService {
   constructor(
     prisma: PrismaService,
     private readonly queues: EmbedQueues,
-    private readonly redis: RedisService,
+    private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {
@@ -153,14 +152,10 @@ export class IngestService {
     }
     const rate = this.config.INGEST_TENANT_ITEMS_PER_SECOND;
     const burst = this.config.INGEST_TENANT_ITEMS_BURST;
-    if (count > burst) {
-      throw new RateLimitedError(`At most ${burst} items fit in one burst; send fewer per request.`, 1);
-    }
-    const taken = await takeTokens(
-      this.redis.client,
+    const taken = await this.limiter.take(
       this.keys.ingestRate(stream.tenantId),
       { ratePerSecond: rate, burst },
-      { cost: count },
+      { cost: count, unit: 'items' },
     );
     if (!taken.allowed) {
       this.metrics.ingestRejections.inc({ reason: 'tenant_rate' });
