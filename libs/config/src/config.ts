@@ -51,6 +51,36 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** Largest accepted JSON request body, in bytes. */
   BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * Failed authentications (a wrong tenant or admin key, a bad webhook signature) one client address
+   * may make per AUTH_FAILURE_WINDOW_SECONDS; then it is answered 429 until the window ends, without
+   * a database lookup. Keys recently verified (cached) keep working from that address.
+   */
+  AUTH_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(30),
+  AUTH_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /** How long a key hash found in no live key is remembered, so repeating it costs no database lookup. */
+  AUTH_UNKNOWN_KEY_CACHE_SECONDS: int(1, 86_400).default(60),
+  /**
+   * Whose address a request is from, for the failed-authentication limit (Fastify's `trustProxy`).
+   * `false` (default): the TCP peer; `X-Forwarded-For` is ignored, since anyone can send it. Behind
+   * a reverse proxy or load balancer: `true` (trust every hop), a hop count such as `1`, or the
+   * proxies' addresses/CIDRs, comma-separated (`10.0.0.0/8,127.0.0.1`).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v, ctx): boolean | number | string => {
+      const value = v.trim();
+      if (['false', '0', 'no', ''].includes(value)) return false;
+      if (['true', 'yes'].includes(value)) return true;
+      if (/^[1-9][0-9]{0,2}$/.test(value)) return Number(value);
+      if (value.split(',').every((part) => /^[0-9a-fA-F:.]+(\/[0-9]{1,3})?$/.test(part.trim()))) return value;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected true, false, a hop count, or comma-separated addresses/CIDRs',
+      });
+      return z.NEVER;
+    }),
   /** Default per-tenant request rate (requests per second) for new tenants. */
   DEFAULT_RATE_LIMIT_PER_SECOND: int(1, 1_000_000).default(50),
   /** Default per-tenant burst (token bucket capacity) for new tenants. */

@@ -27,6 +27,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly authFailures = new Counter({
+    name: 'tributary_auth_failures_total',
+    help: 'Failed authentications by reason (unknown_key, unknown_key_cached: answered from the negative cache without a database lookup, revoked_key, admin_key, webhook_signature), and requests refused because their address failed too often (address_limited)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly cacheHits = new Counter({
     name: 'tributary_embedding_cache_hits_total',
     help: 'Inputs whose embedding came from the cache',

@@ -15,7 +15,7 @@ import { TenantAuthGuard } from './tenant-auth.guard';
 
 /** Admin-key routes. */
 export function AdminAuth() {
-  return applyDecorators(UseGuards(AdminAuthGuard), ApiBearerAuth('admin-key'), ApiErrors(401));
+  return applyDecorators(UseGuards(AdminAuthGuard), ApiBearerAuth('admin-key'), ApiErrors(401, 429, 503));
 }
 
 /**

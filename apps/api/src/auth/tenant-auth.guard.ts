@@ -1,13 +1,14 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CONFIG, type Config } from '@tributary/config';
-import { RateLimitedError, UnauthorizedError } from '@tributary/contracts';
+import { RateLimitedError, UnauthorizedError, UnavailableError } from '@tributary/contracts';
 import { redisKeys } from '@tributary/queue';
 import type { Tenant } from '@tributary/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyRepository } from '../keys/api-key.repository';
 import { MetricsService } from '../metrics/metrics.service';
 import { bearerToken, hashSecret } from './api-key-secret';
+import { AuthFailures } from './auth-failures';
 import type { TenantPrincipal } from './authenticated-request';
 import { KeyUsageRecorder } from './key-usage.recorder';
 import { PrincipalCache } from './principal-cache';
@@ -19,7 +20,8 @@ import { REQUEST_COST, type RequestCost } from './request-cost';
  * stops working at once), then charges the request's cost (1, or what the route's
  * {@link RequestCost} says) from the tenant's rate-limit bucket, in the same Redis round trip as
  * the revocation check when the key is known to this process. Fails closed: 503 when Redis cannot
- * be asked.
+ * be asked. A key not cached is looked up in PostgreSQL only when it is not in the negative cache
+ * and the client address is not refused for failing too often ({@link AuthFailures}).
  */
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
@@ -29,6 +31,7 @@ export class TenantAuthGuard implements CanActivate {
     private readonly apiKeys: ApiKeyRepository,
     private readonly usage: KeyUsageRecorder,
     private readonly principals: PrincipalCache,
+    private readonly failures: AuthFailures,
     private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
     private readonly reflector: Reflector,
@@ -49,15 +52,44 @@ export class TenantAuthGuard implements CanActivate {
     if (local) {
       if ((await this.charge(local.tenant, reply, cost, this.principals.revokedMarker(hash))) === 'revoked') {
         this.principals.dropLocal(hash);
+        await this.failures.record(request.ip, 'revoked_key');
         throw new UnauthorizedError('Invalid or revoked API key');
       }
       return this.accept(request, local);
     }
-    let principal = await this.principals.get(hash);
-    if (principal === 'revoked') throw new UnauthorizedError('Invalid or revoked API key');
+    // One round trip: the cached principal, its revocation, and for a key not cached, whether it is
+    // known to match nothing and whether this address failed too often.
+    let found;
+    try {
+      found = await this.principals.lookup(hash, [
+        this.failures.unknownMarker(hash),
+        this.failures.blockedMarker(request.ip),
+      ]);
+    } catch (err) {
+      this.metrics.rateLimitErrors.inc();
+      throw new UnavailableError(
+        `Authentication cannot be checked right now (${(err as Error).message}); retry shortly.`,
+        1,
+      );
+    }
+    let principal = found.principal;
+    const [unknown, blocked] = found.also;
+    if (principal === 'revoked') {
+      await this.failures.record(request.ip, 'revoked_key');
+      throw new UnauthorizedError('Invalid or revoked API key');
+    }
     if (!principal) {
+      // Keys this deployment verified recently (cached above) still work from a blocked address.
+      this.failures.refuseIfBlocked(blocked);
+      if (unknown) {
+        await this.failures.record(request.ip, 'unknown_key_cached');
+        throw new UnauthorizedError('Invalid or revoked API key');
+      }
       const key = await this.apiKeys.findActiveByHash(hash);
-      if (!key) throw new UnauthorizedError('Invalid or revoked API key');
+      if (!key) {
+        await this.failures.record(request.ip, 'unknown_key', hash);
+        throw new UnauthorizedError('Invalid or revoked API key');
+      }
       const { tenant, ...keyOnly } = key;
       principal = { tenant, key: keyOnly };
       await this.principals.set(hash, principal);
