@@ -132,8 +132,15 @@ export const configSchema = z.object({
   BATCH_MAX_SIZE: int(1, 4096).default(64),
   /** How long a request waits for others to share its batch, in milliseconds. */
   BATCH_MAX_WAIT_MS: int(0, 1000).default(2),
-  /** Rows waiting for inference per model; beyond it uncached requests get 429. */
+  /**
+   * Rows waiting for inference per model for one tenant alone; beyond it uncached requests get 429.
+   * With n tenants waiting, each may have max(INFERENCE_QUEUE_TENANT_MIN_ROWS, this / n) rows
+   * queued, and batches take rows round-robin across tenants, so one tenant's flood cannot push
+   * the others to 429.
+   */
   INFERENCE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(4096),
+  /** The fair share's floor: rows a tenant may always have queued, however many others wait. */
+  INFERENCE_QUEUE_TENANT_MIN_ROWS: int(1, 1_000_000).default(256),
   /** Inputs per /v1/embeddings request; more is refused with 413. */
   EMBEDDINGS_MAX_INPUTS: int(1, 100_000).default(2048),
   /**

@@ -130,6 +130,8 @@ export class EmbeddingsService {
           modelId,
           missing.map((i) => tokenized.rows[i]!),
           Date.now() + this.config.EMBEDDINGS_TIMEOUT_MS,
+          // The queue is shared fairly between tenants.
+          tenantId,
         );
       } catch (err) {
         if (err instanceof InferenceOverloadedError) {
