@@ -189,7 +189,10 @@ export const configSchema = z.object({
   /** Items per second one tenant may ingest (token bucket refill), and the bucket's capacity. */
   INGEST_TENANT_ITEMS_PER_SECOND: int(1, 10_000_000).default(5_000),
   INGEST_TENANT_ITEMS_BURST: int(1, 10_000_000).default(50_000),
-  /** Items waiting in one model's queue across all tenants; beyond it ingest answers 503. */
+  /**
+   * Items accepted and not yet embedded for one model across all tenants (from the stream counters
+   * in PostgreSQL, so items, not BullMQ jobs of up to 100); beyond it ingest answers 503.
+   */
   INGEST_GLOBAL_MAX_QUEUED: int(1, 1_000_000_000).default(2_000_000),
   /** Largest NDJSON ingest body, in bytes (read incrementally, never held whole). */
   NDJSON_MAX_BYTES: int(1024, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
