@@ -96,8 +96,8 @@ describe('streaming data plane: ingest → queue → worker → index → search
     expect(after.body.data.map((h: { id: string }) => h.id).sort()).toEqual(['b', 'c', 'd']);
   });
 
-  it('takes vectors from the embedding cache, and by default does not fill it with stream items', async () => {
-    const { key } = await newTenant(base, 'cache');
+  it("takes vectors from the tenant's own embedding cache entries, and by default does not fill it with stream items", async () => {
+    const { key, tenantId } = await newTenant(base, 'cache');
     const stream = (await call(base, 'POST', '/v1/streams', key, { name: 'cached', kind: 'text' })).body;
     const redis = createRedis(platform.env['REDIS_URL']!, 'producer', 'e2e-cache');
     try {
@@ -106,33 +106,49 @@ describe('streaming data plane: ingest → queue → worker → index → search
         prefix: platform.env['REDIS_PREFIX']!,
         ttlSeconds: 600,
         format: 'float32',
+        scope: 'tenant',
       });
       // A vector the model would never produce, planted for one text: only a cache read yields it.
       const planted = new Float32Array(512);
       planted[7] = 1;
       const cachedText = 'a text whose vector is already in the cache';
-      await cache.setMany('use-lite@1', 'passage', [{ text: cachedText, vector: planted }]);
+      await cache.setMany('use-lite@1', 'passage', [{ tenantId, text: cachedText, vector: planted }]);
+      // The same vector planted for another tenant's entry of a text: this tenant must not get it.
+      const foreignText = 'a text another tenant has in its cache';
+      await cache.setMany('use-lite@1', 'passage', [
+        { tenantId: '00000000-0000-4000-8000-000000000000', text: foreignText, vector: planted },
+      ]);
       const otherText = 'a text nobody embedded before';
       const sent = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
         items: [
           { id: 'cached', text: cachedText },
           { id: 'other', text: otherText },
+          { id: 'foreign', text: foreignText },
         ],
       });
       expect(sent.status).toBe(202);
-      expect(await drained(base, key, stream.id)).toMatchObject({ embedded: 2, lag: 0 });
+      expect(await drained(base, key, stream.id)).toMatchObject({ embedded: 3, lag: 0 });
 
       let hits: { id: string; score: number }[] = [];
-      for (let i = 0; i < 50 && hits.length < 2; i++) {
-        hits = (await call(base, 'POST', '/v1/collections/cached/search', key, { query: [...planted], k: 2 }))
+      for (let i = 0; i < 50 && hits.length < 3; i++) {
+        hits = (await call(base, 'POST', '/v1/collections/cached/search', key, { query: [...planted], k: 3 }))
           .body.data;
-        if (hits.length < 2) await new Promise((r) => setTimeout(r, 100));
+        if (hits.length < 3) await new Promise((r) => setTimeout(r, 100));
       }
       expect(hits[0]).toMatchObject({ id: 'cached' });
       expect(hits[0]!.score).toBeCloseTo(1, 2);
-      expect(hits[1]!.score).toBeLessThan(0.5);
+      // The other two were computed by the model (the foreign entry was not used).
+      expect(
+        hits
+          .slice(1)
+          .map((h) => h.id)
+          .sort(),
+      ).toEqual(['foreign', 'other']);
+      expect(Math.max(hits[1]!.score, hits[2]!.score)).toBeLessThan(0.5);
       // STREAM_EMBEDDING_CACHE_TTL_SECONDS is 0 by default: the computed vector was not cached.
-      expect(await cache.getMany('use-lite@1', 'passage', [otherText], 512)).toEqual([undefined]);
+      expect(await cache.getMany('use-lite@1', 'passage', [{ tenantId, text: otherText }], 512)).toEqual([
+        undefined,
+      ]);
     } finally {
       redis.disconnect();
     }

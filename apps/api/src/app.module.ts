@@ -10,6 +10,8 @@ import { AdminCredentialRepository } from './auth/admin-credential.repository';
 import { AdminKeyService } from './auth/admin-key.service';
 import { KeyUsageRecorder } from './auth/key-usage.recorder';
 import { PrincipalCache } from './auth/principal-cache';
+import { AuthFailures } from './auth/auth-failures';
+import { RateLimiter } from './auth/rate-limiter';
 import { TenantAuthGuard } from './auth/tenant-auth.guard';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { EmbeddingCache } from './embeddings/embedding-cache';
@@ -85,6 +87,8 @@ export class AppModule {
         KeyUsageRecorder,
         PrincipalCache,
         TenantAuthGuard,
+        RateLimiter,
+        AuthFailures,
         TenantRepository,
         TenantService,
         ApiKeyRepository,

@@ -69,6 +69,8 @@ export async function createApp(config: Config): Promise<NestFastifyApplication>
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     return503OnClosing: true,
+    // request.ip, which the failed-authentication limit keys on, honours X-Forwarded-For only so far.
+    trustProxy: config.TRUST_PROXY,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     bufferLogs: true,

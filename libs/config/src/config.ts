@@ -53,6 +53,36 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** Largest accepted JSON request body, in bytes. */
   BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * Failed authentications (a wrong tenant or admin key, a bad webhook signature) one client address
+   * may make per AUTH_FAILURE_WINDOW_SECONDS; then it is answered 429 until the window ends, without
+   * a database lookup. Keys recently verified (cached) keep working from that address.
+   */
+  AUTH_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(30),
+  AUTH_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(60),
+  /** How long a key hash found in no live key is remembered, so repeating it costs no database lookup. */
+  AUTH_UNKNOWN_KEY_CACHE_SECONDS: int(1, 86_400).default(60),
+  /**
+   * Whose address a request is from, for the failed-authentication limit (Fastify's `trustProxy`).
+   * `false` (default): the TCP peer; `X-Forwarded-For` is ignored, since anyone can send it. Behind
+   * a reverse proxy or load balancer: `true` (trust every hop), a hop count such as `1`, or the
+   * proxies' addresses/CIDRs, comma-separated (`10.0.0.0/8,127.0.0.1`).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v, ctx): boolean | number | string => {
+      const value = v.trim();
+      if (['false', '0', 'no', ''].includes(value)) return false;
+      if (['true', 'yes'].includes(value)) return true;
+      if (/^[1-9][0-9]{0,2}$/.test(value)) return Number(value);
+      if (value.split(',').every((part) => /^[0-9a-fA-F:.]+(\/[0-9]{1,3})?$/.test(part.trim()))) return value;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected true, false, a hop count, or comma-separated addresses/CIDRs',
+      });
+      return z.NEVER;
+    }),
   /** Default per-tenant request rate (requests per second) for new tenants. */
   DEFAULT_RATE_LIMIT_PER_SECOND: int(1, 1_000_000).default(50),
   /** Default per-tenant burst (token bucket capacity) for new tenants. */
@@ -105,10 +135,23 @@ export const configSchema = z.object({
   BATCH_MAX_SIZE: int(1, 4096).default(64),
   /** How long a request waits for others to share its batch, in milliseconds. */
   BATCH_MAX_WAIT_MS: int(0, 1000).default(2),
-  /** Rows waiting for inference per model; beyond it uncached requests get 429. */
+  /**
+   * Rows waiting for inference per model for one tenant alone; beyond it uncached requests get 429.
+   * With n tenants waiting, each may have max(INFERENCE_QUEUE_TENANT_MIN_ROWS, this / n) rows
+   * queued, and batches take rows round-robin across tenants, so one tenant's flood cannot push
+   * the others to 429.
+   */
   INFERENCE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(4096),
+  /** The fair share's floor: rows a tenant may always have queued, however many others wait. */
+  INFERENCE_QUEUE_TENANT_MIN_ROWS: int(1, 1_000_000).default(256),
   /** Inputs per /v1/embeddings request; more is refused with 413. */
   EMBEDDINGS_MAX_INPUTS: int(1, 100_000).default(2048),
+  /**
+   * What a /v1/embeddings request costs in rate-limit tokens: one per this many inputs, at least one
+   * (so with 32, 1–32 inputs cost 1 and 2,048 cost 64). A tenant's request rate is then a rate of
+   * inputs, not of requests that may each carry thousands.
+   */
+  EMBEDDINGS_INPUTS_PER_TOKEN: int(1, 100_000).default(32),
   /** Characters per input; a longer one is refused with 413. */
   EMBEDDINGS_MAX_INPUT_CHARS: int(1, 10_000_000).default(32_768),
   /** How long a /v1/embeddings request may wait for inference before it is answered 503. */
@@ -124,6 +167,14 @@ export const configSchema = z.object({
   STREAM_EMBEDDING_CACHE_TTL_SECONDS: int(0, 31_536_000).default(0),
   /** How cached vectors are stored: float32 (exact) or float16 (half the memory). */
   EMBEDDING_CACHE_FORMAT: z.enum(['float32', 'float16']).default('float32'),
+  /**
+   * Who shares embedding cache entries. `tenant` (default): each tenant has its own, so a cache hit
+   * (or a fast answer) never tells a tenant that another tenant embedded or searched that text.
+   * `global`: all tenants share them (more hits, less inference, less Redis memory), but any tenant
+   * can learn that someone recently embedded an exact text. Choose `global` only when the tenants
+   * trust each other.
+   */
+  EMBEDDING_CACHE_SCOPE: z.enum(['tenant', 'global']).default('tenant'),
   /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json. */
   DOCS_ENABLED: booleanish.default(true),
   /** Where vectors live: `embedded` (usearch under DATA_DIR/vectors), `pgvector` (DATABASE_URL with the vector extension) or `qdrant` (QDRANT_URL). */
@@ -156,7 +207,10 @@ export const configSchema = z.object({
   /** Items per second one tenant may ingest (token bucket refill), and the bucket's capacity. */
   INGEST_TENANT_ITEMS_PER_SECOND: int(1, 10_000_000).default(5_000),
   INGEST_TENANT_ITEMS_BURST: int(1, 10_000_000).default(50_000),
-  /** Items waiting in one model's queue across all tenants; beyond it ingest answers 503. */
+  /**
+   * Items accepted and not yet embedded for one model across all tenants (from the stream counters
+   * in PostgreSQL, so items, not BullMQ jobs of up to 100); beyond it ingest answers 503.
+   */
   INGEST_GLOBAL_MAX_QUEUED: int(1, 1_000_000_000).default(2_000_000),
   /** Largest NDJSON ingest body, in bytes (read incrementally, never held whole). */
   NDJSON_MAX_BYTES: int(1024, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),

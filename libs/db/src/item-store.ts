@@ -291,6 +291,20 @@ export class ItemStore {
     return Number(row?.lag ?? 0);
   }
 
+  /**
+   * Items accepted and not yet embedded or failed, in one query: over the tenant's streams, and
+   * over every stream of one model (what that model's queue holds, in items rather than jobs).
+   */
+  async lags(tenantId: string, model: string): Promise<{ tenant: number; model: number }> {
+    const [row] = await this.rows<{ tenant: string | null; model: string | null }>(
+      `SELECT sum(accepted_count - embedded_count - failed_count) FILTER (WHERE tenant_id = $1::uuid) AS tenant,
+              sum(accepted_count - embedded_count - failed_count) FILTER (WHERE model = $2) AS model
+         FROM stream WHERE tenant_id = $1::uuid OR model = $2`,
+      [tenantId, model],
+    );
+    return { tenant: Number(row?.tenant ?? 0), model: Number(row?.model ?? 0) };
+  }
+
   /** Failed items of a stream, a page at a time (ordered by id). */
   failures(streamId: string, limit: number, after?: string) {
     return this.rows<{ id: string; error: string | null; retries: number; acceptedAt: Date }>(

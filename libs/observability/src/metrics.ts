@@ -23,7 +23,14 @@ export class Metrics {
 
   readonly rateLimitErrors = new Counter({
     name: 'tributary_rate_limit_errors_total',
-    help: 'Rate limit checks that failed (Redis unreachable); such requests are let through',
+    help: 'Rate limit checks that failed (Redis unreachable); such requests are refused with 503',
+    registers: [this.registry],
+  });
+
+  readonly authFailures = new Counter({
+    name: 'tributary_auth_failures_total',
+    help: 'Failed authentications by reason (unknown_key, unknown_key_cached: answered from the negative cache without a database lookup, revoked_key, admin_key, webhook_signature), and requests refused because their address failed too often (address_limited)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 

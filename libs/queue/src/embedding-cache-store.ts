@@ -8,13 +8,27 @@ export interface EmbeddingCacheOptions {
   /** Entry lifetime in seconds; 0 turns the cache off. */
   ttlSeconds: number;
   format: VectorFormat;
+  /**
+   * `tenant`: each tenant has its own entries, so a hit (or its latency) tells a tenant nothing
+   * about what another tenant embedded. `global`: every tenant shares the entries (more hits, less
+   * inference), which reveals to any tenant that someone recently embedded a given text.
+   */
+  scope: EmbeddingCacheScope;
+}
+
+export type EmbeddingCacheScope = 'tenant' | 'global';
+
+/** One cache input: the text and the tenant it is looked up for. */
+export interface CacheInput {
+  tenantId: string;
+  text: string;
 }
 
 /**
- * Embeddings in Redis, keyed by model version and the sha256 of the NFKC-normalised input (the
- * model tokenizes that form, so equal keys mean equal vectors). Shared by the API and the workers,
- * and by every tenant: a key reveals nothing without the text. Throws on Redis errors; callers
- * decide to degrade to a miss.
+ * Embeddings in Redis, keyed by model version, the tenant (unless the scope is `global`) and the
+ * sha256 of the NFKC-normalised input (the model tokenizes that form, so equal keys mean equal
+ * vectors). Shared by the API and the workers, which build every key here, so all of them agree on
+ * the scope. Throws on Redis errors; callers decide to degrade to a miss.
  */
 export class EmbeddingCacheStore {
   constructor(
@@ -22,26 +36,45 @@ export class EmbeddingCacheStore {
     private readonly options: EmbeddingCacheOptions,
   ) {}
 
+  /** The cache as the configuration describes it (every process builds it this way). */
+  static fromConfig(
+    redis: Redis,
+    config: {
+      REDIS_PREFIX: string;
+      EMBEDDING_CACHE_TTL_SECONDS: number;
+      EMBEDDING_CACHE_FORMAT: VectorFormat;
+      EMBEDDING_CACHE_SCOPE: EmbeddingCacheScope;
+    },
+  ): EmbeddingCacheStore {
+    return new EmbeddingCacheStore(redis, {
+      prefix: config.REDIS_PREFIX,
+      ttlSeconds: config.EMBEDDING_CACHE_TTL_SECONDS,
+      format: config.EMBEDDING_CACHE_FORMAT,
+      scope: config.EMBEDDING_CACHE_SCOPE,
+    });
+  }
+
   get enabled(): boolean {
     return this.options.ttlSeconds > 0;
   }
 
-  key(model: string, inputType: string, text: string): string {
+  key(model: string, inputType: string, { tenantId, text }: CacheInput): string {
     const digest = createHash('sha256')
       .update(`${inputType}\n${text.normalize('NFKC')}`, 'utf8')
       .digest('hex');
-    return `${this.options.prefix}:emb:${model}:${this.options.format}:${digest}`;
+    const scope = this.options.scope === 'global' ? 'g' : `t:${tenantId}`;
+    return `${this.options.prefix}:emb:${model}:${this.options.format}:${scope}:${digest}`;
   }
 
   /** Cached vectors, position for position (undefined where missing). */
   async getMany(
     model: string,
     inputType: string,
-    texts: readonly string[],
+    inputs: readonly CacheInput[],
     dimensions: number,
   ): Promise<(Float32Array | undefined)[]> {
-    if (!this.enabled || texts.length === 0) return texts.map(() => undefined);
-    const raw = await this.redis.mgetBuffer(...texts.map((t) => this.key(model, inputType, t)));
+    if (!this.enabled || inputs.length === 0) return inputs.map(() => undefined);
+    const raw = await this.redis.mgetBuffer(...inputs.map((input) => this.key(model, inputType, input)));
     return raw.map((bytes) => (bytes ? decodeVector(bytes, this.options.format, dimensions) : undefined));
   }
 
@@ -49,15 +82,15 @@ export class EmbeddingCacheStore {
   async setMany(
     model: string,
     inputType: string,
-    entries: readonly { text: string; vector: Float32Array }[],
+    entries: readonly (CacheInput & { vector: Float32Array })[],
     ttlSeconds = this.options.ttlSeconds,
   ): Promise<void> {
     if (!this.enabled || ttlSeconds <= 0 || entries.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const { text, vector } of entries) {
+    for (const entry of entries) {
       pipeline.set(
-        this.key(model, inputType, text),
-        encodeVector(vector, this.options.format),
+        this.key(model, inputType, entry),
+        encodeVector(entry.vector, this.options.format),
         'EX',
         ttlSeconds,
       );

@@ -19,7 +19,7 @@ export {
 export type { EmbedItemJob, EmbedItemsJob, EmbedJobItem, ItemToEmbed } from './embed-jobs';
 export { EmbedQueueProducers } from './embed-queues';
 export { EmbeddingCacheStore } from './embedding-cache-store';
-export type { EmbeddingCacheOptions } from './embedding-cache-store';
+export type { CacheInput, EmbeddingCacheOptions, EmbeddingCacheScope } from './embedding-cache-store';
 export { decodeVector, encodeVector, fromFloat16, toFloat16 } from './vector-codec';
 export type { VectorFormat } from './vector-codec';
 export {

@@ -10,6 +10,12 @@ export function redisKeys(prefix: string) {
     authPrincipal: (keyHash: string) => `${prefix}:auth:${keyHash}`,
     /** Marks a revoked key, so a cache entry written in a race with the revocation is ignored. */
     authRevoked: (keyHash: string) => `${prefix}:auth-revoked:${keyHash}`,
+    /** Marks a key hash found in no live key (the negative cache), so a repeated bad key skips PostgreSQL. */
+    authUnknown: (keyHash: string) => `${prefix}:auth-unknown:${keyHash}`,
+    /** Failed authentications of one client address in the current window. */
+    authFailures: (address: string) => `${prefix}:auth-fail:${address}`,
+    /** Exists (holding the epoch ms it ends) while a client address is refused for failing too often. */
+    authBlocked: (address: string) => `${prefix}:auth-blocked:${address}`,
     /** Hash of API key id → last-used epoch ms, flushed to PostgreSQL by `ApiKeyUsageFlush`. */
     keyUsage: `${prefix}:key-usage`,
     /** Token bucket of one tenant's ingest rate, in items. */

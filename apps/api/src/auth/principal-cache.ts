@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import type { ApiKey, Tenant } from '@tributary/db';
 import { redisKeys } from '@tributary/queue';
@@ -34,7 +34,6 @@ function revive(json: string): TenantPrincipal {
  */
 @Injectable()
 export class PrincipalCache {
-  private readonly logger = new Logger('PrincipalCache');
   private readonly keys: ReturnType<typeof redisKeys>;
   private readonly local = new Map<string, { principal: TenantPrincipal; expires: number }>();
 
@@ -73,22 +72,24 @@ export class PrincipalCache {
     this.local.set(keyHash, { principal, expires: Date.now() + LOCAL_TTL_MS });
   }
 
-  /** The cached principal, `revoked`, or undefined when unknown (or Redis is away). */
-  async get(keyHash: string): Promise<TenantPrincipal | 'revoked' | undefined> {
-    try {
-      const [entry, revoked] = await this.redis.client.mget(
-        this.keys.authPrincipal(keyHash),
-        this.keys.authRevoked(keyHash),
-      );
-      if (revoked) return 'revoked';
-      if (!entry) return undefined;
-      const principal = revive(entry);
-      this.remember(keyHash, principal);
-      return principal;
-    } catch (err) {
-      this.logger.debug(`auth cache read failed: ${(err as Error).message}`);
-      return undefined;
-    }
+  /**
+   * The cached principal, `revoked`, or undefined when not cached; plus the values of `alsoRead`
+   * (other keys the caller needs, read in the same round trip). Throws when Redis cannot be asked.
+   */
+  async lookup(
+    keyHash: string,
+    alsoRead: string[] = [],
+  ): Promise<{ principal: TenantPrincipal | 'revoked' | undefined; also: (string | null)[] }> {
+    const [entry, revoked, ...also] = await this.redis.client.mget(
+      this.keys.authPrincipal(keyHash),
+      this.keys.authRevoked(keyHash),
+      ...alsoRead,
+    );
+    if (revoked) return { principal: 'revoked', also };
+    if (!entry) return { principal: undefined, also };
+    const principal = revive(entry);
+    this.remember(keyHash, principal);
+    return { principal, also };
   }
 
   async set(keyHash: string, principal: TenantPrincipal): Promise<void> {

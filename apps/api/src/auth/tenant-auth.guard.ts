@@ -1,34 +1,41 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { CONFIG, type Config } from '@tributary/config';
-import { RateLimitedError, UnauthorizedError } from '@tributary/contracts';
+import { RateLimitedError, UnauthorizedError, UnavailableError } from '@tributary/contracts';
 import { redisKeys } from '@tributary/queue';
 import type { Tenant } from '@tributary/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyRepository } from '../keys/api-key.repository';
 import { MetricsService } from '../metrics/metrics.service';
-import { RedisService } from '../redis/redis.module';
 import { bearerToken, hashSecret } from './api-key-secret';
+import { AuthFailures } from './auth-failures';
 import type { TenantPrincipal } from './authenticated-request';
 import { KeyUsageRecorder } from './key-usage.recorder';
 import { PrincipalCache } from './principal-cache';
-import { takeTokens } from './token-bucket';
+import { RateLimiter } from './rate-limiter';
+import { REQUEST_COST, type RequestCost } from './request-cost';
 
 /**
  * Authenticates a tenant key by its hash (from the principal cache, else PostgreSQL; a revoked key
- * stops working at once), then charges one token from the tenant's rate-limit bucket.
+ * stops working at once), then charges the request's cost (1, or what the route's
+ * {@link RequestCost} says) from the tenant's rate-limit bucket, in the same Redis round trip as
+ * the revocation check when the key is known to this process. Fails closed: 503 when Redis cannot
+ * be asked. A key not cached is looked up in PostgreSQL only when it is not in the negative cache
+ * and the client address is not refused for failing too often ({@link AuthFailures}).
  */
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
-  private readonly logger = new Logger('TenantAuth');
   private readonly keys: ReturnType<typeof redisKeys>;
 
   constructor(
     private readonly apiKeys: ApiKeyRepository,
     private readonly usage: KeyUsageRecorder,
     private readonly principals: PrincipalCache,
-    private readonly redis: RedisService,
+    private readonly failures: AuthFailures,
+    private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
-    @Inject(CONFIG) config: Config,
+    private readonly reflector: Reflector,
+    @Inject(CONFIG) private readonly config: Config,
   ) {
     this.keys = redisKeys(config.REDIS_PREFIX);
   }
@@ -39,31 +46,64 @@ export class TenantAuthGuard implements CanActivate {
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new UnauthorizedError();
     const hash = hashSecret(token);
+    const cost = this.costOf(context, request);
     // Fast path: this process knows the key; the revocation check rides with the rate-limit charge.
     const local = this.principals.getLocal(hash);
     if (local) {
-      const charged = await this.charge(local.tenant, reply, this.principals.revokedMarker(hash));
-      if (charged !== 'unchecked') {
-        if (charged === 'revoked') {
-          this.principals.dropLocal(hash);
-          throw new UnauthorizedError('Invalid or revoked API key');
-        }
-        return this.accept(request, local);
+      if ((await this.charge(local.tenant, reply, cost, this.principals.revokedMarker(hash))) === 'revoked') {
+        this.principals.dropLocal(hash);
+        await this.failures.record(request.ip, 'revoked_key');
+        throw new UnauthorizedError('Invalid or revoked API key');
       }
-      // Redis could not be asked whether the key was revoked: ask PostgreSQL instead.
-      this.principals.dropLocal(hash);
+      return this.accept(request, local);
     }
-    let principal = await this.principals.get(hash);
-    if (principal === 'revoked') throw new UnauthorizedError('Invalid or revoked API key');
+    // One round trip: the cached principal, its revocation, and for a key not cached, whether it is
+    // known to match nothing and whether this address failed too often.
+    let found;
+    try {
+      found = await this.principals.lookup(hash, [
+        this.failures.unknownMarker(hash),
+        this.failures.blockedMarker(request.ip),
+      ]);
+    } catch (err) {
+      this.metrics.rateLimitErrors.inc();
+      throw new UnavailableError(
+        `Authentication cannot be checked right now (${(err as Error).message}); retry shortly.`,
+        1,
+      );
+    }
+    let principal = found.principal;
+    const [unknown, blocked] = found.also;
+    if (principal === 'revoked') {
+      await this.failures.record(request.ip, 'revoked_key');
+      throw new UnauthorizedError('Invalid or revoked API key');
+    }
     if (!principal) {
+      // Keys this deployment verified recently (cached above) still work from a blocked address.
+      this.failures.refuseIfBlocked(blocked);
+      if (unknown) {
+        await this.failures.record(request.ip, 'unknown_key_cached');
+        throw new UnauthorizedError('Invalid or revoked API key');
+      }
       const key = await this.apiKeys.findActiveByHash(hash);
-      if (!key) throw new UnauthorizedError('Invalid or revoked API key');
+      if (!key) {
+        await this.failures.record(request.ip, 'unknown_key', hash);
+        throw new UnauthorizedError('Invalid or revoked API key');
+      }
       const { tenant, ...keyOnly } = key;
       principal = { tenant, key: keyOnly };
       await this.principals.set(hash, principal);
     }
-    if (!local) await this.charge(principal.tenant, reply);
+    await this.charge(principal.tenant, reply, cost);
     return this.accept(request, principal);
+  }
+
+  private costOf(context: ExecutionContext, request: FastifyRequest): number {
+    const cost = this.reflector.getAllAndOverride<RequestCost | undefined>(REQUEST_COST, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    return cost ? Math.max(1, Math.ceil(cost(request.body, this.config))) : 1;
   }
 
   private accept(request: FastifyRequest, principal: TenantPrincipal): true {
@@ -73,36 +113,28 @@ export class TenantAuthGuard implements CanActivate {
   }
 
   /**
-   * Charges one token from the tenant's bucket (429 when empty). With `revokedMarker`, the same
-   * script first checks the key was not revoked. `unchecked` when Redis could not be asked: the
-   * request goes through without a limit (the metric shows it) rather than every tenant failing.
+   * Charges `cost` tokens from the tenant's bucket (429 when empty). With `revokedMarker`, the same
+   * script first checks the key was not revoked.
    */
   private async charge(
     tenant: Pick<Tenant, 'id' | 'rateLimitPerSecond' | 'rateLimitBurst'>,
     reply: FastifyReply,
+    cost: number,
     revokedMarker?: string,
-  ): Promise<'charged' | 'revoked' | 'unchecked'> {
+  ): Promise<'charged' | 'revoked'> {
     const { rateLimitPerSecond: ratePerSecond, rateLimitBurst: burst } = tenant;
-    let result;
-    try {
-      result = await takeTokens(
-        this.redis.client,
-        this.keys.rateLimit(tenant.id),
-        { ratePerSecond, burst },
-        revokedMarker ? { refuseIf: revokedMarker } : {},
-      );
-    } catch (err) {
-      this.metrics.rateLimitErrors.inc();
-      this.logger.warn(`rate limit check failed, request let through: ${(err as Error).message}`);
-      return 'unchecked';
-    }
+    const result = await this.limiter.take(
+      this.keys.rateLimit(tenant.id),
+      { ratePerSecond, burst },
+      { cost, unit: 'request tokens', ...(revokedMarker ? { refuseIf: revokedMarker } : {}) },
+    );
     if (result.refused) return 'revoked';
     void reply.header('x-ratelimit-limit', String(burst));
     void reply.header('x-ratelimit-remaining', String(Math.floor(result.remaining)));
     if (!result.allowed) {
       this.metrics.rateLimitRejections.inc();
       throw new RateLimitedError(
-        `Rate limit of ${ratePerSecond} requests/s (burst ${burst}) exceeded`,
+        `Rate limit of ${ratePerSecond} tokens/s (burst ${burst}) exceeded; this request costs ${cost}`,
         result.retryAfterMs / 1000,
       );
     }

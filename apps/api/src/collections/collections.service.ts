@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError, type SearchRequest } from '@tributary/c
 import { ItemStore, PrismaService } from '@tributary/db';
 import { appendIndexOp, fromPayload, metadataFilter, redisKeys } from '@tributary/queue';
 import type { TenantPrincipal } from '../auth/authenticated-request';
-import { EmbeddingCache } from '../embeddings/embedding-cache';
+import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { EngineService } from '../embeddings/engine.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
@@ -25,7 +25,7 @@ export class CollectionsService {
     private readonly streams: StreamRepository,
     private readonly vectors: VectorStoreService,
     private readonly engines: EngineService,
-    private readonly cache: EmbeddingCache,
+    private readonly embeddings: EmbeddingsService,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
@@ -51,7 +51,7 @@ export class CollectionsService {
     const collection = await this.streams.collection(principal.tenant.id, name);
     let vector: Float32Array;
     if (typeof request.query === 'string') {
-      vector = await this.embedQuery(collection.model, request.query);
+      vector = await this.embedQuery(principal.tenant.id, collection.model, request.query);
     } else {
       if (request.query.length !== collection.dimensions) {
         throw new ValidationError(
@@ -76,17 +76,12 @@ export class CollectionsService {
     return { data: hits.map((h) => ({ id: h.id, score: h.score, ...fromPayload(h.payload) })) };
   }
 
-  /** A text query embedded with the collection's model (through the cache, as /v1/embeddings does). */
-  private async embedQuery(model: string, text: string): Promise<Float32Array> {
-    const engine = this.engines.engine;
-    const served = engine.model(model);
-    if (!served) throw new ValidationError(`Model ${model} of this collection is not served here`, []);
-    const [cached] = await this.cache.getMany(model, 'query', [text], served.dimensions);
-    if (cached) return cached;
-    const { rows } = engine.tokenize(model, [text], 'query');
-    const [vector] = await engine.embedRows(model, rows, Date.now() + this.config.EMBEDDINGS_TIMEOUT_MS);
-    await this.cache.setMany(model, 'query', [{ text, vector: vector! }]);
-    return vector!;
+  /** A text query embedded with the collection's model, through the one embed path (cache included). */
+  private async embedQuery(tenantId: string, model: string, text: string): Promise<Float32Array> {
+    if (!this.engines.engine.model(model))
+      throw new ValidationError(`Model ${model} of this collection is not served here`, []);
+    const { vectors } = await this.embeddings.embed(tenantId, model, 'query', [text]);
+    return vectors[0]!;
   }
 
   /** Deletes one item's point (and marks the stored item deleted); 404 when the collection has no such item. */

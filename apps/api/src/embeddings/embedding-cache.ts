@@ -5,8 +5,9 @@ import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
 
 /**
- * The API's view of the shared embedding cache ({@link EmbeddingCacheStore}): hit and miss
- * counters, and a Redis failure degrades to a miss, never to an error.
+ * The API's view of the shared embedding cache ({@link EmbeddingCacheStore}), for one tenant at a
+ * time (the store scopes the entries per `EMBEDDING_CACHE_SCOPE`): hit and miss counters, and a
+ * Redis failure degrades to a miss, never to an error.
  */
 @Injectable()
 export class EmbeddingCache {
@@ -18,11 +19,7 @@ export class EmbeddingCache {
     private readonly metrics: MetricsService,
     @Inject(CONFIG) config: Config,
   ) {
-    this.store = new EmbeddingCacheStore(redis.client, {
-      prefix: config.REDIS_PREFIX,
-      ttlSeconds: config.EMBEDDING_CACHE_TTL_SECONDS,
-      format: config.EMBEDDING_CACHE_FORMAT,
-    });
+    this.store = EmbeddingCacheStore.fromConfig(redis.client, config);
   }
 
   get enabled(): boolean {
@@ -31,6 +28,7 @@ export class EmbeddingCache {
 
   /** Cached vectors, position for position (undefined where missing). */
   async getMany(
+    tenantId: string,
     model: string,
     inputType: string,
     texts: readonly string[],
@@ -39,7 +37,12 @@ export class EmbeddingCache {
     if (!this.enabled || texts.length === 0) return texts.map(() => undefined);
     let vectors: (Float32Array | undefined)[];
     try {
-      vectors = await this.store.getMany(model, inputType, texts, dimensions);
+      vectors = await this.store.getMany(
+        model,
+        inputType,
+        texts.map((text) => ({ tenantId, text })),
+        dimensions,
+      );
     } catch (err) {
       this.logger.warn(`cache read failed, computing instead: ${(err as Error).message}`);
       vectors = texts.map(() => undefined);
@@ -51,12 +54,17 @@ export class EmbeddingCache {
   }
 
   async setMany(
+    tenantId: string,
     model: string,
     inputType: string,
     entries: readonly { text: string; vector: Float32Array }[],
   ): Promise<void> {
     try {
-      await this.store.setMany(model, inputType, entries);
+      await this.store.setMany(
+        model,
+        inputType,
+        entries.map((e) => ({ tenantId, ...e })),
+      );
     } catch (err) {
       this.logger.warn(`cache write failed: ${(err as Error).message}`);
     }

@@ -5,14 +5,22 @@ import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { Principal, TenantAuth } from '../auth/auth.decorators';
 import type { TenantPrincipal } from '../auth/authenticated-request';
+import type { RequestCost } from '../auth/request-cost';
 import { ApiErrors } from '../common/openapi';
 import { EmbeddingsService } from './embeddings.service';
 
 class CreateEmbeddingsDto extends createZodDto(createEmbeddingsSchema) {}
+
+/** One rate-limit token per EMBEDDINGS_INPUTS_PER_TOKEN inputs (counted up to the most accepted). */
+export const embeddingsRequestCost: RequestCost = (body, config) => {
+  const input = (body as { input?: unknown } | undefined)?.input;
+  const inputs = Array.isArray(input) ? Math.min(input.length, config.EMBEDDINGS_MAX_INPUTS) : 1;
+  return Math.ceil(inputs / config.EMBEDDINGS_INPUTS_PER_TOKEN);
+};
 class EmbeddingsResponseDto extends createZodDto(embeddingsResponseSchema) {}
 
 @ApiTags('tenant')
-@TenantAuth()
+@TenantAuth({ cost: embeddingsRequestCost })
 @Controller('v1/embeddings')
 export class EmbeddingsController {
   constructor(private readonly embeddings: EmbeddingsService) {}

@@ -8,7 +8,7 @@ import {
   type CreateEmbeddings,
   type EmbeddingsResponse,
 } from '@tributary/contracts';
-import { InferenceDeadlineError, InferenceOverloadedError } from '@tributary/inference';
+import { InferenceDeadlineError, InferenceOverloadedError, type InputType } from '@tributary/inference';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EmbeddingCache } from './embedding-cache';
 import { EngineService } from './engine.service';
@@ -19,6 +19,15 @@ export interface EmbeddingsResult {
   cache: 'hit' | 'partial' | 'miss';
   /** Indices of inputs cut to the model's token limit. */
   truncated: number[];
+}
+
+export interface Embedded {
+  /** One vector per input, in order. */
+  vectors: Float32Array[];
+  /** How many came from the cache. */
+  cached: number;
+  truncated: number[];
+  tokens: number;
 }
 
 function toBase64(vector: Float32Array): string {
@@ -77,8 +86,42 @@ export class EmbeddingsService {
       );
     }
 
-    const tokenized = engine.tokenize(modelId, inputs, request.input_type);
-    const vectors = await this.cache.getMany(modelId, request.input_type, inputs, model.dimensions);
+    const { vectors, cached, truncated, tokens } = await this.embed(
+      principal.tenant.id,
+      modelId,
+      request.input_type,
+      inputs,
+    );
+    const body: EmbeddingsResponse = {
+      object: 'list',
+      data: vectors.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: request.encoding_format === 'base64' ? toBase64(vector) : Array.from(vector),
+      })),
+      model: modelId,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+    const cache = cached === inputs.length ? 'hit' : cached === 0 ? 'miss' : 'partial';
+    return { body, cache, truncated };
+  }
+
+  /**
+   * The one embed path of the API (this endpoint and text search): tokenize, look the inputs up in
+   * the tenant's cache, send the misses to the engine's batcher, cache what was computed. Cached
+   * inputs are always answered; the rest can be refused (429) or time out (503).
+   */
+  async embed(
+    tenantId: string,
+    modelId: string,
+    inputType: InputType,
+    inputs: readonly string[],
+  ): Promise<Embedded> {
+    const engine = this.engines.engine;
+    const model = engine.model(modelId);
+    if (!model) throw new ValidationError(`Model ${modelId} is not served here`, []);
+    const tokenized = engine.tokenize(modelId, inputs, inputType);
+    const vectors = await this.cache.getMany(tenantId, modelId, inputType, inputs, model.dimensions);
     const missing = vectors.flatMap((v, i) => (v ? [] : [i]));
     if (missing.length > 0) {
       let computed: Float32Array[];
@@ -87,6 +130,8 @@ export class EmbeddingsService {
           modelId,
           missing.map((i) => tokenized.rows[i]!),
           Date.now() + this.config.EMBEDDINGS_TIMEOUT_MS,
+          // The queue is shared fairly between tenants.
+          tenantId,
         );
       } catch (err) {
         if (err instanceof InferenceOverloadedError) {
@@ -101,23 +146,17 @@ export class EmbeddingsService {
       }
       missing.forEach((index, k) => (vectors[index] = computed[k]));
       await this.cache.setMany(
+        tenantId,
         modelId,
-        request.input_type,
+        inputType,
         missing.map((index, k) => ({ text: inputs[index]!, vector: computed[k]! })),
       );
     }
-
-    const body: EmbeddingsResponse = {
-      object: 'list',
-      data: vectors.map((vector, index) => ({
-        object: 'embedding',
-        index,
-        embedding: request.encoding_format === 'base64' ? toBase64(vector!) : Array.from(vector!),
-      })),
-      model: modelId,
-      usage: { prompt_tokens: tokenized.tokens, total_tokens: tokenized.tokens },
+    return {
+      vectors: vectors as Float32Array[],
+      cached: inputs.length - missing.length,
+      truncated: tokenized.truncated,
+      tokens: tokenized.tokens,
     };
-    const cache = missing.length === 0 ? 'hit' : missing.length === inputs.length ? 'miss' : 'partial';
-    return { body, cache, truncated: tokenized.truncated };
   }
 }

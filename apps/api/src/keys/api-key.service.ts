@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError, type ApiKeyView, type CreatedApiKeyView } from '@tributary/contracts';
 import { generateSecret, hashSecret, secretPrefix } from '../auth/api-key-secret';
+import { AuthFailures } from '../auth/auth-failures';
 import { PrincipalCache } from '../auth/principal-cache';
 import { ApiKeyRepository } from './api-key.repository';
 import { toApiKeyView } from './api-key.view';
@@ -10,6 +11,7 @@ export class ApiKeyService {
   constructor(
     private readonly keys: ApiKeyRepository,
     private readonly principals: PrincipalCache,
+    private readonly failures: AuthFailures,
   ) {}
 
   /** Creates a key and returns its secret, the only time it is ever available. */
@@ -21,6 +23,8 @@ export class ApiKeyService {
       hash: hashSecret(secret),
     });
     if (!key) throw new NotFoundError('Tenant', tenantId);
+    // A hash in the negative cache must not outlive the creation of a key with that hash.
+    await this.failures.forgetUnknown(key.hash);
     return { ...toApiKeyView(key), secret };
   }
 

@@ -15,6 +15,7 @@ import { ZodResponse } from 'nestjs-zod';
 import { CONFIG, type Config } from '@tributary/config';
 import { UnauthorizedError } from '@tributary/contracts';
 import type { FastifyRequest } from 'fastify';
+import { AuthFailures } from '../auth/auth-failures';
 import { ApiErrors } from '../common/openapi';
 import { IngestService } from './ingest.service';
 import { StreamRepository, type StreamWithCollection } from './stream.repository';
@@ -34,18 +35,22 @@ declare module 'fastify' {
 /**
  * Authenticates a webhook by its stream's secret: HMAC-SHA256 over `<timestamp>.<raw body>`,
  * compared in constant time, within the replay window. Every failure is the same 401 to the caller
- * (an unknown stream looks like a bad signature), with the reason in the message.
+ * (an unknown stream looks like a bad signature), with the reason in the message, and counts
+ * against the client address's failed-authentication limit (429 beyond it).
  */
 @Injectable()
 export class WebhookSignatureGuard implements CanActivate {
   constructor(
     private readonly streams: StreamRepository,
+    private readonly failures: AuthFailures,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { streamId?: string } }>>();
     const streamId = request.params.streamId ?? '';
+    // Before the stream lookup: a refused address costs no database query.
+    await this.failures.check(request.ip);
     const stream = UUID.test(streamId) ? await this.streams.findForWebhook(streamId) : null;
     const header = (name: string) => {
       const value = request.headers[name];
@@ -66,6 +71,7 @@ export class WebhookSignatureGuard implements CanActivate {
         stale: `timestamp outside the ${this.config.WEBHOOK_TOLERANCE_SECONDS} s window`,
         mismatch: 'signature does not match',
       }[reason];
+      await this.failures.record(request.ip, 'webhook_signature');
       throw new UnauthorizedError(`Webhook refused: ${why}. ${SIGNATURE_SCHEME}`);
     }
     request.webhookStream = stream;

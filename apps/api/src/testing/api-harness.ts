@@ -20,6 +20,8 @@ export interface TestRequest {
   body?: unknown;
   payload?: string | Buffer;
   headers?: Record<string, string>;
+  /** The TCP peer's address the request appears to come from (default 127.0.0.1). */
+  remoteAddress?: string;
 }
 
 export interface ApiHarness {
@@ -59,10 +61,11 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     app,
     config,
     db,
-    async request({ method, url, key, body, payload, headers }) {
+    async request({ method, url, key, body, payload, headers, remoteAddress }) {
       const response = await fastify.inject({
         method,
         url,
+        ...(remoteAddress ? { remoteAddress } : {}),
         headers: {
           ...(key ? { authorization: `Bearer ${key}` } : {}),
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),

@@ -47,11 +47,7 @@ export class ItemEmbedder {
     config: Config,
   ) {
     this.items = new ItemStore(prisma.sql);
-    this.cache = new EmbeddingCacheStore(redis, {
-      prefix: config.REDIS_PREFIX,
-      ttlSeconds: config.EMBEDDING_CACHE_TTL_SECONDS,
-      format: config.EMBEDDING_CACHE_FORMAT,
-    });
+    this.cache = EmbeddingCacheStore.fromConfig(redis, config);
     this.logKey = redisKeys(config.REDIS_PREFIX).indexLog;
     this.logRetentionMs = config.INDEX_LOG_RETENTION_MS;
     this.streamCacheTtlSeconds = config.STREAM_EMBEDDING_CACHE_TTL_SECONDS;
@@ -65,6 +61,8 @@ export class ItemEmbedder {
     const outcome: (Error | undefined)[] = jobs.map(() => undefined);
 
     const texts = jobs.map((j) => j.text);
+    // Each item is looked up (and stored) for its own tenant, as the API does.
+    const inputs = jobs.map((j) => ({ tenantId: j.tenantId, text: j.text }));
     // Bad input fails for good at once (no retries): nothing is left to embed once normalised.
     texts.forEach((text, i) => {
       if (text.normalize('NFKC').replace(/[\p{Cc}\p{Cf}\p{Z}\s]/gu, '') === '')
@@ -74,7 +72,7 @@ export class ItemEmbedder {
     });
     let vectors: (Float32Array | undefined)[];
     try {
-      vectors = await this.cache.getMany(this.model, 'passage', texts, info.dimensions);
+      vectors = await this.cache.getMany(this.model, 'passage', inputs, info.dimensions);
     } catch (err) {
       this.logger.warn(`cache read failed, computing instead: ${(err as Error).message}`);
       vectors = texts.map(() => undefined);
@@ -103,7 +101,7 @@ export class ItemEmbedder {
         .setMany(
           this.model,
           'passage',
-          rowOf.map((i, k) => ({ text: texts[i]!, vector: computed[k]! })),
+          rowOf.map((i, k) => ({ ...inputs[i]!, vector: computed[k]! })),
           this.streamCacheTtlSeconds,
         )
         .catch((err: Error) => this.logger.warn(`cache write failed: ${err.message}`));

@@ -72,4 +72,52 @@ describe('DynamicBatcher', () => {
     await expect(a).rejects.toThrow('boom');
     await expect(b).rejects.toThrow('boom');
   });
+
+  it('shares the queue fairly: a flooding owner is refused, another is admitted and served next', async () => {
+    const { batches, run } = recorder(5);
+    const batcher = new DynamicBatcher(run, {
+      maxWaitMs: 1,
+      maxBatchSize: 4,
+      maxQueuedRows: 8,
+      minShareRows: 2,
+    });
+    // The first 4 rows form a batch at once; then owner a alone may fill the whole queue, not more.
+    const running = batcher.submit(
+      Array.from({ length: 4 }, () => [1, 1]),
+      far(),
+      'a',
+    );
+    const flood = [
+      ...running,
+      ...batcher.submit(
+        Array.from({ length: 8 }, () => [1, 1]),
+        far(),
+        'a',
+      ),
+    ];
+    expect(() => batcher.submit([[1, 1]], far(), 'a')).toThrow(InferenceOverloadedError);
+    // b is admitted although the queue holds 8 rows: its share with two owners waiting is 4.
+    const fair = batcher.submit(
+      [
+        [2, 2],
+        [2, 2],
+      ],
+      far(),
+      'b',
+    );
+    expect(() => batcher.submit([[2], [2], [2]], far(), 'b')).toThrow(InferenceOverloadedError);
+    await Promise.all([...flood, ...fair]);
+    // b's rows went into the first batch that formed after they arrived, alternating with a's.
+    const firstWithB = batches.findIndex((batch) => batch.some((row) => row[0] === 2));
+    expect(firstWithB).toBe(1);
+    expect(batches[firstWithB]!.filter((row) => row[0] === 2)).toHaveLength(2);
+    // Queued counts are released as rows leave the queue: a can queue again.
+    await Promise.all(
+      batcher.submit(
+        Array.from({ length: 8 }, () => [1]),
+        far(),
+        'a',
+      ),
+    );
+  });
 });

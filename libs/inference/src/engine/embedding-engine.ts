@@ -221,19 +221,21 @@ export class EmbeddingEngine {
   }
 
   /**
-   * Embeds tokenized rows. Throws `InferenceOverloadedError` at once when the queue is full;
-   * rows still queued at `deadline` are dropped (`InferenceDeadlineError`).
+   * Embeds tokenized rows. Throws `InferenceOverloadedError` at once when `owner`'s fair share of
+   * the queue is full (see {@link DynamicBatcher}); rows still queued at `deadline` are dropped
+   * (`InferenceDeadlineError`).
    */
   async embedRows(
     id: string,
     rows: readonly (readonly number[])[],
     deadline: number,
+    owner?: string,
   ): Promise<Float32Array[]> {
     const model = this.get(id);
     const started = process.hrtime.bigint();
     let promises: Promise<Float32Array>[];
     try {
-      promises = model.batcher.submit(rows, deadline);
+      promises = model.batcher.submit(rows, deadline, owner);
     } catch (err) {
       this.metrics.dropped.inc({ model: id, reason: 'queue_full' }, rows.length);
       throw err;

@@ -37,6 +37,7 @@ export function engineOptionsFromConfig(
       maxBatchSize: config.BATCH_MAX_SIZE,
       maxWaitMs: config.BATCH_MAX_WAIT_MS,
       maxQueuedRows: Math.max(config.INFERENCE_QUEUE_MAX_ROWS, minQueuedRows),
+      minShareRows: config.INFERENCE_QUEUE_TENANT_MIN_ROWS,
     },
     ...(registry ? { registry } : {}),
   };
