@@ -1,10 +1,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRedis, waitForRedis } from '@tributary/queue';
-import { freePort, waitUntil } from '@tributary/testing';
-import { call, isAlive, smokeFlow, startProcess, type AppProcess } from './support/app-process';
+import { freePort, isRunning, waitUntil } from '@tributary/testing';
+import { call, portOpen, smokeFlow, startProcess, type AppProcess } from './support/app-process';
 
 interface LauncherState {
   launcher: number;
@@ -23,17 +22,6 @@ interface Up {
 
 // The runs share a DATA_DIR, and a generated admin key is printed on the first boot only.
 const ADMIN_API_KEY = 'e2e-launcher-stop-admin-key-0123456789';
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 function pidsOf(state: LauncherState): number[] {
   return [state.launcher, state.guard, state.redis, ...Object.values(state.apps)].filter(
@@ -91,7 +79,7 @@ describe('npm run up stops cleanly however it is stopped', () => {
     const workerMetricsPort = Number(/localhost:(\d+)\/metrics \(worker\)/.exec(metricsLine)![1]);
     const state = JSON.parse(readFileSync(path.join(dataDir, 'launcher.json'), 'utf8')) as LauncherState;
     leftovers.push(...pidsOf(state));
-    expect(pidsOf(state).every(isAlive)).toBe(true);
+    expect(pidsOf(state).every(isRunning)).toBe(true);
     expect(Object.keys(state.apps).sort()).toEqual(['api', 'scheduler', 'worker']);
     return { npm, port, workerMetricsPort, state };
   }
@@ -99,7 +87,7 @@ describe('npm run up stops cleanly however it is stopped', () => {
   async function expectEverythingGone(run: Up, pids: number[]): Promise<void> {
     await waitUntil(
       'every process npm run up started to be gone',
-      () => Promise.resolve(pids.every((p) => !isAlive(p))),
+      () => Promise.resolve(pids.every((p) => !isRunning(p))),
       60_000,
       200,
     );

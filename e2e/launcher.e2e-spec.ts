@@ -1,27 +1,15 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLegacyPgliteData } from '@tributary/db';
-import { freePort, waitUntil } from '@tributary/testing';
-import { call, isAlive, smokeFlow, startProcess, type AppProcess } from './support/app-process';
+import { freePort, isRunning, waitUntil } from '@tributary/testing';
+import { call, portOpen, smokeFlow, startProcess, type AppProcess } from './support/app-process';
 
 interface LauncherState {
   launcher: number;
   postgres: number | null;
   redis: number | null;
   apps: Record<string, number>;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Process group and session of a process, from /proc/<pid>/stat. */
@@ -161,7 +149,7 @@ describe('npm run up in embedded mode (embedded PostgreSQL + launcher-started Re
     expect(groupAndSession(state.postgres!)[0]).not.toBe(groupAndSession(state.launcher)[0]);
     expect(groupAndSession(state.postgres!)[1]).not.toBe(groupAndSession(state.launcher)[1]);
     const pids = [state.postgres!, state.redis!, ...Object.values(state.apps)];
-    expect(pids.every(isAlive)).toBe(true);
+    expect(pids.every(isRunning)).toBe(true);
 
     // A crashed app is restarted with backoff, and the platform keeps answering.
     process.kill(state.apps['worker']!, 'SIGKILL');
@@ -173,7 +161,7 @@ describe('npm run up in embedded mode (embedded PostgreSQL + launcher-started Re
     expect(launcher.lines).toContain('[launcher] stopped');
     await waitUntil(
       'every started process to be gone',
-      () => Promise.resolve(pids.every((p) => !isAlive(p))),
+      () => Promise.resolve(pids.every((p) => !isRunning(p))),
       10_000,
     );
     expect(await portOpen(port)).toBe(false);

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { isRunning, waitForExit, waitUntil } from '@tributary/testing';
+import { waitForExit, waitUntil } from '@tributary/testing';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -117,7 +118,14 @@ export async function smokeFlow(
   return { tenantId: tenant.body.id, keyId: created.body.id, key: created.body.secret };
 }
 
-/** A process that exited counts as gone even while it waits, a zombie, for a parent that never reaps. */
-export function isAlive(pid: number): boolean {
-  return isRunning(pid);
+/** Whether something accepts TCP connections on a loopback port. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgPool } from '@tributary/db';
 import { createRedis, waitForRedis } from '@tributary/queue';
-import { freePort, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
-import { isAlive, ROOT, startProcess, type AppProcess } from './app-process';
+import { freePort, isRunning, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
+import { ROOT, startProcess, type AppProcess } from './app-process';
 import { ADMIN_KEY, startPlatform } from './pipeline';
 
 /**
@@ -234,7 +234,7 @@ export async function startLauncherPlatform(): Promise<DurabilityPlatform> {
     async crashRedis() {
       const pid = currentRedisPid();
       process.kill(pid, 'SIGKILL');
-      await waitUntil('redis-server to die', () => Promise.resolve(!isAlive(pid)), 10_000, 20);
+      await waitUntil('redis-server to die', () => Promise.resolve(!isRunning(pid)), 10_000, 20);
       await waitUntil(`the launcher to restart redis-server on port ${redisPort}`, redisAnswers, 60_000, 100);
     },
     async close() {
@@ -244,7 +244,7 @@ export async function startLauncherPlatform(): Promise<DurabilityPlatform> {
       await db.end();
       // Whatever a failed stop left behind.
       for (const pid of [last?.redis, ...Object.values(last?.apps ?? {}), ...servingWorkerPids(launcher)])
-        if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+        if (pid && isRunning(pid)) process.kill(pid, 'SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

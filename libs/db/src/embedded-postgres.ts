@@ -25,6 +25,7 @@ import {
   userCan,
   type ServerUser,
 } from './postgres-binaries';
+import { processAlive } from './process-alive';
 
 export interface EmbeddedPostgresOptions {
   /**
@@ -60,15 +61,6 @@ export interface EmbeddedPostgres {
   readonly source: string;
   /** Fast shutdown (clients disconnected, everything committed kept), then the lock is released. */
   stop(): Promise<void>;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

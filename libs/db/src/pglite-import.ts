@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { processAlive } from './process-alive';
 
 /** The repository root (where prisma/ lives). */
 const ROOT = path.resolve(__dirname, '../../..');
@@ -35,15 +36,6 @@ export interface ImportResult {
   tables: Record<string, number>;
   /** Where the PGlite folder was moved to. */
   movedTo: string;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
