@@ -36,6 +36,35 @@ export function randomVectors(count: number, dimensions: number, seed: number): 
   return Array.from({ length: count }, () => Float32Array.from({ length: dimensions }, gaussian));
 }
 
+function unit(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (const x of vector) norm += x * x;
+  norm = Math.sqrt(norm);
+  return vector.map((x) => x / norm);
+}
+
+/**
+ * A duplicate-heavy collection, deterministically: `distinct` unit vectors spread over the sphere,
+ * then `crowd` near-identical ones around one centre, as many texts from one template embed
+ * (use-lite puts "templated row number N" at cosine 0.87–0.97 to each other, and far from
+ * unrelated sentences). Each crowd member is the centre plus Gaussian noise of norm about 0.23, so
+ * two members meet at cosine ≈ 1 / (1 + 0.23²) ≈ 0.95.
+ */
+export function duplicateHeavyVectors(
+  distinct: number,
+  crowd: number,
+  dimensions: number,
+  seed: number,
+): { distinct: Float32Array[]; crowd: Float32Array[] } {
+  const centre = unit(randomVectors(1, dimensions, seed)[0] as Float32Array);
+  const noise = randomVectors(crowd, dimensions, seed + 1);
+  const scale = 0.23 / Math.sqrt(dimensions);
+  return {
+    distinct: randomVectors(distinct, dimensions, seed + 2).map(unit),
+    crowd: noise.map((n) => unit(centre.map((c, i) => c + scale * (n[i] as number)))),
+  };
+}
+
 export function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   let na = 0;
@@ -217,6 +246,81 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       expectBestFirst(wide);
       const wideTruth = new Set(bruteForce(stored, queries[0] as Float32Array, 100).map((hit) => hit.id));
       expect(wide.filter((hit) => wideTruth.has(hit.id)).length).toBeGreaterThanOrEqual(95);
+    });
+
+    it('ranks like brute force on a duplicate-heavy collection: recall@10 of at least 0.99', async () => {
+      const key = freshKey('crowd-recall');
+      await store.ensureCollection(key, 64);
+      // Distinct points first, then the crowd: the order in which HNSW loses the distinct ones.
+      const { distinct, crowd } = duplicateHeavyVectors(100, 3000, 64, 40);
+      const stored = [...points('u', distinct), ...points('c', crowd, (i) => ({ odd: i % 2 === 1 }))];
+      for (let start = 0; start < stored.length; start += 500) {
+        await store.upsert(key, stored.slice(start, start + 500));
+      }
+      expect((await store.info(key))?.count).toBe(3100);
+      const byId = new Map(stored.map((point) => [point.id, point]));
+      // Distinct points' own vectors, crowd members' own vectors, and blends of a distinct point with
+      // the crowd (a query between the two regions).
+      const queries = [
+        ...distinct.slice(0, 30),
+        ...crowd.filter((_, i) => i % 100 === 7),
+        ...distinct
+          .slice(30, 50)
+          .map((vector, i) => vector.map((x, d) => x + ((crowd[i] as Float32Array)[d] as number))),
+      ];
+      let found = 0;
+      let worstScoreError = 0;
+      for (const query of queries) {
+        const hits = await store.search(key, { vector: query, k: 10 });
+        expect(hits).toHaveLength(10);
+        expectBestFirst(hits);
+        const truth = bruteForce(stored, query, 10);
+        const truthIds = new Set(truth.map((hit) => hit.id));
+        // A tie with the 10th true neighbour counts as found (near-identical points score alike).
+        const bar = (truth[9]?.score ?? -1) - 1e-5;
+        for (const hit of hits) {
+          const exact = cosine((byId.get(hit.id) as VectorPoint).vector, query);
+          if (truthIds.has(hit.id) || exact >= bar) found++;
+          worstScoreError = Math.max(worstScoreError, Math.abs(hit.score - exact));
+        }
+      }
+      expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.99);
+      expect(worstScoreError).toBeLessThan(1e-3);
+
+      // Filtered: only the odd crowd members, like brute force.
+      const filtered = await store.search(key, {
+        vector: distinct[0] as Float32Array,
+        k: 10,
+        filter: { odd: true },
+      });
+      const filteredTruth = bruteForce(stored, distinct[0] as Float32Array, 10, { odd: true });
+      expect(filtered.map((hit) => hit.id)).toEqual(filteredTruth.map((hit) => hit.id));
+    });
+
+    it('finds each stored point first by its own vector among thousands of near-duplicates, k = 10 and 100', async () => {
+      const key = freshKey('crowd-exact');
+      await store.ensureCollection(key, 64);
+      const { distinct, crowd } = duplicateHeavyVectors(20, 2000, 64, 50);
+      const sentences = points('s', distinct);
+      await store.upsert(key, sentences);
+      const firstOf = async (k: number): Promise<string[]> => {
+        const firsts: string[] = [];
+        for (const point of sentences)
+          firsts.push((await store.search(key, { vector: point.vector, k }))[0]?.id ?? '');
+        return firsts;
+      };
+      const ids = sentences.map((point) => point.id);
+      expect(await firstOf(10)).toEqual(ids);
+      for (let start = 0; start < crowd.length; start += 500) {
+        await store.upsert(key, points(`t${start}-`, crowd.slice(start, start + 500)));
+      }
+      expect(await firstOf(10)).toEqual(ids);
+      expect(await firstOf(100)).toEqual(ids);
+      if (subject?.reopen === undefined) return;
+      await store.flush();
+      store = await subject.reopen();
+      expect(await firstOf(10)).toEqual(ids);
+      expect(await firstOf(100)).toEqual(ids);
     });
 
     it('replaces a point upserted again under the same id', async () => {

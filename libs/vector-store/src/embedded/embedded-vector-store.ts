@@ -30,6 +30,7 @@ import {
   readCollectionFiles,
   tmpIndexPath,
 } from './collection-files';
+import { planSearch, SearchTuning, searchTuning } from '../search-plan';
 
 /**
  * The system of record the embedded indexes are derived from (the database). Used on open and by
@@ -57,6 +58,8 @@ export interface EmbeddedVectorStoreOptions {
   source?: RebuildSource;
   /** Rebuilds, collections that could not be loaded, failed background saves. @defaultValue silent */
   log?: VectorStoreLog;
+  /** How widely search looks (see `SearchTuning`). @defaultValue DEFAULT_SEARCH_TUNING */
+  search?: Partial<SearchTuning>;
 }
 
 export interface RebuiltCollection {
@@ -107,6 +110,22 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
  * (2 cores), inserts take 0.14 ms instead of 0.55 ms (f32, expansion_add 128) and searches 0.15 ms,
  * with recall@10 unchanged at 1.0; scores carry the f16 rounding (about 1e-3). int8 was faster still
  * but lost recall (0.83).
+ *
+ * That recall holds for spread-out data only. Among thousands of near-identical vectors (templated
+ * rows, retweets: use-lite puts "templated row number N" at cosine 0.87–0.97 to each other) HNSW
+ * loses the points that are unlike the crowd, even queried with their own vector: usearch keeps a
+ * neighbour only if it is closer to the node than to every neighbour already kept (the paper's
+ * diversity heuristic, with no back-fill of pruned links), so each crowded node keeps one or two
+ * crowd members plus whatever else survives, and as the crowd grows the reverse-link refinements
+ * drop the crowd's links out to the few distinct points. A search entering the crowd (the entry
+ * point is almost surely in it) sees every crowd member at about the same distance from the query,
+ * finds no gradient, and stops once its candidate list is full: with 20 distinct sentences and
+ * 2,000 templated rows, 6–10 of the 20 came back, for k = 10 and k = 100 alike. More connectivity
+ * or a wider construction beam only shrank the loss (16/20 at connectivity 32, 18/20 at
+ * expansion_add 256, for 2–3× the insert cost), and at 20,000 crowded points a search breadth of
+ * 1,000 still found 6/20. The points are reachable (a search keeping every node as a candidate
+ * finds all 20), so search walks the whole graph where that is cheap (`planSearch`'s exact case)
+ * and widens its candidate list elsewhere; the graph settings stay as measured for insert cost.
  */
 function newIndex(dimensions: number): Index {
   return new Index({
@@ -156,6 +175,7 @@ export class EmbeddedVectorStore implements VectorStore {
   /** Disk work per collection key, run one after another. */
   private readonly diskQueue = new Map<string, Promise<void>>();
   private readonly log: VectorStoreLog;
+  private readonly tuning: Readonly<SearchTuning>;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -163,8 +183,10 @@ export class EmbeddedVectorStore implements VectorStore {
     private readonly dir: string,
     private readonly source: RebuildSource | undefined,
     log: VectorStoreLog | undefined,
+    tuning: Partial<SearchTuning> | undefined,
   ) {
     this.log = log ?? (() => undefined);
+    this.tuning = searchTuning(tuning);
   }
 
   /** Loads every collection in `dir`, rebuilds what the source says is missing or stale, and starts saving. */
@@ -173,7 +195,7 @@ export class EmbeddedVectorStore implements VectorStore {
     if (!Number.isFinite(saveEveryMs) || saveEveryMs <= 0) {
       throw new VectorStoreError(`saveEveryMs must be a positive number, not ${saveEveryMs}`);
     }
-    const store = new EmbeddedVectorStore(options.dir, options.source, options.log);
+    const store = new EmbeddedVectorStore(options.dir, options.source, options.log, options.search);
     await mkdir(options.dir, { recursive: true });
     await store.loadAll();
     await store.reconcile();
@@ -259,8 +281,12 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   /**
-   * HNSW search; with a filter, over-fetches (k×4, then ×4 again, up to the whole collection) until k
-   * candidates match, so hits always match the filter and are the best matches the graph reaches.
+   * Exact on collections of at most `search.exactMaxFloats` points × dimensions: the HNSW search
+   * keeps every point as a candidate, so it scores every point reachable in the graph (all of them,
+   * see `newIndex`) and ranks like brute force. Larger collections get an HNSW search whose
+   * candidate list is `max(k × breadthPerK, minBreadth)` (capped at 1,000) rather than k. With a
+   * filter, over-fetches from there (×4, then ×4 again, up to the whole collection) until k
+   * candidates match, so hits always match the filter.
    */
   search(key: string, query: SearchQuery): Promise<SearchHit[]> {
     return promised(() => this.find(this.require(key), query));
@@ -328,7 +354,12 @@ export class EmbeddedVectorStore implements VectorStore {
     const count = collection.byId.size;
     const hits: SearchHit[] = [];
     if (count === 0) return hits;
-    let fetch = Math.min(count, filter.length > 0 ? query.k * 4 : query.k);
+    const plan = planSearch(count, collection.dimensions, query.k, this.tuning);
+    // usearch searches with a candidate list of max(expansion_search, count): asking for more
+    // results is how one search gets a wider beam, and asking for every point makes it exhaustive.
+    let fetch = plan.exact
+      ? count
+      : Math.min(count, Math.max(plan.breadth, filter.length > 0 ? query.k * 4 : query.k));
     for (;;) {
       const matches = collection.index.search(query.vector, fetch, SEARCH_THREADS);
       hits.length = 0;
