@@ -7,10 +7,11 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- tests drive the adapter with the SQL clients it serves
 import { vector } from '@electric-sql/pglite-pgvector';
-import { describeVectorStoreContract, randomVectors } from './contract';
+import { describeVectorStoreContract, duplicateHeavyVectors, randomVectors } from './contract';
 import { INDEX_FILE, META_FILE } from './embedded/collection-files';
 import { EmbeddedVectorStore, RebuildSource } from './embedded/embedded-vector-store';
 import { PgVectorStore } from './pgvector/pg-vector-store';
+import { HNSW_ONLY_SEARCH_TUNING } from './search-plan';
 import { QdrantVectorStore } from './qdrant/qdrant-vector-store';
 import { startFakeQdrantServer } from './testing/fake-qdrant-server';
 import { SearchHit, VectorPoint, VectorStoreError } from './vector-store';
@@ -124,7 +125,77 @@ describe('QdrantVectorStore payload indexes (fake Qdrant REST server)', () => {
   });
 });
 
+describe('QdrantVectorStore search plan (fake Qdrant REST server)', () => {
+  it('asks for exact search on a small collection and for a wider HNSW beam on a large one', async () => {
+    const server = await startFakeQdrantServer();
+    // 64 points × 4 dimensions = 256 floats: exact up to 256, HNSW beyond.
+    const options = { url: server.url, checkCompatibility: false };
+    const store = new QdrantVectorStore({ ...options, search: { exactMaxFloats: 256 } });
+    try {
+      await store.ensureCollection('plan', 4);
+      await store.upsert('plan', makePoints('p', 64, 4, 38));
+      const vector = Float32Array.of(1, 0, 0, 0);
+      await store.search('plan', { vector, k: 10 });
+      await store.upsert('plan', makePoints('q', 1000, 4, 39));
+      // A store that has not read the count yet (each re-reads it at most once a second).
+      const fresh = new QdrantVectorStore({ ...options, search: { exactMaxFloats: 256 } });
+      await fresh.search('plan', { vector, k: 10 });
+      await fresh.search('plan', { vector, k: 100 });
+      expect(server.queryParams).toEqual([{ exact: true }, { hnsw_ef: 256 }, { hnsw_ef: 1000 }]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('PgVectorStore on the HNSW index', () => {
+  it('widens the index scan (hnsw.ef_search, iterative scan) in the search transaction', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    try {
+      const statements: string[] = [];
+      const recorded = {
+        query: <R>(text: string, params?: unknown[]) => db.query<R>(text, params),
+        transaction: <T>(work: (tx: { query: typeof db.query }) => Promise<T>) =>
+          db.transaction((tx) =>
+            work({
+              query: <R>(text: string, params?: unknown[]) => {
+                statements.push(text.replace(/\s+/g, ' '));
+                return tx.query<R>(text, params);
+              },
+            }),
+          ),
+      };
+      const { distinct, crowd } = duplicateHeavyVectors(20, 2000, 64, 41);
+      const sentences = distinct.map((vector, i) => ({ id: `s${i}`, vector, payload: {} }));
+      const loader = new PgVectorStore({ sql: db });
+      await loader.ensureCollection('wide', 64);
+      await loader.upsert('wide', sentences);
+      await loader.upsert(
+        'wide',
+        crowd.map((vector, i) => ({ id: `c${i}`, vector, payload: {} })),
+      );
+      await db.exec('SET enable_seqscan = off');
+      const foundFirst = async (store: PgVectorStore): Promise<number> => {
+        let found = 0;
+        for (const point of sentences) {
+          if ((await store.search('wide', { vector: point.vector, k: 10 }))[0]?.id === point.id) found++;
+        }
+        return found;
+      };
+      // Both on the index (nothing is small enough to score exactly): the old scan and the widened one.
+      const narrow = await foundFirst(new PgVectorStore({ sql: db, search: HNSW_ONLY_SEARCH_TUNING }));
+      const wide = await foundFirst(new PgVectorStore({ sql: recorded, search: { exactMaxFloats: 0 } }));
+      expect(statements[0]).toMatch(
+        /set_config\('hnsw.ef_search', '256', true\), set_config\('hnsw.iterative_scan', 'strict_order', true\)/,
+      );
+      expect(statements[1]).toMatch(/ORDER BY embedding <=>/);
+      // Wider finds more, but an HNSW graph still loses some of these (hence exact search where cheap).
+      expect(wide).toBeGreaterThan(narrow);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('answers filtered searches in full when the index scan comes back short', async () => {
     const db = await PGlite.create({ extensions: { vector } });
     try {
