@@ -22,3 +22,7 @@ export type { PgVectorStoreOptions, SqlClient } from './pgvector/pg-vector-store
 export { QdrantVectorStore } from './qdrant/qdrant-vector-store';
 export type { QdrantVectorStoreOptions } from './qdrant/qdrant-vector-store';
 export { openSharedVectorStore } from './shared-store';
+export { DEFAULT_SEARCH_TUNING, HNSW_ONLY_SEARCH_TUNING, planSearch } from './search-plan';
+export type { SearchPlan, SearchTuning } from './search-plan';
+export { cosine, duplicateHeavyVectors, randomVectors } from './testing/vectors';
+export { startFakeQdrantServer } from './testing/fake-qdrant-server';
