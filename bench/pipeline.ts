@@ -41,7 +41,7 @@ function tweet(i: number): string {
  * recall@10 of the API's search against brute force over the collection's vectors as PostgreSQL
  * holds them (what the index was built from), for each query vector; a hit that ties with the
  * 10th true neighbour (within 1e-5) counts as found. Also how many stored items come back first
- * when searched by their own text.
+ * (or tied with the first) when searched by their own text.
  */
 async function searchRecall(
   base: string,
@@ -86,7 +86,9 @@ async function searchRecall(
     let ownFirst = 0;
     for (const { id, text } of ownTexts) {
       const r = await api(base, 'POST', '/v1/collections/tweets/search', key, { query: text, k: 10 });
-      if ((r.body.data as { id: string }[])[0]?.id === id) ownFirst++;
+      // Tweets from one template can embed identically: a tie with the first hit counts as first.
+      const hits = r.body.data as { id: string; score: number }[];
+      if (hits.some((hit) => hit.id === id && hit.score >= hits[0]!.score - 1e-5)) ownFirst++;
     }
     return { recall: found / (queries.length * 10), ownFirst: `${ownFirst}/${ownTexts.length}` };
   } finally {
