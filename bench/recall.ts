@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPgPool, poolSqlClient, startEmbeddedPostgres } from '@tributary/db';
+import { createPgPool, poolSqlClient, startPgliteSocketServer } from '@tributary/db';
 import {
   cosine,
   DEFAULT_SEARCH_TUNING,
@@ -177,13 +177,13 @@ async function embedded(data: DataSet): Promise<Opened> {
 }
 
 /**
- * One PGlite database with pgvector (served over the wire protocol, reached through one pooled
- * connection: searches run in transactions as they do in the apps), one table; two stores over it
- * that differ only in search settings.
+ * One in-process PGlite database with pgvector (the embedded PostgreSQL has no pgvector), served
+ * over the wire protocol to one pooled connection so that searches run in transactions as they do
+ * in the apps; one table, two stores over it that differ only in search settings.
  */
 async function pgvector(data: DataSet): Promise<Opened> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-bench-recall-pg-'));
-  const pg = await startEmbeddedPostgres({ dataDir: dir });
+  const pg = await startPgliteSocketServer({ dataDir: dir });
   const pool = createPgPool(pg.url, { poolSize: 1 });
   const sql = poolSqlClient(pool);
   const stores = {

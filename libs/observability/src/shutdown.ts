@@ -9,19 +9,28 @@ interface Closable {
 
 /**
  * Closes the app on SIGTERM/SIGINT (running Nest's shutdown hooks in order: readiness off, drain,
- * close connections) and exits 0 once it has, or 1 if closing failed. A second signal while
- * closing exits at once.
+ * close connections) and exits 0 once it has, or 1 if closing failed. A repeated signal while
+ * closing changes nothing: the same Ctrl-C often arrives twice (the terminal signals the whole
+ * process group, and a parent such as npm or the launcher forwards it), and cutting the drain short
+ * would drop jobs in hand and the index save. Whoever wants the process gone now sends SIGKILL.
  */
 export function closeOnSignals(app: Closable, name: string): void {
-  let closing = false;
+  let closing: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {
-      process.stderr.write(`${name}: ${signal} again, exiting without waiting\n`);
-      process.exit(1);
+      process.stderr.write(
+        `${name}: ${signal} again, still closing after ${closing} (SIGKILL stops at once)\n`,
+      );
+      return;
     }
-    closing = true;
+    closing = signal;
+    // Whoever reads our output (the launcher) may be gone already: logs must not stop the drain.
+    ignoreBrokenPipes();
     app.close().then(
-      () => process.exit(0),
+      () => {
+        process.stdout.write(`${name}: closed cleanly after ${signal}\n`);
+        process.exit(0);
+      },
       (err: unknown) => {
         process.stderr.write(
           `${name}: error while shutting down: ${err instanceof Error ? err.message : String(err)}\n`,
@@ -32,6 +41,14 @@ export function closeOnSignals(app: Closable, name: string): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+}
+
+function ignoreBrokenPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
 }
 
 /** Ends a process whose start-up failed, with the reason on stderr (configuration errors without a stack). */

@@ -8,7 +8,7 @@ export {
 } from './database';
 export type { TestDatabase } from './database';
 export { freePort, preferredPort } from './services/free-port';
-export { findExecutable, run, stopProcess, waitForExit, waitUntil } from './services/process';
+export { findExecutable, isRunning, run, stopProcess, waitForExit, waitUntil } from './services/process';
 export { POSTGRES_MISSING, startPostgresServer } from './services/postgres-server';
 export type { PostgresServer } from './services/postgres-server';
 export { REDIS_MISSING, startRedisServer } from './services/redis-server';

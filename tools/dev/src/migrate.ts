@@ -6,8 +6,8 @@ const ROOT = path.resolve(__dirname, '../../..');
 
 /**
  * `npm run db:migrate`: applies migrations to DATABASE_URL, or, when it is unset, to the embedded
- * PGlite database under DATA_DIR (opened just for this; refused while the launcher holds it,
- * since the launcher migrates on start anyway).
+ * PostgreSQL under DATA_DIR/postgres (started just for this, importing earlier versions' PGlite data
+ * like the launcher; refused while the launcher holds it, since the launcher migrates on start anyway).
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -15,8 +15,12 @@ async function main(): Promise<void> {
     process.stdout.write(await runMigrations(config.DATABASE_URL));
     return;
   }
+  const dataDir = path.resolve(ROOT, config.DATA_DIR);
   const db = await startEmbeddedPostgres({
-    dataDir: path.join(path.resolve(ROOT, config.DATA_DIR), 'pglite'),
+    dataDir: path.join(dataDir, 'postgres'),
+    port: config.EMBEDDED_POSTGRES_PORT,
+    legacyPgliteDir: path.join(dataDir, 'pglite'),
+    log: (m) => process.stdout.write(`postgres: ${m}\n`),
   });
   try {
     process.stdout.write(await runMigrations(db.url));

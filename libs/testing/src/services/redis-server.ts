@@ -2,11 +2,14 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freePort } from './free-port';
-import { findExecutable, stopProcess, waitUntil } from './process';
+import { findExecutable, stopProcess, waitForExit, waitUntil } from './process';
 
 export interface RedisServer {
   readonly url: string;
+  readonly port: number;
   readonly pid: number;
+  /** Resolves with the exit code (or signal) when redis-server ends, however it ends. */
+  readonly exited: Promise<number | NodeJS.Signals>;
   stop(): Promise<void>;
 }
 
@@ -14,6 +17,12 @@ export interface RedisServerOptions {
   /** Directory for the append-only file; without it Redis keeps nothing on disk. */
   dataDir?: string;
   port?: number;
+  /**
+   * In a process group of its own, so a terminal's Ctrl-C (sent to the whole foreground group)
+   * does not stop it before the apps using it have drained; whoever starts it then stops it.
+   * @defaultValue false
+   */
+  detached?: boolean;
 }
 
 export const REDIS_MISSING =
@@ -52,7 +61,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   } else {
     args.push('--appendonly', 'no');
   }
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.detached ?? false,
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {
@@ -70,7 +82,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     pid: child.pid ?? 0,
+    exited: waitForExit(child),
     stop: () => stopProcess(child),
   };
 }
