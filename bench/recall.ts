@@ -2,8 +2,10 @@
 // vector store, with the search settings before the search plan (HNSW with a candidate list of k)
 // and with today's (exact where cheap, a wider candidate list elsewhere), measured in one run on
 // the same collections: ordinary (clustered, like text) and duplicate-heavy (distinct points plus
-// thousands of near-identical ones), one collection under the exact bound and one above it.
-// Prints one JSON object. BENCH_RECALL_SIZES="4000,20000" and BENCH_RECALL_PG_SIZES change sizes.
+// thousands of near-identical ones), collections under each store's exact bound and above it.
+// For the embedded store also the insert cost and the memory of the flat copy it keeps for exact
+// search (JS array buffers; the usearch index itself lives in native memory), old and new.
+// Prints one JSON object. BENCH_RECALL_SIZES="4000,10000,16000,40000" and BENCH_RECALL_PG_SIZES change sizes.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import {
   cosine,
   DEFAULT_SEARCH_TUNING,
   duplicateHeavyVectors,
+  EMBEDDED_SEARCH_TUNING,
   EmbeddedVectorStore,
   HNSW_ONLY_SEARCH_TUNING,
   PgVectorStore,
@@ -27,7 +30,8 @@ const DIMENSIONS = 512;
 const K = 10;
 const QUERIES = 200;
 const sizes = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',').map(Number);
-const SIZES = sizes('BENCH_RECALL_SIZES', '4000,20000');
+// Under the former exact bound (4,096 × 512-d), above it, just under the embedded store's (16,384), above that.
+const SIZES = sizes('BENCH_RECALL_SIZES', '4000,10000,16000,40000');
 // PGlite (PostgreSQL in WebAssembly) builds its HNSW index several times slower than usearch.
 const PG_SIZES = sizes('BENCH_RECALL_PG_SIZES', '4000,10000');
 
@@ -82,6 +86,8 @@ function truth(points: VectorPoint[], query: Float32Array): { ids: Set<string>; 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+/** A full collection when node runs with --expose-gc (the npm script does), so buffer figures hold only what is live. */
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 interface Measured {
   recall_at_10: number;
@@ -122,7 +128,12 @@ async function measure(store: VectorStore, key: string, data: DataSet, truths: R
   return result;
 }
 
-type Opened = { stores: Record<'old' | 'new', VectorStore>; close: () => Promise<void>; insertMs?: number };
+type Opened = {
+  stores: Record<'old' | 'new', VectorStore>;
+  close: () => Promise<void>;
+  /** Per store: filling cost (embedded only). */
+  fill?: Record<'old' | 'new', { insert_ms_per_point: number; array_buffer_bytes_per_point: number }>;
+};
 
 async function compare(name: string, size: number, data: DataSet, open: (data: DataSet) => Promise<Opened>) {
   const truths = data.queries.map((q) => truth(data.points, q));
@@ -134,6 +145,7 @@ async function compare(name: string, size: number, data: DataSet, open: (data: D
       [`${name}_${size}`]: {
         old,
         new: now,
+        ...(opened.fill ? { fill: opened.fill } : {}),
         p50_new_over_old: round(now.p50_ms / old.p50_ms, 2),
         p99_new_over_old: round(now.p99_ms / old.p99_ms, 2),
       },
@@ -153,21 +165,36 @@ async function fill(store: VectorStore, data: DataSet): Promise<void> {
 /** Two embedded stores over the same points (the tuning is the store's), one per setting. */
 async function embedded(data: DataSet): Promise<Opened> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-bench-recall-'));
-  const open = async (search: SearchTuning, sub: string) => {
+  const costs: NonNullable<Opened['fill']> = {
+    old: { insert_ms_per_point: 0, array_buffer_bytes_per_point: 0 },
+    new: { insert_ms_per_point: 0, array_buffer_bytes_per_point: 0 },
+  };
+  const open = async (search: SearchTuning, which: 'old' | 'new') => {
     const store = await EmbeddedVectorStore.open({
-      dir: path.join(dir, sub),
+      dir: path.join(dir, which),
       search,
       saveEveryMs: 3_600_000,
     });
+    gc();
+    const buffersBefore = process.memoryUsage().arrayBuffers;
+    const started = performance.now();
     await fill(store, data);
+    gc();
+    costs[which] = {
+      insert_ms_per_point: round((performance.now() - started) / data.points.length, 4),
+      array_buffer_bytes_per_point: Math.round(
+        (process.memoryUsage().arrayBuffers - buffersBefore) / data.points.length,
+      ),
+    };
     return store;
   };
   const stores = {
     old: await open(HNSW_ONLY_SEARCH_TUNING, 'old'),
-    new: await open(DEFAULT_SEARCH_TUNING, 'new'),
+    new: await open(EMBEDDED_SEARCH_TUNING, 'new'),
   };
   return {
     stores,
+    fill: costs,
     close: async () => {
       await stores.old.close();
       await stores.new.close();
@@ -219,7 +246,7 @@ async function main(): Promise<void> {
     dimensions: DIMENSIONS,
     k: K,
     queries: QUERIES,
-    tuning: DEFAULT_SEARCH_TUNING,
+    tuning: { embedded: EMBEDDED_SEARCH_TUNING, pgvector_and_qdrant: DEFAULT_SEARCH_TUNING },
   };
   const runs: [string, number[], (data: DataSet) => Promise<Opened>][] = [
     ['embedded', SIZES, embedded],

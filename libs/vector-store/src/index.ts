@@ -11,7 +11,7 @@ export type {
   VectorStoreLog,
 } from './vector-store';
 export { COLLECTION_KEY_PATTERN, MAX_DIMENSIONS, MAX_ID_LENGTH, MAX_PAYLOAD_KEY_LENGTH } from './validation';
-export { EmbeddedVectorStore } from './embedded/embedded-vector-store';
+export { EMBEDDED_SEARCH_TUNING, EmbeddedVectorStore } from './embedded/embedded-vector-store';
 export type {
   EmbeddedVectorStoreOptions,
   RebuildSource,
