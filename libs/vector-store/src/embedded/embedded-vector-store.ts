@@ -67,10 +67,13 @@ export interface EmbeddedVectorStoreOptions {
 /**
  * The embedded store's search plan: the shared one, with a higher exact bound because this store
  * scans a flat copy of the vectors (see `FlatCopy`) rather than a database table or the graph.
- * Measured on this machine (2 shared cores, loaded, 512-d, one thread): usearch's `exactSearch`
- * scans a row in 0.10–0.20 µs, so p50 ≈ 0.8–1.2 ms at 8,192 points and 1.8–3.2 ms at 16,384,
- * against ≈ 2–2.7 ms for the former exact path (a whole-graph walk) at only 4,000 points.
  * 2^23 floats is 16,384 points of 512 dimensions (32 MB of flat copy at most per collection).
+ * Measured on this machine (2 shared cores, loaded, 512-d, one thread): usearch's `exactSearch`
+ * scans a row in 0.10–0.20 µs; `bench:recall` gave exact p50 0.37 ms at 4,000 points, 0.93–0.97 ms
+ * at 10,000 and 1.96–2.40 ms at 16,000, against 0.22–0.84 ms for HNSW with a candidate list of k
+ * at the same sizes (the former exact path, a whole-graph walk, took 2–2.7 ms at 4,000). Above the
+ * bound, HNSW with the wider candidate list: 1.2–2.4 ms at 40,000, and duplicate-heavy recall@10
+ * 0.37 there (see the README).
  */
 export const EMBEDDED_SEARCH_TUNING: Readonly<SearchTuning> = Object.freeze({
   ...DEFAULT_SEARCH_TUNING,
