@@ -7,6 +7,9 @@ import {
   VectorStoreError,
   VectorStoreErrorCode,
 } from './vector-store';
+import { cosine, duplicateHeavyVectors, randomVectors } from './testing/vectors';
+
+export { cosine, duplicateHeavyVectors, randomVectors, seededRandom } from './testing/vectors';
 
 /** What a contract run needs from an adapter under test. */
 export interface ContractSubject {
@@ -15,39 +18,6 @@ export interface ContractSubject {
   reopen?: () => Promise<VectorStore>;
   /** Closes the current store and releases its storage. */
   cleanup: () => Promise<void>;
-}
-
-/** A small seeded generator (mulberry32), so every run and every adapter sees the same data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Normally distributed components: directions spread evenly over the sphere. */
-export function randomVectors(count: number, dimensions: number, seed: number): Float32Array[] {
-  const random = seededRandom(seed);
-  const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  return Array.from({ length: count }, () => Float32Array.from({ length: dimensions }, gaussian));
-}
-
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** Independent of the stores' own matching: every listed key present with a strictly equal value. */
@@ -217,6 +187,81 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       expectBestFirst(wide);
       const wideTruth = new Set(bruteForce(stored, queries[0] as Float32Array, 100).map((hit) => hit.id));
       expect(wide.filter((hit) => wideTruth.has(hit.id)).length).toBeGreaterThanOrEqual(95);
+    });
+
+    it('ranks like brute force on a duplicate-heavy collection: recall@10 of at least 0.99', async () => {
+      const key = freshKey('crowd-recall');
+      await store.ensureCollection(key, 64);
+      // Distinct points first, then the crowd: the order in which HNSW loses the distinct ones.
+      const { distinct, crowd } = duplicateHeavyVectors(100, 3000, 64, 40);
+      const stored = [...points('u', distinct), ...points('c', crowd, (i) => ({ odd: i % 2 === 1 }))];
+      for (let start = 0; start < stored.length; start += 500) {
+        await store.upsert(key, stored.slice(start, start + 500));
+      }
+      expect((await store.info(key))?.count).toBe(3100);
+      const byId = new Map(stored.map((point) => [point.id, point]));
+      // Distinct points' own vectors, crowd members' own vectors, and blends of a distinct point with
+      // the crowd (a query between the two regions).
+      const queries = [
+        ...distinct.slice(0, 30),
+        ...crowd.filter((_, i) => i % 100 === 7),
+        ...distinct
+          .slice(30, 50)
+          .map((vector, i) => vector.map((x, d) => x + ((crowd[i] as Float32Array)[d] as number))),
+      ];
+      let found = 0;
+      let worstScoreError = 0;
+      for (const query of queries) {
+        const hits = await store.search(key, { vector: query, k: 10 });
+        expect(hits).toHaveLength(10);
+        expectBestFirst(hits);
+        const truth = bruteForce(stored, query, 10);
+        const truthIds = new Set(truth.map((hit) => hit.id));
+        // A tie with the 10th true neighbour counts as found (near-identical points score alike).
+        const bar = (truth[9]?.score ?? -1) - 1e-5;
+        for (const hit of hits) {
+          const exact = cosine((byId.get(hit.id) as VectorPoint).vector, query);
+          if (truthIds.has(hit.id) || exact >= bar) found++;
+          worstScoreError = Math.max(worstScoreError, Math.abs(hit.score - exact));
+        }
+      }
+      expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.99);
+      expect(worstScoreError).toBeLessThan(1e-3);
+
+      // Filtered: only the odd crowd members, like brute force.
+      const filtered = await store.search(key, {
+        vector: distinct[0] as Float32Array,
+        k: 10,
+        filter: { odd: true },
+      });
+      const filteredTruth = bruteForce(stored, distinct[0] as Float32Array, 10, { odd: true });
+      expect(filtered.map((hit) => hit.id)).toEqual(filteredTruth.map((hit) => hit.id));
+    });
+
+    it('finds each stored point first by its own vector among thousands of near-duplicates, k = 10 and 100', async () => {
+      const key = freshKey('crowd-exact');
+      await store.ensureCollection(key, 64);
+      const { distinct, crowd } = duplicateHeavyVectors(20, 2000, 64, 50);
+      const sentences = points('s', distinct);
+      await store.upsert(key, sentences);
+      const firstOf = async (k: number): Promise<string[]> => {
+        const firsts: string[] = [];
+        for (const point of sentences)
+          firsts.push((await store.search(key, { vector: point.vector, k }))[0]?.id ?? '');
+        return firsts;
+      };
+      const ids = sentences.map((point) => point.id);
+      expect(await firstOf(10)).toEqual(ids);
+      for (let start = 0; start < crowd.length; start += 500) {
+        await store.upsert(key, points(`t${start}-`, crowd.slice(start, start + 500)));
+      }
+      expect(await firstOf(10)).toEqual(ids);
+      expect(await firstOf(100)).toEqual(ids);
+      if (subject?.reopen === undefined) return;
+      await store.flush();
+      store = await subject.reopen();
+      expect(await firstOf(10)).toEqual(ids);
+      expect(await firstOf(100)).toEqual(ids);
     });
 
     it('replaces a point upserted again under the same id', async () => {

@@ -11,7 +11,7 @@ export type {
   VectorStoreLog,
 } from './vector-store';
 export { COLLECTION_KEY_PATTERN, MAX_DIMENSIONS, MAX_ID_LENGTH, MAX_PAYLOAD_KEY_LENGTH } from './validation';
-export { EmbeddedVectorStore } from './embedded/embedded-vector-store';
+export { EMBEDDED_SEARCH_TUNING, EmbeddedVectorStore } from './embedded/embedded-vector-store';
 export type {
   EmbeddedVectorStoreOptions,
   RebuildSource,
@@ -22,3 +22,7 @@ export type { PgVectorStoreOptions, SqlClient } from './pgvector/pg-vector-store
 export { QdrantVectorStore } from './qdrant/qdrant-vector-store';
 export type { QdrantVectorStoreOptions } from './qdrant/qdrant-vector-store';
 export { openSharedVectorStore } from './shared-store';
+export { DEFAULT_SEARCH_TUNING, HNSW_ONLY_SEARCH_TUNING, planSearch } from './search-plan';
+export type { SearchPlan, SearchTuning } from './search-plan';
+export { cosine, duplicateHeavyVectors, randomVectors } from './testing/vectors';
+export { startFakeQdrantServer } from './testing/fake-qdrant-server';

@@ -7,10 +7,11 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 // eslint-disable-next-line @nx/enforce-module-boundaries -- tests drive the adapter with the SQL clients it serves
 import { vector } from '@electric-sql/pglite-pgvector';
-import { describeVectorStoreContract, randomVectors } from './contract';
-import { INDEX_FILE, META_FILE } from './embedded/collection-files';
+import { cosine, describeVectorStoreContract, duplicateHeavyVectors, randomVectors } from './contract';
+import { FLAT_FILE, INDEX_FILE, META_FILE } from './embedded/collection-files';
 import { EmbeddedVectorStore, RebuildSource } from './embedded/embedded-vector-store';
 import { PgVectorStore } from './pgvector/pg-vector-store';
+import { HNSW_ONLY_SEARCH_TUNING } from './search-plan';
 import { QdrantVectorStore } from './qdrant/qdrant-vector-store';
 import { startFakeQdrantServer } from './testing/fake-qdrant-server';
 import { SearchHit, VectorPoint, VectorStoreError } from './vector-store';
@@ -124,7 +125,77 @@ describe('QdrantVectorStore payload indexes (fake Qdrant REST server)', () => {
   });
 });
 
+describe('QdrantVectorStore search plan (fake Qdrant REST server)', () => {
+  it('asks for exact search on a small collection and for a wider HNSW beam on a large one', async () => {
+    const server = await startFakeQdrantServer();
+    // 64 points × 4 dimensions = 256 floats: exact up to 256, HNSW beyond.
+    const options = { url: server.url, checkCompatibility: false };
+    const store = new QdrantVectorStore({ ...options, search: { exactMaxFloats: 256 } });
+    try {
+      await store.ensureCollection('plan', 4);
+      await store.upsert('plan', makePoints('p', 64, 4, 38));
+      const vector = Float32Array.of(1, 0, 0, 0);
+      await store.search('plan', { vector, k: 10 });
+      await store.upsert('plan', makePoints('q', 1000, 4, 39));
+      // A store that has not read the count yet (each re-reads it at most once a second).
+      const fresh = new QdrantVectorStore({ ...options, search: { exactMaxFloats: 256 } });
+      await fresh.search('plan', { vector, k: 10 });
+      await fresh.search('plan', { vector, k: 100 });
+      expect(server.queryParams).toEqual([{ exact: true }, { hnsw_ef: 256 }, { hnsw_ef: 1000 }]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('PgVectorStore on the HNSW index', () => {
+  it('widens the index scan (hnsw.ef_search, iterative scan) in the search transaction', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    try {
+      const statements: string[] = [];
+      const recorded = {
+        query: <R>(text: string, params?: unknown[]) => db.query<R>(text, params),
+        transaction: <T>(work: (tx: { query: typeof db.query }) => Promise<T>) =>
+          db.transaction((tx) =>
+            work({
+              query: <R>(text: string, params?: unknown[]) => {
+                statements.push(text.replace(/\s+/g, ' '));
+                return tx.query<R>(text, params);
+              },
+            }),
+          ),
+      };
+      const { distinct, crowd } = duplicateHeavyVectors(20, 2000, 64, 41);
+      const sentences = distinct.map((vector, i) => ({ id: `s${i}`, vector, payload: {} }));
+      const loader = new PgVectorStore({ sql: db });
+      await loader.ensureCollection('wide', 64);
+      await loader.upsert('wide', sentences);
+      await loader.upsert(
+        'wide',
+        crowd.map((vector, i) => ({ id: `c${i}`, vector, payload: {} })),
+      );
+      await db.exec('SET enable_seqscan = off');
+      const foundFirst = async (store: PgVectorStore): Promise<number> => {
+        let found = 0;
+        for (const point of sentences) {
+          if ((await store.search('wide', { vector: point.vector, k: 10 }))[0]?.id === point.id) found++;
+        }
+        return found;
+      };
+      // Both on the index (nothing is small enough to score exactly): the old scan and the widened one.
+      const narrow = await foundFirst(new PgVectorStore({ sql: db, search: HNSW_ONLY_SEARCH_TUNING }));
+      const wide = await foundFirst(new PgVectorStore({ sql: recorded, search: { exactMaxFloats: 0 } }));
+      expect(statements[0]).toMatch(
+        /set_config\('hnsw.ef_search', '256', true\), set_config\('hnsw.iterative_scan', 'strict_order', true\)/,
+      );
+      expect(statements[1]).toMatch(/ORDER BY embedding <=>/);
+      // Wider finds more, but an HNSW graph still loses some of these (hence exact search where cheap).
+      expect(wide).toBeGreaterThan(narrow);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('answers filtered searches in full when the index scan comes back short', async () => {
     const db = await PGlite.create({ extensions: { vector } });
     try {
@@ -449,8 +520,9 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   });
 
   it('reaches every point: each of 5,000 batch-inserted points is found by its own vector', async () => {
-    // usearch's multi-threaded add leaves a few nodes unreachable; the store must not.
-    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    // usearch's multi-threaded add leaves a few nodes unreachable; the store must not. Searched on
+    // the graph (no exact bound), where the flat copy would otherwise answer.
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER, search: { exactMaxFloats: 0 } });
     try {
       await store.ensureCollection('reach', 32);
       const stored = makePoints('r', 5000, 32, 36);
@@ -481,6 +553,176 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
       await reader.close();
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('EmbeddedVectorStore exact search on a flat copy', () => {
+  let dir: string;
+  let log: string[];
+  beforeEach(async () => {
+    dir = await tempDir();
+    log = [];
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const collect = (message: string): void => void log.push(message);
+
+  /** Share of true top-10 hits found (a hit tying with the 10th true score counts, as in bench:recall). */
+  async function recallAt10(
+    store: EmbeddedVectorStore,
+    key: string,
+    content: VectorPoint[],
+    queries: Float32Array[],
+  ): Promise<number> {
+    let found = 0;
+    for (const query of queries) {
+      const scores = content.map((point) => cosine(point.vector, query)).sort((a, b) => b - a);
+      const bar = (scores[9] as number) - 1e-5;
+      const byId = new Map(content.map((point) => [point.id, point]));
+      for (const hit of await store.search(key, { vector: query, k: 10 })) {
+        if (cosine((byId.get(hit.id) as VectorPoint).vector, query) >= bar) found++;
+      }
+    }
+    return found / (queries.length * 10);
+  }
+
+  it('meets recall@10 ≥ 0.99 on 10,000 duplicate-heavy 512-d points (above the former 2^21 bound)', async () => {
+    const { distinct, crowd } = duplicateHeavyVectors(200, 9800, 512, 51);
+    const content = [
+      ...distinct.map((vector, i) => ({ id: `d${i}`, vector, payload: {} })),
+      ...crowd.map((vector, i) => ({ id: `c${i}`, vector, payload: {} })),
+    ];
+    // Each distinct point by its own vector, crowd members, and blends of the two.
+    const queries = [
+      ...distinct.slice(0, 60),
+      ...crowd.filter((_, i) => i % 490 === 3),
+      ...distinct.slice(60, 80).map((v, i) => v.map((x, d) => x + ((crowd[i] as Float32Array)[d] as number))),
+    ];
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    try {
+      await store.ensureCollection('crowded', 512);
+      for (let start = 0; start < content.length; start += 1000) {
+        await store.upsert('crowded', content.slice(start, start + 1000));
+      }
+      expect(await recallAt10(store, 'crowded', content, queries)).toBeGreaterThanOrEqual(0.99);
+      for (const point of content.slice(0, 60)) {
+        expect((await store.search('crowded', { vector: point.vector, k: 1 }))[0]?.id).toBe(point.id);
+      }
+    } finally {
+      await store.close();
+    }
+    // Generating and brute-forcing 10,000 × 512-d in JS takes most of this on a loaded machine.
+  }, 240_000);
+
+  it('keeps the flat copy and the index in step through deletes, upserts of the same id, save and reopen', async () => {
+    const key = 'churn';
+    const dimensions = 48;
+    const expected = new Map(makePoints('p', 1200, dimensions, 52).map((point) => [point.id, point]));
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    await store.ensureCollection(key, dimensions);
+    await store.upsert(key, [...expected.values()]);
+    // Deletes move other rows into the freed places; upserts of an existing id overwrite its row.
+    const deleted = [...expected.keys()].filter((_, i) => i % 3 === 0);
+    expect(await store.delete(key, deleted)).toBe(deleted.length);
+    for (const id of deleted) expected.delete(id);
+    const replacements = makePoints('r', 200, dimensions, 53);
+    const moved = [...expected.keys()].filter((_, i) => i % 4 === 1).slice(0, 200);
+    const upserts = moved.map((id, i) => ({
+      id,
+      vector: (replacements[i] as VectorPoint).vector,
+      payload: { moved: true },
+    }));
+    await store.upsert(key, upserts);
+    for (const point of upserts) expected.set(point.id, point);
+    await store.upsert(key, makePoints('n', 50, dimensions, 54));
+    for (const point of makePoints('n', 50, dimensions, 54)) expected.set(point.id, point);
+    const queries = randomVectors(20, dimensions, 55);
+    const before = await Promise.all(queries.map((vector) => store.search(key, { vector, k: 10 })));
+    await store.close();
+
+    const reopened = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER, log: collect });
+    // The same files searched on the HNSW graph alone, not the flat copy.
+    const onGraph = await EmbeddedVectorStore.open({
+      dir,
+      saveEveryMs: NEVER,
+      search: { exactMaxFloats: 0 },
+    });
+    try {
+      expect(log).toEqual([]);
+      const content = [...expected.values()];
+      expect(await Promise.all(queries.map((vector) => reopened.search(key, { vector, k: 10 })))).toEqual(
+        before,
+      );
+      expect(await recallAt10(reopened, key, content, queries)).toBe(1);
+      // Scored on the float32 copy: exact cosines (to 1e-6), not the f16 index's rounding (1e-5 to 1e-3).
+      const byId = new Map(content.map((point) => [point.id, point]));
+      for (const [i, hits] of before.entries()) {
+        for (const hit of hits) {
+          const exact = cosine((byId.get(hit.id) as VectorPoint).vector, queries[i] as Float32Array);
+          expect(Math.abs(hit.score - exact)).toBeLessThan(1e-6);
+        }
+      }
+      // One row per point was saved beside the index.
+      expect((await stat(path.join(dir, key, FLAT_FILE))).size).toBe(content.length * dimensions * 4);
+      for (const point of content) {
+        for (const subject of [reopened, onGraph]) {
+          const [hit] = await subject.search(key, { vector: point.vector, k: 1 });
+          expect(hit?.id).toBe(point.id);
+          expect(hit?.payload).toEqual(point.payload);
+        }
+      }
+      // Filtered search on the flat copy: exactly the moved points, best first.
+      const filtered = await reopened.search(key, {
+        vector: queries[0] as Float32Array,
+        k: 500,
+        filter: { moved: true },
+      });
+      expect(filtered.map((hit) => hit.id).sort()).toEqual([...moved].sort());
+      expect(await reopened.delete(key, deleted.slice(0, 5))).toBe(0);
+    } finally {
+      await onGraph.close();
+      await reopened.close();
+    }
+  });
+
+  it('drops the copy when a collection outgrows the bound; a rebuild from the source restores it', async () => {
+    const key = 'outgrown';
+    const search = { exactMaxFloats: 100 * 16 }; // 100 points of 16 dimensions
+    const source = new MemorySource();
+    const store = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, search });
+    await store.ensureCollection(key, 16);
+    const all = makePoints('g', 150, 16, 56);
+    await store.upsert(key, all.slice(0, 90));
+    await store.flush();
+    expect(existsSync(path.join(dir, key, FLAT_FILE))).toBe(true);
+    await store.upsert(key, all.slice(90));
+    // Shrinks back under the bound without a copy: still exact, by walking the graph.
+    expect(
+      await store.delete(
+        key,
+        all.slice(0, 70).map((point) => point.id),
+      ),
+    ).toBe(70);
+    source.write(key, 16, 'v1', all.slice(70));
+    store.setVersion(key, 'v1');
+    await store.close();
+    expect(existsSync(path.join(dir, key, FLAT_FILE))).toBe(false);
+
+    const reopened = await EmbeddedVectorStore.open({
+      dir,
+      source,
+      saveEveryMs: NEVER,
+      search,
+      log: collect,
+    });
+    try {
+      expect(log).toEqual([
+        expect.stringMatching(/^Rebuilt vector collection outgrown .*no flat copy.*80 points/),
+      ]);
+      expect(existsSync(path.join(dir, key, FLAT_FILE))).toBe(true);
+      await expectExactly(reopened, key, all.slice(70));
+    } finally {
+      await reopened.close();
     }
   });
 });

@@ -5,9 +5,11 @@ import {
   CollectionFilesError,
   CollectionSnapshot,
   commitCollectionFiles,
+  FLAT_FILE,
   INDEX_FILE,
   META_FILE,
   readCollectionFiles,
+  tmpFlatPath,
   tmpIndexPath,
 } from './collection-files';
 
@@ -20,7 +22,10 @@ const snapshot: CollectionSnapshot = {
     ['a', 3n, { colour: 'red', n: 1, ok: true, none: null }],
     ['b\n"quoted"', 11n, {}],
   ],
+  flat: false,
 };
+/** Two rows of three floats, in `snapshot.entries` order. */
+const rows = Float32Array.from([1, 0, 0, 0.6, 0.8, 0]);
 
 describe('collection files', () => {
   let dir: string;
@@ -40,6 +45,42 @@ describe('collection files', () => {
     expect(loaded.entries).toEqual(snapshot.entries);
     expect(loaded.header).toMatchObject({ key: 'c1', dimensions: 3, version: 'v7', nextKey: '12', count: 2 });
     expect(await readFile(loaded.indexPath, 'utf8')).toBe('index bytes');
+  });
+
+  async function commitWithFlat(): Promise<void> {
+    await writeFile(tmpIndexPath(dir), 'index bytes');
+    await writeFile(tmpFlatPath(dir), new Uint8Array(rows.buffer));
+    await commitCollectionFiles(dir, { ...snapshot, flat: true });
+  }
+
+  it('reads back no flat copy when none was saved', async () => {
+    await commit();
+    expect((await readCollectionFiles(dir, 'c1')).flat).toBeUndefined();
+  });
+
+  it('reads back the flat copy, verified, and removes it once a snapshot has none', async () => {
+    await commitWithFlat();
+    const loaded = await readCollectionFiles(dir, 'c1');
+    expect(loaded.flat).toEqual(rows);
+    expect(loaded.header).toMatchObject({ flatBytes: rows.byteLength });
+    await commit();
+    expect((await readCollectionFiles(dir, 'c1')).flat).toBeUndefined();
+    await expect(readFile(path.join(dir, FLAT_FILE))).rejects.toThrow(/ENOENT/);
+  });
+
+  it.each([
+    [
+      'a changed flat copy',
+      () => writeFile(path.join(dir, FLAT_FILE), new Uint8Array(24)),
+      /flat copy does not/,
+    ],
+    ['a missing flat copy', () => rm(path.join(dir, FLAT_FILE)), /vectors\.f32 is missing/],
+  ])('refuses %s', async (_what, damage, reason) => {
+    await commitWithFlat();
+    await damage();
+    const error = await readCollectionFiles(dir, 'c1').catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(CollectionFilesError);
+    expect((error as CollectionFilesError).reason).toMatch(reason);
   });
 
   it('keeps no version as null', async () => {

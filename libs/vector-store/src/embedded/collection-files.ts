@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Payload } from '../vector-store';
@@ -10,6 +10,11 @@ import { assertId, assertPayload } from '../validation';
 export const INDEX_FILE = 'index.usearch';
 /** The sidecar: one header line, then one `[id, key, payload]` line per point. */
 export const META_FILE = 'meta.jsonl';
+/**
+ * The flat copy of a collection's vectors (unit length, little-endian float32, one row per sidecar
+ * entry in the sidecar's order), kept for collections small enough to be searched exactly.
+ */
+export const FLAT_FILE = 'vectors.f32';
 const FORMAT = 1;
 
 export interface CollectionHeader {
@@ -23,6 +28,9 @@ export interface CollectionHeader {
   count: number;
   indexBytes: number;
   indexSha256: string;
+  /** Size and SHA-256 of FLAT_FILE; absent (files saved before flat copies) or null: no flat copy. */
+  flatBytes?: number | null;
+  flatSha256?: string | null;
 }
 
 /** A point's id, its usearch key and its payload. */
@@ -34,6 +42,8 @@ export interface CollectionSnapshot {
   version: string | undefined;
   nextKey: bigint;
   entries: CollectionEntry[];
+  /** The caller has written the flat copy (rows in `entries` order) to `tmpFlatPath(dir)`. */
+  flat: boolean;
 }
 
 /** The files are missing, unreadable or inconsistent; the collection must be rebuilt. */
@@ -45,6 +55,7 @@ export class CollectionFilesError extends Error {
 }
 
 export const tmpIndexPath = (dir: string): string => path.join(dir, `${INDEX_FILE}.tmp`);
+export const tmpFlatPath = (dir: string): string => path.join(dir, `${FLAT_FILE}.tmp`);
 
 async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -62,15 +73,18 @@ async function fsync(file: string, flags = 'r'): Promise<void> {
 }
 
 /**
- * Commits a snapshot whose index the caller has just written to `tmpIndexPath(dir)`: the sidecar
- * records the index file's size and SHA-256, then both files are renamed into place. A reader
- * refuses an index whose checksum differs (usearch aborts the process on some corrupt files), so a
- * crash between the two renames costs a rebuild, never a wrong or crashed load.
+ * Commits a snapshot whose index (and flat copy, if any) the caller has just written to
+ * `tmpIndexPath(dir)` (and `tmpFlatPath(dir)`): the sidecar records each file's size and SHA-256,
+ * then the files are renamed into place, the sidecar last. A reader refuses a file whose checksum
+ * differs (usearch aborts the process on some corrupt files), so a crash between the renames costs
+ * a rebuild, never a wrong or crashed load.
  */
 export async function commitCollectionFiles(dir: string, snapshot: CollectionSnapshot): Promise<void> {
   const indexTmp = tmpIndexPath(dir);
+  const flatTmp = tmpFlatPath(dir);
   const metaTmp = path.join(dir, `${META_FILE}.tmp`);
   await fsync(indexTmp);
+  if (snapshot.flat) await fsync(flatTmp);
   const header: CollectionHeader = {
     format: FORMAT,
     key: snapshot.key,
@@ -80,6 +94,8 @@ export async function commitCollectionFiles(dir: string, snapshot: CollectionSna
     count: snapshot.entries.length,
     indexBytes: (await stat(indexTmp)).size,
     indexSha256: await sha256File(indexTmp),
+    flatBytes: snapshot.flat ? (await stat(flatTmp)).size : null,
+    flatSha256: snapshot.flat ? await sha256File(flatTmp) : null,
   };
   const handle = await open(metaTmp, 'w');
   try {
@@ -99,7 +115,10 @@ export async function commitCollectionFiles(dir: string, snapshot: CollectionSna
     await handle.close();
   }
   await rename(indexTmp, path.join(dir, INDEX_FILE));
+  if (snapshot.flat) await rename(flatTmp, path.join(dir, FLAT_FILE));
   await rename(metaTmp, path.join(dir, META_FILE));
+  // A collection that outgrew its flat copy: the sidecar no longer names the file.
+  if (!snapshot.flat) await rm(path.join(dir, FLAT_FILE), { force: true });
   try {
     await fsync(dir);
   } catch {
@@ -118,11 +137,31 @@ function parseHeader(line: string): CollectionHeader {
     !/^\d+$/.test(header.nextKey) ||
     !Number.isInteger(header.count) ||
     !Number.isInteger(header.indexBytes) ||
-    typeof header.indexSha256 !== 'string'
+    typeof header.indexSha256 !== 'string' ||
+    !(header.flatBytes === undefined || header.flatBytes === null || Number.isInteger(header.flatBytes)) ||
+    (typeof header.flatBytes === 'number') !== (typeof header.flatSha256 === 'string')
   ) {
     throw new CollectionFilesError('the sidecar header is malformed');
   }
   return header as CollectionHeader;
+}
+
+async function readFlat(dir: string, header: CollectionHeader): Promise<Float32Array | undefined> {
+  if (typeof header.flatBytes !== 'number') return undefined;
+  if (header.flatBytes !== header.count * header.dimensions * Float32Array.BYTES_PER_ELEMENT) {
+    throw new CollectionFilesError(
+      `the sidecar's flat copy has ${header.flatBytes} bytes, not ${header.count} × ${header.dimensions} floats`,
+    );
+  }
+  const bytes = await readFile(path.join(dir, FLAT_FILE));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (bytes.length !== header.flatBytes || sha256 !== header.flatSha256) {
+    throw new CollectionFilesError('the flat copy does not match the checksum in the sidecar');
+  }
+  // Copied into a buffer of its own: a Buffer may sit at any offset of a shared pool.
+  const flat = new Float32Array(bytes.length / Float32Array.BYTES_PER_ELEMENT);
+  new Uint8Array(flat.buffer).set(bytes);
+  return flat;
 }
 
 function parseEntry(line: string, nextKey: bigint): CollectionEntry {
@@ -143,6 +182,8 @@ export interface LoadedCollectionFiles {
   entries: CollectionEntry[];
   /** The index file, verified against the sidecar's checksum. */
   indexPath: string;
+  /** The flat copy (one row of `dimensions` per entry), verified; undefined when none was saved. */
+  flat: Float32Array | undefined;
 }
 
 /** Reads and checks a collection's sidecar and verifies its index file; throws CollectionFilesError. */
@@ -179,7 +220,7 @@ export async function readCollectionFiles(dir: string, key: string): Promise<Loa
     if (size !== header.indexBytes || (await sha256File(indexPath)) !== header.indexSha256) {
       throw new CollectionFilesError('the index file does not match the checksum in the sidecar');
     }
-    return { header, entries, indexPath };
+    return { header, entries, indexPath, flat: await readFlat(dir, header) };
   } catch (err) {
     if (err instanceof CollectionFilesError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {

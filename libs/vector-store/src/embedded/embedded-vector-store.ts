@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import {
@@ -28,8 +28,11 @@ import {
   CollectionSnapshot,
   commitCollectionFiles,
   readCollectionFiles,
+  tmpFlatPath,
   tmpIndexPath,
 } from './collection-files';
+import { FlatCopy } from './flat-copy';
+import { DEFAULT_SEARCH_TUNING, planSearch, SearchTuning, searchTuning } from '../search-plan';
 
 /**
  * The system of record the embedded indexes are derived from (the database). Used on open and by
@@ -61,7 +64,25 @@ export interface EmbeddedVectorStoreOptions {
   source?: RebuildSource;
   /** Rebuilds, collections that could not be loaded, failed background saves. @defaultValue silent */
   log?: VectorStoreLog;
+  /** How widely search looks (see `SearchTuning`). @defaultValue EMBEDDED_SEARCH_TUNING */
+  search?: Partial<SearchTuning>;
 }
+
+/**
+ * The embedded store's search plan: the shared one, with a higher exact bound because this store
+ * scans a flat copy of the vectors (see `FlatCopy`) rather than a database table or the graph.
+ * 2^23 floats is 16,384 points of 512 dimensions (32 MB of flat copy at most per collection).
+ * Measured on this machine (2 shared cores, loaded, 512-d, one thread): usearch's `exactSearch`
+ * scans a row in 0.10–0.20 µs; `bench:recall` gave exact p50 0.37 ms at 4,000 points, 0.93–0.97 ms
+ * at 10,000 and 1.96–2.40 ms at 16,000, against 0.22–0.84 ms for HNSW with a candidate list of k
+ * at the same sizes (the former exact path, a whole-graph walk, took 2–2.7 ms at 4,000). Above the
+ * bound, HNSW with the wider candidate list: 1.2–2.4 ms at 40,000, and duplicate-heavy recall@10
+ * 0.37 there (see the README).
+ */
+export const EMBEDDED_SEARCH_TUNING: Readonly<SearchTuning> = Object.freeze({
+  ...DEFAULT_SEARCH_TUNING,
+  exactMaxFloats: 8_388_608,
+});
 
 export interface RebuiltCollection {
   key: string;
@@ -83,6 +104,12 @@ interface Collection {
   readonly index: Index;
   readonly byId: Map<string, Entry>;
   readonly idByKey: Map<bigint, string>;
+  /**
+   * Every point's vector, for exact search; kept while the collection fits the exact bound. Dropped
+   * when it outgrows the bound; a collection that shrinks back under it without one (or was saved
+   * without one) is searched by walking its whole graph until it is rebuilt from the source.
+   */
+  flat: FlatCopy | undefined;
   nextKey: bigint;
   version: string | undefined;
   /** Changed since the last save started. */
@@ -113,6 +140,22 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
  * (2 cores), inserts take 0.14 ms instead of 0.55 ms (f32, expansion_add 128) and searches 0.15 ms,
  * with recall@10 unchanged at 1.0; scores carry the f16 rounding (about 1e-3). int8 was faster still
  * but lost recall (0.83).
+ *
+ * That recall holds for spread-out data only. Among thousands of near-identical vectors (templated
+ * rows, retweets: use-lite puts "templated row number N" at cosine 0.87–0.97 to each other) HNSW
+ * loses the points that are unlike the crowd, even queried with their own vector: usearch keeps a
+ * neighbour only if it is closer to the node than to every neighbour already kept (the paper's
+ * diversity heuristic, with no back-fill of pruned links), so each crowded node keeps one or two
+ * crowd members plus whatever else survives, and as the crowd grows the reverse-link refinements
+ * drop the crowd's links out to the few distinct points. A search entering the crowd (the entry
+ * point is almost surely in it) sees every crowd member at about the same distance from the query,
+ * finds no gradient, and stops once its candidate list is full: with 20 distinct sentences and
+ * 2,000 templated rows, 6–10 of the 20 came back, for k = 10 and k = 100 alike. More connectivity
+ * or a wider construction beam only shrank the loss (16/20 at connectivity 32, 18/20 at
+ * expansion_add 256, for 2–3× the insert cost), and at 20,000 crowded points a search breadth of
+ * 1,000 still found 6/20. The points are reachable (a search keeping every node as a candidate
+ * finds all 20), so search walks the whole graph where that is cheap (`planSearch`'s exact case)
+ * and widens its candidate list elsewhere; the graph settings stay as measured for insert cost.
  */
 function newIndex(dimensions: number): Index {
   return new Index({
@@ -126,13 +169,19 @@ function newIndex(dimensions: number): Index {
   });
 }
 
-function newCollection(key: string, dimensions: number): Collection {
+/** Points of `dimensions` a collection may hold and still be searched exactly. */
+const exactMaxRows = (tuning: Readonly<SearchTuning>, dimensions: number): number =>
+  Math.floor(tuning.exactMaxFloats / dimensions);
+
+function newCollection(key: string, dimensions: number, tuning: Readonly<SearchTuning>): Collection {
+  const maxRows = exactMaxRows(tuning, dimensions);
   return {
     key,
     dimensions,
     index: newIndex(dimensions),
     byId: new Map(),
     idByKey: new Map(),
+    flat: maxRows > 0 ? new FlatCopy(dimensions, maxRows) : undefined,
     nextKey: 1n,
     version: undefined,
     dirty: true,
@@ -162,6 +211,7 @@ export class EmbeddedVectorStore implements VectorStore {
   /** Disk work per collection key, run one after another. */
   private readonly diskQueue = new Map<string, Promise<void>>();
   private readonly log: VectorStoreLog;
+  private readonly tuning: Readonly<SearchTuning>;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -169,8 +219,10 @@ export class EmbeddedVectorStore implements VectorStore {
     private readonly dir: string,
     private readonly source: RebuildSource | undefined,
     log: VectorStoreLog | undefined,
+    tuning: Partial<SearchTuning> | undefined,
   ) {
     this.log = log ?? (() => undefined);
+    this.tuning = searchTuning({ ...EMBEDDED_SEARCH_TUNING, ...tuning });
   }
 
   /** Loads every collection in `dir`, rebuilds what the source says is missing or stale, and starts saving. */
@@ -179,7 +231,7 @@ export class EmbeddedVectorStore implements VectorStore {
     if (!Number.isFinite(saveEveryMs) || saveEveryMs <= 0) {
       throw new VectorStoreError(`saveEveryMs must be a positive number, not ${saveEveryMs}`);
     }
-    const store = new EmbeddedVectorStore(options.dir, options.source, options.log);
+    const store = new EmbeddedVectorStore(options.dir, options.source, options.log, options.search);
     await mkdir(options.dir, { recursive: true });
     await store.loadAll();
     await store.reconcile();
@@ -272,7 +324,7 @@ export class EmbeddedVectorStore implements VectorStore {
       assertDimensions(dimensions);
       const existing = this.collections.get(key);
       if (existing === undefined) {
-        this.collections.set(key, newCollection(key, dimensions));
+        this.collections.set(key, newCollection(key, dimensions, this.tuning));
       } else if (existing.dimensions !== dimensions) {
         throw new VectorStoreError(
           `Collection ${key} has ${existing.dimensions} dimensions, not ${dimensions}`,
@@ -291,8 +343,13 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   /**
-   * HNSW search; with a filter, over-fetches (k×4, then ×4 again, up to the whole collection) until k
-   * candidates match, so hits always match the filter and are the best matches the graph reaches.
+   * Exact on collections of at most `search.exactMaxFloats` points × dimensions (16,384 points of
+   * 512 dimensions by default): every point of the flat copy is scored (float32, so scores carry no
+   * f16 rounding) and ranked like brute force. Larger collections get an HNSW search whose
+   * candidate list is `max(k × breadthPerK, minBreadth)` (capped at 1,000) rather than k; among
+   * crowds of near-identical vectors that still misses points (see `newIndex` and the README). With
+   * a filter, over-fetches from there (×4, then ×4 again, up to the whole collection) until k
+   * candidates match, so hits always match the filter.
    */
   search(key: string, query: SearchQuery): Promise<SearchHit[]> {
     return promised(() => this.find(this.require(key), query));
@@ -347,6 +404,7 @@ export class EmbeddedVectorStore implements VectorStore {
       keys.push(entry.key);
       collection.byId.delete(id);
       collection.idByKey.delete(entry.key);
+      collection.flat?.remove(id);
     }
     if (keys.length > 0) {
       collection.index.remove(BigUint64Array.from(keys));
@@ -360,7 +418,30 @@ export class EmbeddedVectorStore implements VectorStore {
     const count = collection.byId.size;
     const hits: SearchHit[] = [];
     if (count === 0) return hits;
-    let fetch = Math.min(count, filter.length > 0 ? query.k * 4 : query.k);
+    const plan = planSearch(count, collection.dimensions, query.k, this.tuning);
+    const flat = collection.flat;
+    if (plan.exact && flat !== undefined) {
+      // A scan costs the same for any count; the count only sizes the partial sort.
+      let fetch = Math.min(count, filter.length > 0 ? query.k * 4 : query.k);
+      for (;;) {
+        const matches = flat.search(query.vector, fetch);
+        hits.length = 0;
+        for (let i = 0; i < matches.ids.length && hits.length < query.k; i++) {
+          const id = matches.ids[i] as string;
+          const entry = collection.byId.get(id);
+          if (entry === undefined || !matchesFilter(entry.payload, filter)) continue;
+          hits.push({ id, score: matches.scores[i] as number, payload: { ...entry.payload } });
+        }
+        if (hits.length >= query.k || fetch >= count) return hits;
+        fetch = Math.min(count, fetch * 4);
+      }
+    }
+    // usearch searches with a candidate list of max(expansion_search, count): asking for more
+    // results is how one search gets a wider beam, and asking for every point makes it exhaustive
+    // (the exact plan's fallback for a collection without a flat copy).
+    let fetch = plan.exact
+      ? count
+      : Math.min(count, Math.max(plan.breadth, filter.length > 0 ? query.k * 4 : query.k));
     for (;;) {
       const matches = collection.index.search(query.vector, fetch, SEARCH_THREADS);
       hits.length = 0;
@@ -402,7 +483,7 @@ export class EmbeddedVectorStore implements VectorStore {
     reason: string,
   ): Promise<RebuiltCollection> {
     const started = Date.now();
-    const fresh = newCollection(key, dimensions);
+    const fresh = newCollection(key, dimensions, this.tuning);
     fresh.version = version;
     for await (const batch of source.points(key)) {
       // Closed meanwhile (shutting down): what is on disk stays, and the next open reconciles it.
@@ -428,6 +509,9 @@ export class EmbeddedVectorStore implements VectorStore {
     if (current.version !== version) {
       return `version ${current.version ?? '(none)'} on disk, ${version ?? '(none)'} in source`;
     }
+    if (current.flat === undefined && current.byId.size <= exactMaxRows(this.tuning, dimensions)) {
+      return 'no flat copy of its vectors for exact search';
+    }
     return undefined;
   }
 
@@ -438,6 +522,11 @@ export class EmbeddedVectorStore implements VectorStore {
     for (const point of latest) {
       const entry = collection.byId.get(point.id);
       if (entry !== undefined) replaced.push(entry.key);
+    }
+    const flat = collection.flat;
+    if (flat !== undefined && collection.byId.size + latest.length - replaced.length > flat.maxRows) {
+      // Outgrown: from here on the collection is searched on HNSW, and the memory is given back.
+      collection.flat = undefined;
     }
     const keys = new BigUint64Array(latest.length);
     const vectors = new Float32Array(latest.length * collection.dimensions);
@@ -453,6 +542,7 @@ export class EmbeddedVectorStore implements VectorStore {
       if (previous !== undefined) collection.idByKey.delete(previous.key);
       collection.byId.set(point.id, { key, payload: { ...point.payload } });
       collection.idByKey.set(key, point.id);
+      collection.flat?.set(point.id, point.vector);
     });
     collection.dirty = true;
   }
@@ -474,7 +564,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   private async load(key: string): Promise<Collection> {
-    const { header, entries, indexPath } = await readCollectionFiles(path.join(this.dir, key), key);
+    const { header, entries, indexPath, flat } = await readCollectionFiles(path.join(this.dir, key), key);
     const index = newIndex(header.dimensions);
     index.load(indexPath);
     if (index.dimensions() !== header.dimensions || index.size() !== entries.length) {
@@ -488,6 +578,7 @@ export class EmbeddedVectorStore implements VectorStore {
       index,
       byId: new Map(entries.map(([id, entryKey, payload]) => [id, { key: entryKey, payload }])),
       idByKey: new Map(entries.map(([id, entryKey]) => [entryKey, id])),
+      flat: this.loadedFlat(header.dimensions, entries, flat),
       nextKey: BigInt(header.nextKey),
       version: header.version ?? undefined,
       dirty: false,
@@ -499,6 +590,22 @@ export class EmbeddedVectorStore implements VectorStore {
       throw new CollectionFilesError('the sidecar lists a point the index does not hold');
     }
     return collection;
+  }
+
+  /**
+   * The saved flat copy (rows in sidecar order), or an empty one for an empty collection; none when
+   * none was saved or the collection exceeds the exact bound (`staleReason` has it rebuilt when it
+   * fits the bound but has no copy).
+   */
+  private loadedFlat(
+    dimensions: number,
+    entries: CollectionEntry[],
+    vectors: Float32Array | undefined,
+  ): FlatCopy | undefined {
+    const maxRows = exactMaxRows(this.tuning, dimensions);
+    if (maxRows === 0 || entries.length > maxRows) return undefined;
+    if (vectors === undefined) return entries.length === 0 ? new FlatCopy(dimensions, maxRows) : undefined;
+    return new FlatCopy(dimensions, maxRows, { ids: entries.map(([id]) => id), vectors });
   }
 
   private onDisk(key: string, work: () => Promise<void>): Promise<void> {
@@ -520,22 +627,27 @@ export class EmbeddedVectorStore implements VectorStore {
       const dir = path.join(this.dir, collection.key);
       await mkdir(dir, { recursive: true });
       if (this.collections.get(collection.key) !== collection) return;
-      // The index and the sidecar snapshot are taken in the same tick, so they describe the same state.
+      // The index, the flat copy and the sidecar snapshot are taken in the same tick, so they
+      // describe the same state; the sidecar lists points in the flat copy's row order.
       // Payload objects are replaced on upsert, never mutated, so sharing them with the snapshot is safe.
       collection.index.save(tmpIndexPath(dir));
+      const flat = collection.flat;
+      const flatBytes = flat?.bytes();
+      const entryOf = (id: string): CollectionEntry => {
+        const entry = collection.byId.get(id) as Entry;
+        return [id, entry.key, entry.payload];
+      };
       const snapshot: CollectionSnapshot = {
         key: collection.key,
         dimensions: collection.dimensions,
         version: collection.version,
         nextKey: collection.nextKey,
-        entries: Array.from(collection.byId, ([id, entry]): CollectionEntry => [
-          id,
-          entry.key,
-          entry.payload,
-        ]),
+        entries: flat ? flat.rowIds().map(entryOf) : Array.from(collection.byId.keys(), entryOf),
+        flat: flat !== undefined,
       };
       collection.dirty = false;
       try {
+        if (flatBytes !== undefined) await writeFile(tmpFlatPath(dir), flatBytes);
         await commitCollectionFiles(dir, snapshot);
       } catch (err) {
         collection.dirty = true;

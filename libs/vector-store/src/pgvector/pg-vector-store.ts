@@ -17,10 +17,16 @@ import {
   uniqueIds,
 } from '../validation';
 import { collectionRelations, quoteIdentifier, SCHEMA_PATTERN } from './pg-names';
+import { MAX_SEARCH_BREADTH, planSearch, SearchTuning, searchTuning } from '../search-plan';
 
 /** The one thing the store needs from a PostgreSQL client; `pg.Pool`, `pg.Client` and PGlite all fit. */
 export interface SqlClient {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  /**
+   * Runs `work` on one connection inside a transaction (PGlite and libs/db's pool client have it).
+   * Without it, searches keep the server's `hnsw.ef_search`, since `SET LOCAL` needs a transaction.
+   */
+  transaction?<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
 }
 
 export interface PgVectorStoreOptions {
@@ -28,6 +34,8 @@ export interface PgVectorStoreOptions {
   sql: SqlClient;
   /** Schema holding the catalog and one table per collection. @defaultValue 'vectors' */
   schema?: string;
+  /** How widely search looks (see `SearchTuning`). @defaultValue DEFAULT_SEARCH_TUNING */
+  search?: Partial<SearchTuning>;
 }
 
 /** pgvector's HNSW index covers `vector` columns of at most 2,000 dimensions. */
@@ -59,10 +67,15 @@ function errorCode(err: unknown): string | undefined {
  * embedding vector(d), payload jsonb`) with an HNSW `vector_cosine_ops` index each, and a catalog
  * table `"<schema>".collections` naming them. Filters are jsonb containment (`payload @> filter`).
  *
- * An HNSW index scan returns at most `hnsw.ef_search` rows (40 by default) and filters after the
- * scan, so a large k or a selective filter can come back short; the store then re-runs the query
- * exactly over the matching rows. On large collections, set `hnsw.ef_search` and
- * `hnsw.iterative_scan = relaxed_order` for the role or database to keep those queries on the index.
+ * Search is exact (every matching row scored, the index bypassed) on a collection of at most
+ * `search.exactMaxFloats` rows × dimensions: pgvector's HNSW graph is built with the same
+ * neighbour-pruning heuristic as usearch's and loses points among near-duplicates the same way (see
+ * the embedded store's `newIndex`; with 20 distinct sentences among 2,000 templated rows an index
+ * scan at the default `hnsw.ef_search` of 40 found 3 of the 20 by their own vectors). Larger
+ * collections are searched on the index inside a transaction that sets `hnsw.ef_search` to the
+ * plan's breadth (`max(k × breadthPerK, minBreadth)`, at most 1,000) and, on pgvector 0.8+,
+ * `hnsw.iterative_scan = strict_order`, so a selective filter keeps scanning instead of coming back
+ * short. A scan that still comes back short is re-run exactly over the matching rows.
  */
 export class PgVectorStore implements VectorStore {
   readonly kind = 'pgvector';
@@ -70,7 +83,10 @@ export class PgVectorStore implements VectorStore {
   private readonly schema: string;
   private readonly catalog: string;
   private readonly known = new Map<string, Known>();
+  private readonly tuning: Readonly<SearchTuning>;
   private ready: Promise<void> | undefined;
+  /** pgvector 0.8+ scans an HNSW index iteratively (`hnsw.iterative_scan`); known after prepare(). */
+  private iterativeScan = false;
   private closed = false;
 
   constructor(options: PgVectorStoreOptions) {
@@ -83,6 +99,7 @@ export class PgVectorStore implements VectorStore {
     this.sql = options.sql;
     this.schema = quoteIdentifier(schema);
     this.catalog = `${this.schema}.collections`;
+    this.tuning = searchTuning(options.search);
   }
 
   async ensureCollection(key: string, dimensions: number): Promise<void> {
@@ -166,25 +183,50 @@ export class PgVectorStore implements VectorStore {
       where = 'WHERE payload @> $3::jsonb';
     }
     type Row = { id: string; payload: Payload; distance: number };
-    const byIndex = await this.run<Row>(
-      key,
-      `SELECT id, payload, embedding <=> $1::vector AS distance FROM ${table} ${where}
-       ORDER BY embedding <=> $1::vector LIMIT $2::int`,
-      params,
-    );
-    let rows = byIndex.rows;
-    if (rows.length < query.k) {
-      // Short: fewer rows match than k, or the index scan stopped at ef_search. Rank every match
-      // (MATERIALIZED keeps the planner from answering with the same index scan).
-      const exact = await this.run<Row>(
+    // MATERIALIZED keeps the planner from answering with the index scan.
+    const exactly = (db: SqlClient) =>
+      this.run<Row>(
         key,
         `WITH matching AS MATERIALIZED (
            SELECT id, payload, embedding <=> $1::vector AS distance FROM ${table} ${where}
          ) SELECT id, payload, distance FROM matching ORDER BY distance LIMIT $2::int`,
         params,
+        db,
       );
-      rows = exact.rows;
-    }
+    const onIndex = (db: SqlClient) =>
+      this.run<Row>(
+        key,
+        `SELECT id, payload, embedding <=> $1::vector AS distance FROM ${table} ${where}
+         ORDER BY embedding <=> $1::vector LIMIT $2::int`,
+        params,
+        db,
+      );
+    // Rows up to which scoring every row is cheap; counting stops one past it, so the count costs
+    // no more than the exact search it decides on.
+    const exactRows = Math.floor(this.tuning.exactMaxFloats / dimensions);
+    const { breadth } = planSearch(Number.MAX_SAFE_INTEGER, dimensions, query.k, this.tuning);
+    const widen = this.tuning.minBreadth > 0 || this.tuning.breadthPerK > 1;
+    const searchOn = async (db: SqlClient, local: boolean): Promise<Row[]> => {
+      const settings: string[] = [];
+      if (local && widen) {
+        settings.push(`set_config('hnsw.ef_search', '${Math.min(breadth, MAX_SEARCH_BREADTH)}', true)`);
+        if (this.iterativeScan) settings.push(`set_config('hnsw.iterative_scan', 'strict_order', true)`);
+      }
+      if (exactRows > 0) {
+        settings.push(`(SELECT count(*)::int FROM (SELECT 1 FROM ${table} LIMIT ${exactRows + 1}) s) AS n`);
+      }
+      if (settings.length > 0) {
+        const { rows } = await this.run<{ n?: number }>(key, `SELECT ${settings.join(', ')}`, [], db);
+        if (exactRows > 0 && Number(rows[0]?.n) <= exactRows) return (await exactly(db)).rows;
+      }
+      const byIndex = (await onIndex(db)).rows;
+      // Short: fewer rows match than k, or the index scan stopped early. Rank every match.
+      return byIndex.length < query.k ? (await exactly(db)).rows : byIndex;
+    };
+    const rows =
+      this.sql.transaction !== undefined && widen
+        ? await this.sql.transaction((tx) => searchOn(tx, true))
+        : await searchOn(this.sql, false);
     return rows
       .map((row) => ({ id: row.id, score: 1 - Number(row.distance), payload: row.payload }))
       .sort((a, b) => b.score - a.score);
@@ -240,6 +282,11 @@ export class PgVectorStore implements VectorStore {
   private prepare(): Promise<void> {
     this.ready ??= (async () => {
       await this.ddl('CREATE EXTENSION IF NOT EXISTS vector');
+      const { rows } = await this.sql.query<{ version: string }>(
+        `SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'`,
+      );
+      const [major = 0, minor = 0] = (rows[0]?.version ?? '0').split('.').map(Number);
+      this.iterativeScan = major > 0 || minor >= 8;
       await this.ddl(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await this.ddl(
         `CREATE TABLE IF NOT EXISTS ${this.catalog} (
@@ -304,9 +351,14 @@ export class PgVectorStore implements VectorStore {
   }
 
   /** Runs a statement on a collection's table, translating a table dropped behind the cache's back. */
-  private async run<R>(key: string, text: string, params?: unknown[]): Promise<{ rows: R[] }> {
+  private async run<R>(
+    key: string,
+    text: string,
+    params?: unknown[],
+    db: SqlClient = this.sql,
+  ): Promise<{ rows: R[] }> {
     try {
-      return await this.sql.query<R>(text, params);
+      return await db.query<R>(text, params);
     } catch (err) {
       if (errorCode(err) === '42P01') {
         this.known.delete(key);

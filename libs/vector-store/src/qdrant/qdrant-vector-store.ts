@@ -27,6 +27,7 @@ import {
   qdrantKey,
   toQdrantPayload,
 } from './qdrant-payload';
+import { planSearch, SearchTuning, searchTuning } from '../search-plan';
 
 // The package ships a CommonJS build (its `require` export) but only ESM type declarations, which a
 // CommonJS module cannot import; the types come from the declarations, the class from the CommonJS build.
@@ -41,16 +42,22 @@ export interface QdrantVectorStoreOptions {
   checkCompatibility?: boolean;
   /** Payload indexes that could not be created. @defaultValue silent */
   log?: VectorStoreLog;
+  /** How widely search looks (see `SearchTuning`). @defaultValue DEFAULT_SEARCH_TUNING */
+  search?: Partial<SearchTuning>;
 }
 
 /** Points per upsert request, bounded by floats so a request stays a few MB (Qdrant refuses > 32 MB). */
 const MAX_POINTS_PER_REQUEST = 1000;
 const MAX_FLOATS_PER_REQUEST = 256 * 1024;
+/** How long a collection's approximate point count decides between exact and HNSW search. */
+const SIZE_TTL_MS = 1000;
 
 interface Known {
   dimensions: number;
   /** Payload keys known to have an index. */
   indexed: Set<string>;
+  /** Approximate point count, and when it was read (ms). */
+  size?: { count: number; at: number };
 }
 
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -71,12 +78,19 @@ function vectorSize(info: Awaited<ReturnType<Client['getCollection']>>): number 
  * (payload keys Qdrant would misread are stored encoded, see `qdrantKey`). Payload indexes (keyword,
  * bool, float) are created the first time a key is filtered on.
  * `list()` shows every collection on the server whose name is a valid key.
+ *
+ * Search asks for `exact: true` on a collection of at most `search.exactMaxFloats` points ×
+ * dimensions (by Qdrant's approximate count, re-read at most once a second) and otherwise for an
+ * HNSW candidate list (`hnsw_ef`) of `max(k × breadthPerK, minBreadth)`, at most 1,000: Qdrant's
+ * HNSW prunes neighbours with the same heuristic as usearch and pgvector, which loses points
+ * among near-duplicates (see the embedded store's `newIndex`).
  */
 export class QdrantVectorStore implements VectorStore {
   readonly kind = 'qdrant';
   private readonly client: Client;
   private readonly log: VectorStoreLog;
   private readonly known = new Map<string, Known>();
+  private readonly tuning: Readonly<SearchTuning>;
   private closed = false;
 
   constructor(options: QdrantVectorStoreOptions) {
@@ -86,6 +100,7 @@ export class QdrantVectorStore implements VectorStore {
       checkCompatibility: options.checkCompatibility ?? true,
     });
     this.log = options.log ?? (() => undefined);
+    this.tuning = searchTuning(options.search);
   }
 
   async ensureCollection(key: string, dimensions: number): Promise<void> {
@@ -150,11 +165,19 @@ export class QdrantVectorStore implements VectorStore {
     const known = await this.require(key);
     const filter = assertQuery(query, known.dimensions);
     await this.indexPayloadKeys(key, known, filter);
+    const size =
+      this.tuning.exactMaxFloats > 0 ? await this.approximateSize(key, known) : Number.MAX_SAFE_INTEGER;
+    const plan = planSearch(size, known.dimensions, query.k, this.tuning);
     const response = await this.call(key, () =>
       this.client.query(key, {
         query: Array.from(query.vector),
         limit: query.k,
         filter: qdrantFilter(filter),
+        params: plan.exact
+          ? { exact: true }
+          : this.tuning.minBreadth > 0 || this.tuning.breadthPerK > 1
+            ? { hnsw_ef: plan.breadth }
+            : {},
         with_payload: true,
         with_vector: false,
       }),
@@ -212,6 +235,15 @@ export class QdrantVectorStore implements VectorStore {
 
   private assertOpen(): void {
     if (this.closed) throw new VectorStoreError('The vector store is closed', 'closed');
+  }
+
+  private async approximateSize(key: string, known: Known): Promise<number> {
+    const now = Date.now();
+    if (known.size === undefined || now - known.size.at > SIZE_TTL_MS) {
+      const { count } = await this.call(key, () => this.client.count(key, { exact: false }));
+      known.size = { count, at: now };
+    }
+    return known.size.count;
   }
 
   private async lookup(key: string): Promise<Known | undefined> {

@@ -11,6 +11,8 @@ export interface FakeQdrantServer {
   readonly url: string;
   /** Requests served, as `METHOD /path`. */
   readonly requests: string[];
+  /** The `params` of every query request, in order (`{}` when absent). */
+  readonly queryParams: Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -71,11 +73,26 @@ async function readBody(request: IncomingMessage): Promise<Record<string, unknow
   return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
+/** Qdrant's search params as far as the adapter uses them; anything else is refused like Qdrant does. */
+function checkParams(params: unknown): Record<string, unknown> {
+  if (params === undefined) return {};
+  if (typeof params !== 'object' || params === null) throw new HttpError(400, 'Format error: params');
+  for (const [name, value] of Object.entries(params)) {
+    const ok =
+      name === 'exact'
+        ? typeof value === 'boolean'
+        : name === 'hnsw_ef' && Number.isInteger(value) && (value as number) > 0;
+    if (!ok) throw new HttpError(400, `Format error in JSON body: params.${name}`);
+  }
+  return params as Record<string, unknown>;
+}
+
 function handle(
   collections: Map<string, FakeCollection>,
   method: string,
   path: string,
   body: Record<string, unknown>,
+  queryParams: Record<string, unknown>[],
 ): unknown {
   if (method === 'GET' && path === '/collections') {
     return { collections: [...collections.keys()].map((name) => ({ name })) };
@@ -150,6 +167,8 @@ function handle(
       const query = normalize(body['query'] as number[]);
       if (query.length !== collection.size) throw new HttpError(400, 'Wrong input: Vector dimension error');
       const filter = body['filter'] as { must?: Condition[] } | undefined;
+      // Exact or not, the fake scores every point: it checks what the adapter asks for, not HNSW.
+      queryParams.push(checkParams(body['params']));
       return {
         points: [...collection.points.values()]
           .filter((point) => matches(point.payload, filter))
@@ -171,6 +190,7 @@ function handle(
 export async function startFakeQdrantServer(): Promise<FakeQdrantServer> {
   const collections = new Map<string, FakeCollection>();
   const requests: string[] = [];
+  const queryParams: Record<string, unknown>[] = [];
   const respond = (response: ServerResponse, status: number, body: unknown): void => {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
@@ -181,7 +201,10 @@ export async function startFakeQdrantServer(): Promise<FakeQdrantServer> {
     requests.push(`${method} ${url.pathname}`);
     readBody(request)
       .then((body) =>
-        respond(response, 200, { result: handle(collections, method, url.pathname, body), status: 'ok' }),
+        respond(response, 200, {
+          result: handle(collections, method, url.pathname, body, queryParams),
+          status: 'ok',
+        }),
       )
       .catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
@@ -193,6 +216,7 @@ export async function startFakeQdrantServer(): Promise<FakeQdrantServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    queryParams,
     stop: () =>
       new Promise((resolve, reject) => {
         server.closeAllConnections();
