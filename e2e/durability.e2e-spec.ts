@@ -1,15 +1,24 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createNamedQueue, embedQueueName } from '@tributary/queue';
-import { freePort, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
-import { call } from './support/app-process';
 import {
+  createNamedQueue,
+  createRedis,
+  decodeIndexOp,
+  embedQueueName,
+  indexOpHeader,
+  redisKeys,
+} from '@tributary/queue';
+import { freePort, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
+import { call, callFrom } from './support/app-process';
+import {
+  DURABILITY_ENV,
   startLauncherPlatform,
   startSeparatePlatform,
   type DurabilityPlatform,
 } from './support/durability-platform';
 import { drained, newTenant, startPlatform, tweet, type Platform } from './support/pipeline';
+import { signWebhookForTest } from './support/webhook';
 
 /** Sends a batch until the API acknowledges it (202), as a well-behaved client does on 429/503. */
 async function sendUntilAccepted(
@@ -60,6 +69,23 @@ function requeuedIn(metrics: string): number {
     .filter((line) => line.startsWith('tributary_items_requeued_total'))
     .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
 }
+
+/** The API's Prometheus text (its /metrics). */
+async function apiMetrics(p: DurabilityPlatform): Promise<string> {
+  return (await fetch(`${p.base}/metrics`)).text();
+}
+
+/** The sum of a counter's series in Prometheus text. */
+function counterIn(metrics: string, name: string, match = ''): number {
+  return metrics
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) && line.includes(match))
+    .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+}
+
+const cacheHitsIn = (metrics: string) =>
+  counterIn(metrics, 'tributary_embedding_cache_hits_total', 'model="use-lite@1"');
+const rebuildsIn = (metrics: string) => counterIn(metrics, 'tributary_index_rebuilds_total');
 
 /** Figures for the report, one JSON line per test. */
 function report(figures: Record<string, unknown>): void {
@@ -367,6 +393,200 @@ describe.each(MODES)('durability in %s', (mode, start) => {
         requeued: requeuedBefore + requeuedIn(await p.workerMetrics().catch(() => '')),
       });
     }
+  });
+
+  it("tenant B's first embedding and first text search of a text tenant A just used are cache misses (EMBEDDING_CACHE_SCOPE unset: per tenant)", async () => {
+    const a = await newTenant(p.base, 'scope-a');
+    const b = await newTenant(p.base, 'scope-b');
+    for (const t of [a, b]) await newStream(p, t.key, 'notes');
+    const embed = async (key: string, input: string) => {
+      const r = await call(p.base, 'POST', '/v1/embeddings', key, { input });
+      expect(r.status).toBe(200);
+      return r.headers.get('x-tributary-cache');
+    };
+    // Search answers carry no cache header: the API's hit counter says whether the query was cached.
+    const searchHits = async (key: string, query: string) => {
+      const before = cacheHitsIn(await apiMetrics(p));
+      const r = await call(p.base, 'POST', '/v1/collections/notes/search', key, { query, k: 3 });
+      expect(r.status).toBe(200);
+      return cacheHitsIn(await apiMetrics(p)) - before;
+    };
+    const text = 'the merger with Globex closes on Friday';
+    expect(await embed(a.key, text)).toBe('miss');
+    expect(await embed(a.key, text)).toBe('hit');
+    expect(await embed(b.key, text)).toBe('miss');
+    expect(await embed(b.key, text)).toBe('hit');
+
+    const query = 'who is leaving the board';
+    expect(await searchHits(a.key, query)).toBe(0);
+    expect(await searchHits(a.key, query)).toBe(1);
+    expect(await searchHits(b.key, query)).toBe(0);
+  });
+
+  it('index-log entries deleted (XDEL) before the API read them: the collection is rebuilt to equal PostgreSQL, every item found by its text', async () => {
+    const { key } = await newTenant(p.base, 'log-gap');
+    const stream = await newStream(p, key, 'gap');
+    const sentence = (i: number) => `gap item ${i}: ${tweet(i * 37 + 1)} while ${tweet(i * 13 + 5)}`;
+    const items = (from: number, n: number) =>
+      Array.from({ length: n }, (_, k) => ({ id: `g${from + k}`, text: sentence(from + k) }));
+    const total = 900;
+    await sendUntilAccepted(p.base, key, stream.id, items(0, 100));
+    await drained(p.base, key, stream.id);
+    await waitUntil('the first 100 points', async () => (await pointsOf(p.base, key, 'gap')) === 100, 30_000);
+    const [{ store_key: storeKey } = { store_key: '' }] = await p.query<{ store_key: string }>(
+      'SELECT c.store_key FROM collection c JOIN stream s ON s.collection_id = c.id WHERE s.id = $1::uuid',
+      [stream.id],
+    );
+    const rebuildsBefore = rebuildsIn(await apiMetrics(p));
+    const redis = createRedis(p.redisUrl, 'worker', 'durability-test');
+    const logKey = redisKeys(p.redisPrefix).indexLog;
+    // The worker holds the next 800 items until the API is frozen too: the API cannot read their
+    // log entries (but perhaps the first, answering an XREAD it was blocked in) before some are gone.
+    // A micro-batch holds at most max(4 × BATCH_MAX_SIZE, 64) = 256 items: at least 4 entries.
+    const resumeWorker = p.freeze('worker');
+    let resumeApi: (() => void) | undefined;
+    let deleted: { id: string; points: number }[] = [];
+    try {
+      for (let from = 100; from < total; from += 100)
+        await sendUntilAccepted(p.base, key, stream.id, items(from, 100));
+      resumeApi = p.freeze('api');
+      const newest = await redis.xrevrange(logKey, '+', '-', 'COUNT', 1);
+      const after = newest[0] ? `(${newest[0][0]}` : '-';
+      resumeWorker();
+      let entries: { id: string; points: number }[] = [];
+      await waitUntil(
+        'the worker to log the 800 items',
+        async () => {
+          entries = (await redis.xrangeBuffer(logKey, after, '+')).flatMap(([id, fields]) => {
+            if (indexOpHeader(fields)?.key !== storeKey) return [];
+            const op = decodeIndexOp(fields);
+            return [{ id: id.toString(), points: op.op === 'upsert' ? op.points.length : 0 }];
+          });
+          return entries.reduce((sum, e) => sum + e.points, 0) === total - 100;
+        },
+        120_000,
+        100,
+      );
+      // All but the first and the last: a gap the API meets with a later entry in hand.
+      expect(entries.length).toBeGreaterThanOrEqual(3);
+      deleted = entries.slice(1, -1);
+      expect(await redis.xdel(logKey, ...deleted.map((e) => e.id))).toBe(deleted.length);
+    } finally {
+      resumeWorker();
+      resumeApi?.();
+      redis.disconnect();
+    }
+    const unfound: string[] = [];
+    try {
+      expect(await rowsOf(p, stream.id)).toEqual({ embedded: total });
+      await waitUntil(
+        'the collection to hold every embedded row',
+        async () => (await pointsOf(p.base, key, 'gap')) === total,
+        60_000,
+        100,
+      );
+      expect(rebuildsIn(await apiMetrics(p))).toBeGreaterThan(rebuildsBefore);
+      for (const item of items(0, total)) {
+        const found = await call(p.base, 'POST', '/v1/collections/gap/search', key, {
+          query: item.text,
+          k: 10,
+        });
+        expect(found.status).toBe(200);
+        if (!(found.body.data as { id: string }[]).some((h) => h.id === item.id)) unfound.push(item.id);
+      }
+      expect(unfound).toEqual([]);
+    } finally {
+      report({
+        mode,
+        test: 'index-log entries deleted unread',
+        items: total,
+        entriesDeleted: deleted.length,
+        pointsInDeletedEntries: deleted.reduce((sum, e) => sum + e.points, 0),
+        points: await pointsOf(p.base, key, 'gap'),
+        rebuilds: rebuildsIn(await apiMetrics(p)) - rebuildsBefore,
+        unfound: unfound.length,
+      });
+    }
+  });
+
+  it('an address failing authentication AUTH_FAILURES_PER_ADDRESS times gets 429 with Retry-After on tenant, admin and webhook routes; other addresses, and its recently used key, still work', async () => {
+    // Addresses of this test's own (Linux loopback): the other tests come from 127.0.0.1.
+    const guesser = '127.0.0.2';
+    const other = '127.0.0.3';
+    const limit = Number(DURABILITY_ENV.AUTH_FAILURES_PER_ADDRESS);
+    const { tenantId, key } = await newTenant(p.base, 'auth-limit');
+    const stream = (await newStream(p, key, 'hooked')) as { id: string; webhook: { secret: string } };
+    const freshKey = async () => {
+      const r = await call(p.base, 'POST', `/v1/admin/tenants/${tenantId}/keys`, p.adminKey, {});
+      expect(r.status).toBe(201);
+      return r.body.secret as string;
+    };
+    const [unusedKey, otherKey] = [await freshKey(), await freshKey()];
+    const from = (address: string, method: string, url: string, options?: Parameters<typeof callFrom>[4]) =>
+      callFrom(address, p.base, method, url, options);
+    const hook = (address: string, secret: string) => {
+      const body = JSON.stringify({
+        items: [{ id: `w-${address}-${secret.length}`, text: 'a webhook item' }],
+      });
+      return from(address, 'POST', `/v1/hooks/${stream.id}`, {
+        body,
+        headers: signWebhookForTest(secret, Math.floor(Date.now() / 1000), body),
+      });
+    };
+    // The tenant's key, used from the guesser's address before the failures.
+    expect((await from(guesser, 'GET', '/v1/me', { key })).status).toBe(200);
+
+    const failures = [
+      () => from(guesser, 'GET', '/v1/me', { key: 'trb_not-a-key-0123456789' }),
+      () => from(guesser, 'GET', '/v1/me', { key: 'trb_not-a-key-0123456789' }),
+      () => from(guesser, 'GET', '/v1/admin/tenants', { key: 'trb_admin_guess-0123456789abcdef' }),
+      () => hook(guesser, 'whsec_guess'),
+      () => from(guesser, 'GET', '/v1/streams', { key: 'trb_another-guess-0123456789' }),
+    ];
+    expect(failures).toHaveLength(limit);
+    for (const fail of failures) expect((await fail()).status).toBe(401);
+
+    const refused = {
+      tenantRoute: await from(guesser, 'GET', '/v1/me', { key: 'trb_yet-another-guess-0123456789' }),
+      adminRoute: await from(guesser, 'GET', '/v1/admin/tenants', {
+        key: 'trb_admin_guess-0123456789abcdef',
+      }),
+      adminRouteRightKey: await from(guesser, 'GET', '/v1/admin/tenants', { key: p.adminKey }),
+      webhook: await hook(guesser, 'whsec_guess'),
+      validKeyNeverUsedHere: await from(guesser, 'GET', '/v1/me', { key: unusedKey }),
+      // TRUST_PROXY unset: the address is the TCP peer, whatever the client claims.
+      spoofedForwardedFor: await from(guesser, 'GET', '/v1/me', {
+        key: 'trb_not-a-key-0123456789',
+        headers: { 'x-forwarded-for': '203.0.113.7' },
+      }),
+    };
+    for (const [route, r] of Object.entries(refused)) {
+      expect({ route, status: r.status }).toEqual({ route, status: 429 });
+      const retryAfter = Number(r.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+    }
+    // A key this deployment verified recently keeps working from the refused address.
+    expect((await from(guesser, 'GET', '/v1/me', { key })).status).toBe(200);
+    // Another address is not refused: a wrong key is a plain 401, right ones work.
+    expect((await from(other, 'GET', '/v1/me', { key: 'trb_not-a-key-0123456789' })).status).toBe(401);
+    expect((await from(other, 'GET', '/v1/me', { key: otherKey })).status).toBe(200);
+    expect((await from(other, 'GET', '/v1/admin/tenants', { key: p.adminKey })).status).toBe(200);
+    expect((await hook(other, stream.webhook.secret)).status).toBe(202);
+  });
+
+  it('the rate limiter fails closed: with redis-server down a tenant request gets 503 with Retry-After, not 200', async () => {
+    const { key } = await newTenant(p.base, 'redis-down');
+    expect((await call(p.base, 'GET', '/v1/me', key)).status).toBe(200);
+    const down = await p.whileRedisDown(() => call(p.base, 'GET', '/v1/me', key));
+    expect(down.status).toBe(503);
+    expect(Number(down.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await waitUntil(
+      'the API to answer with Redis back',
+      async () => (await call(p.base, 'GET', '/v1/me', key)).status === 200,
+      60_000,
+      100,
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -94,6 +95,60 @@ export async function call(
     // not JSON
   }
   return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/**
+ * One HTTP request sent from `localAddress` (any 127.x.y.z works on Linux loopback), so a test can
+ * act as a client address of its own: the API's per-address limits then touch no other test.
+ * `body` is sent as given (a string: byte for byte, as a signed webhook needs) or as JSON.
+ */
+export function callFrom(
+  localAddress: string,
+  base: string,
+  method: string,
+  url: string,
+  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; body: any; headers: IncomingHttpHeaders }> {
+  const payload =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${base}${url}`,
+      {
+        method,
+        localAddress,
+        // No pooled sockets: nothing left open after the test.
+        agent: false,
+        headers: {
+          ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 /** The flow every deployment must pass: tenant, key, use, isolation, revoke. */

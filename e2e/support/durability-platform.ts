@@ -8,6 +8,7 @@ import {
   statSync,
   truncateSync,
 } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgPool } from '@tributary/db';
@@ -45,6 +46,18 @@ export interface DurabilityPlatform {
    * a power loss does to the writes `appendfsync everysec` had not yet flushed.
    */
   crashRedis(keepAofBytes?: number): Promise<void>;
+  /**
+   * SIGKILL of redis-server, then `request` once it is dead, then Redis back on the same port and
+   * AOF. Resolves with the answer of a request sent and answered while nothing listened on Redis'
+   * port; where the launcher restarts Redis by itself (about a second later) a request that
+   * overlapped the restart proves nothing, so the crash is repeated (at most 5 times).
+   */
+  whileRedisDown<T>(request: () => Promise<T>): Promise<T>;
+  /**
+   * SIGSTOP of the app's process (its supervisor still sees it running, so nothing replaces it);
+   * the function returned sends SIGCONT.
+   */
+  freeze(app: 'api' | 'worker'): () => void;
   close(): Promise<void>;
 }
 
@@ -56,7 +69,30 @@ export const DURABILITY_ENV = {
   INDEX_SAVE_EVERY_MS: '500',
   MODELS: 'use-lite@1',
   INFERENCE_INTRA_OP_THREADS: '1',
+  // Low, so the failed-authentication test reaches it quickly (from an address no other test uses).
+  AUTH_FAILURES_PER_ADDRESS: '5',
 } as const;
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` now. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Stops and resumes a process by pid (SIGSTOP / SIGCONT). */
+function freezePid(pid: number | undefined, what: string): () => void {
+  if (!pid) throw new Error(`no ${what} process to freeze`);
+  process.kill(pid, 'SIGSTOP');
+  return () => {
+    if (isRunning(pid)) process.kill(pid, 'SIGCONT');
+  };
+}
 
 /** The file Redis appends to now (multi-part AOF, Redis ≥ 7: the last `incr` file of the manifest). */
 function currentAofFile(dir: string): string {
@@ -118,6 +154,16 @@ export async function startSeparatePlatform(): Promise<DurabilityPlatform> {
       if (keepAofBytes !== undefined) truncateSync(file, keepAofBytes);
       redis = await startRedisServer({ dataDir: redisDir, port: redisPort });
     },
+    async whileRedisDown(request) {
+      process.kill(redis.pid, 'SIGKILL');
+      await redis.stop();
+      try {
+        return await request();
+      } finally {
+        redis = await startRedisServer({ dataDir: redisDir, port: redisPort });
+      }
+    },
+    freeze: (app) => freezePid(platform.apps.get(app)?.child.pid, app),
     async close() {
       await db.end();
       await platform.close();
@@ -236,6 +282,30 @@ export async function startLauncherPlatform(): Promise<DurabilityPlatform> {
       process.kill(pid, 'SIGKILL');
       await waitUntil('redis-server to die', () => Promise.resolve(!isRunning(pid)), 10_000, 20);
       await waitUntil(`the launcher to restart redis-server on port ${redisPort}`, redisAnswers, 60_000, 100);
+    },
+    async whileRedisDown(request) {
+      for (let attempt = 1; ; attempt++) {
+        const pid = currentRedisPid();
+        process.kill(pid, 'SIGKILL');
+        await waitUntil('redis-server to die', () => Promise.resolve(!isRunning(pid)), 10_000, 5);
+        const answer = await request();
+        // Dead before the request and nothing listening after its answer: down all along.
+        const stillDown = !(await listening(redisPort));
+        await waitUntil(
+          `the launcher to restart redis-server on port ${redisPort}`,
+          redisAnswers,
+          60_000,
+          100,
+        );
+        await waitUntil('the launcher to publish the new pid', () => Promise.resolve(state().redis !== pid));
+        if (stillDown) return answer;
+        if (attempt === 5)
+          throw new Error('the launcher restarted redis-server before each of 5 requests was answered');
+      }
+    },
+    freeze(app) {
+      const serving = servingWorkerPids(launcher);
+      return freezePid(app === 'worker' ? serving[serving.length - 1] : state().apps[app], app);
     },
     async close() {
       const last = existsSync(stateFile) ? state() : undefined;
