@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRedis, waitForRedis } from '@tributary/queue';
@@ -46,6 +46,9 @@ function lineIndex(lines: string[], pattern: RegExp): number {
 describe('npm run up stops cleanly however it is stopped', () => {
   // One DATA_DIR for the three runs, so the models are built once.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tributary-stop-'));
+  // A checkout's DATA_DIR is enterable by the postgres user (mkdtemp's 700 would put the database
+  // files under /var/lib/tributary, left behind when the folder is removed; tested in libs/db).
+  chmodSync(dataDir, 0o755);
   const leftovers: number[] = [];
   const groups: number[] = [];
 
