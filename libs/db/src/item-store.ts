@@ -222,15 +222,18 @@ export class ItemStore {
     collectionId: string,
     publish: (version: string) => Promise<unknown>,
   ): Promise<void> {
-    await this.sql.transaction(async (tx) => {
-      const [row] = await this.rows<{ version: string }>(
-        'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
-        [collectionId],
-        tx,
-      );
-      if (!row) throw new Error(`collection ${collectionId} does not exist`);
-      await publish(String(row.version));
-    });
+    await this.sql.transaction(async (tx) => publish(await this.nextVersion(collectionId, tx)));
+  }
+
+  /** Bumps a collection's version inside `tx` (its row stays locked until `tx` ends). */
+  private async nextVersion(collectionId: string, tx: SqlClient): Promise<string> {
+    const [row] = await this.rows<{ version: string }>(
+      'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
+      [collectionId],
+      tx,
+    );
+    if (!row) throw new Error(`collection ${collectionId} does not exist`);
+    return String(row.version);
   }
 
   /**
@@ -248,13 +251,7 @@ export class ItemStore {
     return this.sql.transaction(async (tx) => {
       const deleted = await this.markDeleted(collectionId, itemId, tx);
       if (deleted.length === 0) return deleted;
-      const [row] = await this.rows<{ version: string }>(
-        'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
-        [collectionId],
-        tx,
-      );
-      if (!row) throw new Error(`collection ${collectionId} does not exist`);
-      await removePoint(String(row.version));
+      await removePoint(await this.nextVersion(collectionId, tx));
       return deleted;
     });
   }
@@ -280,15 +277,6 @@ export class ItemStore {
        ORDER BY id LIMIT $4`,
       [streamId, olderThanMs, after ?? null, limit],
     );
-  }
-
-  /** Items accepted by a tenant and not yet embedded or failed, over all its streams. */
-  async tenantLag(tenantId: string): Promise<number> {
-    const [row] = await this.rows<{ lag: string | null }>(
-      `SELECT sum(accepted_count - embedded_count - failed_count) AS lag FROM stream WHERE tenant_id = $1::uuid`,
-      [tenantId],
-    );
-    return Number(row?.lag ?? 0);
   }
 
   /**

@@ -118,7 +118,7 @@ describe('ItemStore (real PostgreSQL)', () => {
     expect(await counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 0 });
     // A deleted item is not written back by a late worker.
     expect(await items.writeEmbedded([{ streamId: s.id, itemId: 'q', vector: vec(0, 1, 0, 0) }])).toEqual([]);
-    expect(await items.tenantLag(s.tenantId)).toBe(1);
+    expect((await items.lags(s.tenantId, 'use-lite@1')).tenant).toBe(1);
   });
 
   it('deletes an item, bumps the collection version and removes its point in one transaction', async () => {
