@@ -13,3 +13,4 @@ export { POSTGRES_MISSING, startPostgresServer } from './services/postgres-serve
 export type { PostgresServer } from './services/postgres-server';
 export { REDIS_MISSING, startRedisServer } from './services/redis-server';
 export type { RedisServer } from './services/redis-server';
+export { tenantWithStream } from './fixtures/stream-fixture';

@@ -8,6 +8,7 @@ import { DbModule, ItemStore, PrismaService } from '@tributary/db';
 import { appendIndexOp, itemPayload, redisKeys, type IndexOp } from '@tributary/queue';
 import {
   createTestDatabase,
+  tenantWithStream,
   testRedisUrl,
   uniqueRedisPrefix,
   waitUntil,
@@ -94,26 +95,7 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
 
     /** A tenant's collection fed by one stream. */
     async function collection(name: string) {
-      const tenant = await prisma.tenant.create({ data: { name, rateLimitPerSecond: 1, rateLimitBurst: 1 } });
-      const row = await prisma.collection.create({
-        data: {
-          tenantId: tenant.id,
-          name,
-          model: 'use-lite@1',
-          dimensions: DIMENSIONS,
-          storeKey: `${tenant.id}--${name}`,
-        },
-      });
-      const stream = await prisma.stream.create({
-        data: {
-          tenantId: tenant.id,
-          name,
-          kind: 'text',
-          model: 'use-lite@1',
-          collectionId: row.id,
-          webhookSecret: 'whsec_test',
-        },
-      });
+      const { tenant, collection: row, stream } = await tenantWithStream(prisma, name, DIMENSIONS);
       return { tenantId: tenant.id, id: row.id, key: row.storeKey, streamId: stream.id };
     }
     type Collection = Awaited<ReturnType<typeof collection>>;

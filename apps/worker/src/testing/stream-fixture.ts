@@ -1,5 +1,6 @@
 import type { ItemStore, PrismaService } from '@tributary/db';
 import { embedJobsFor, type Queue } from '@tributary/queue';
+import { tenantWithStream } from '@tributary/testing';
 
 /**
  * A tenant with one `use-lite@1` stream and collection, and the given items stored and confirmed
@@ -15,20 +16,7 @@ export async function streamWithQueuedItems(
   dimensions = 512,
   queue?: Queue,
 ) {
-  const tenant = await prisma.tenant.create({ data: { name, rateLimitPerSecond: 1, rateLimitBurst: 1 } });
-  const collection = await prisma.collection.create({
-    data: { tenantId: tenant.id, name, model: 'use-lite@1', dimensions, storeKey: `${tenant.id}--${name}` },
-  });
-  const stream = await prisma.stream.create({
-    data: {
-      tenantId: tenant.id,
-      name,
-      kind: 'text',
-      model: 'use-lite@1',
-      collectionId: collection.id,
-      webhookSecret: 'whsec_test',
-    },
-  });
+  const { tenant, stream } = await tenantWithStream(prisma, name, dimensions);
   const rows = ids.map((id) => ({ id, text: `text of ${id}`, metadata: { n: id }, occurredAt: null }));
   await items.insertNew(tenant.id, stream.id, 'use-lite@1', rows);
   const jobs = embedJobsFor(
