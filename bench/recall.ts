@@ -5,7 +5,8 @@
 // thousands of near-identical ones), collections under each store's exact bound and above it.
 // For the embedded store also the insert cost and the memory of the flat copy it keeps for exact
 // search (JS array buffers; the usearch index itself lives in native memory), old and new.
-// Prints one JSON object. BENCH_RECALL_SIZES="4000,10000,16000,40000" and BENCH_RECALL_PG_SIZES change sizes.
+// Prints one JSON object. BENCH_RECALL_SIZES="4000,10000,16000,40000" and BENCH_RECALL_PG_SIZES change sizes,
+// BENCH_RECALL_STORES which stores run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -253,7 +254,9 @@ async function main(): Promise<void> {
     ['pgvector_pglite', PG_SIZES, pgvector],
     ['qdrant_fake_server', [SIZES[0] as number], qdrantFake],
   ];
-  for (const [store, storeSizes, open] of runs) {
+  // BENCH_RECALL_STORES="embedded,pgvector_pglite" runs only those.
+  const only = process.env.BENCH_RECALL_STORES?.split(',');
+  for (const [store, storeSizes, open] of runs.filter(([store]) => only?.includes(store) ?? true)) {
     let figures: Record<string, unknown> = {};
     for (const size of storeSizes) {
       figures = { ...figures, ...(await compare('ordinary', size, ordinary(size), open)) };

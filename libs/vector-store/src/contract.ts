@@ -264,6 +264,83 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       expect(await firstOf(100)).toEqual(ids);
     });
 
+    it('keeps recall@10 ≥ 0.99 among near-duplicates through deletes of the crowd, moves in and out of it, and a reopen', async () => {
+      const key = freshKey('crowd-churn');
+      const dimensions = 64;
+      await store.ensureCollection(key, dimensions);
+      const { distinct, crowd } = duplicateHeavyVectors(50, 2000, dimensions, 60);
+      const live = new Map<string, VectorPoint>();
+      const stored = [...points('u', distinct), ...points('c', crowd, () => ({ crowd: true }))];
+      for (const point of stored) live.set(point.id, point);
+      for (let start = 0; start < stored.length; start += 500) {
+        await store.upsert(key, stored.slice(start, start + 500));
+      }
+      // The first of the crowd (whichever of them stand for the rest) go, a few at a time.
+      const deleted = crowd.slice(0, 200).map((_, i) => `c${i}`);
+      for (let start = 0; start < deleted.length; start += 50) {
+        expect(await store.delete(key, deleted.slice(start, start + 50))).toBe(50);
+      }
+      for (const id of deleted) live.delete(id);
+      // A crowd member moves away from the crowd, a distinct point into it.
+      const away = randomVectors(1, dimensions, 61)[0] as Float32Array;
+      const into = (crowd[300] as Float32Array).map(
+        (x, d) => x + ((crowd[301] as Float32Array)[d] as number),
+      );
+      const moves: VectorPoint[] = [
+        { id: 'c400', vector: away, payload: { moved: 'out' } },
+        { id: 'u3', vector: into, payload: { moved: 'in', crowd: true } },
+      ];
+      await store.upsert(key, moves);
+      for (const point of moves) live.set(point.id, point);
+      expect((await store.info(key))?.count).toBe(live.size);
+
+      const content = [...live.values()];
+      const queries = [
+        ...distinct.slice(0, 20),
+        ...crowd.filter((_, i) => i >= 200 && i % 200 === 7),
+        ...distinct
+          .slice(20, 30)
+          .map((v, i) => v.map((x, d) => x + ((crowd[200 + i] as Float32Array)[d] as number))),
+        away,
+        into,
+      ];
+      const check = async (): Promise<void> => {
+        let found = 0;
+        for (const query of queries) {
+          const hits = await store.search(key, { vector: query, k: 10 });
+          expectBestFirst(hits);
+          const truth = bruteForce(content, query, 10);
+          const bar = (truth[9]?.score ?? -1) - 1e-5;
+          for (const hit of hits) if (cosine((live.get(hit.id) as VectorPoint).vector, query) >= bar) found++;
+        }
+        expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.99);
+        // Every tenth point, and the moved ones, first for their own vectors.
+        for (const point of [...content.filter((_, i) => i % 10 === 0), ...moves]) {
+          const [hit] = await store.search(key, { vector: point.vector, k: 1 });
+          expect(hit?.id).toBe(point.id);
+          expect(hit?.payload).toEqual(point.payload);
+        }
+        // A filter that only crowd members match: all of them, best first.
+        const inCrowd = await store.search(key, {
+          vector: crowd[500] as Float32Array,
+          k: 5000,
+          filter: { crowd: true },
+        });
+        expectBestFirst(inCrowd);
+        expect(inCrowd.map((hit) => hit.id).sort()).toEqual(
+          content
+            .filter((point) => point.payload['crowd'] === true)
+            .map((point) => point.id)
+            .sort(),
+        );
+      };
+      await check();
+      if (subject?.reopen === undefined) return;
+      await store.flush();
+      store = await subject.reopen();
+      await check();
+    }, 120_000);
+
     it('replaces a point upserted again under the same id', async () => {
       const key = freshKey('replace');
       await store.ensureCollection(key, 16);

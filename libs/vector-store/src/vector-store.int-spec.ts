@@ -18,40 +18,47 @@ import { SearchHit, VectorPoint, VectorStoreError } from './vector-store';
 
 const tempDir = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'tributary-vectors-'));
 
-describeVectorStoreContract('embedded', async () => {
-  const dir = await tempDir();
-  let store = await EmbeddedVectorStore.open({ dir });
-  return {
-    store,
-    reopen: async () => {
-      await store.close();
-      store = await EmbeddedVectorStore.open({ dir });
-      return store;
-    },
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+// Each store twice: with its search plan (exact where cheap, so most of the suite's collections are
+// scored exactly) and on its HNSW graph alone, where near-duplicate groups do the work.
+describe.each([
+  ['', {}],
+  [' on the graph only', { exactMaxFloats: 0 }],
+])('stores%s', (_name, search) => {
+  describeVectorStoreContract('embedded', async () => {
+    const dir = await tempDir();
+    let store = await EmbeddedVectorStore.open({ dir, search });
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        store = await EmbeddedVectorStore.open({ dir, search });
+        return store;
+      },
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
 
-describeVectorStoreContract('pgvector', async () => {
-  // In-process PostgreSQL with pgvector, loaded the way libs/db's embedded server loads it.
-  const db = await PGlite.create({ extensions: { vector } });
-  let store = new PgVectorStore({ sql: db, schema: 'vectors_contract' });
-  return {
-    store,
-    // The storage is the database: a new store over it starts with nothing cached.
-    reopen: async () => {
-      await store.close();
-      store = new PgVectorStore({ sql: db, schema: 'vectors_contract' });
-      return store;
-    },
-    cleanup: async () => {
-      await store.close();
-      await db.close();
-    },
-  };
+  describeVectorStoreContract('pgvector', async () => {
+    // In-process PostgreSQL with pgvector, loaded the way libs/db's embedded server loads it.
+    const db = await PGlite.create({ extensions: { vector } });
+    let store = new PgVectorStore({ sql: db, schema: 'vectors_contract', search });
+    return {
+      store,
+      // The storage is the database: a new store over it starts with nothing cached.
+      reopen: async () => {
+        await store.close();
+        store = new PgVectorStore({ sql: db, schema: 'vectors_contract', search });
+        return store;
+      },
+      cleanup: async () => {
+        await store.close();
+        await db.close();
+      },
+    };
+  });
 });
 
 const qdrantUrl = process.env.QDRANT_URL;
@@ -188,9 +195,50 @@ describe('PgVectorStore on the HNSW index', () => {
       expect(statements[0]).toMatch(
         /set_config\('hnsw.ef_search', '256', true\), set_config\('hnsw.iterative_scan', 'strict_order', true\)/,
       );
-      expect(statements[1]).toMatch(/ORDER BY embedding <=>/);
-      // Wider finds more, but an HNSW graph still loses some of these (hence exact search where cheap).
-      expect(wide).toBeGreaterThan(narrow);
+      expect(statements[1]).toMatch(/WHERE rep IS NULL ORDER BY embedding <=>/);
+      // The crowd (cosine ≈ 0.95 to one another) folded into groups, out of the HNSW index: even
+      // the old narrow scan now finds every sentence first (before groups it found 3 of 20).
+      const { rows } = await db.query<{ members: number }>(
+        `SELECT count(*)::int AS members FROM vectors."c_wide" WHERE rep IS NOT NULL`,
+      );
+      expect(rows[0]?.members).toBeGreaterThan(crowd.length * 0.95);
+      expect(wide).toBe(sentences.length);
+      expect(narrow).toBe(sentences.length);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('gives a table from before near-duplicate groups their columns, then folds new near-duplicates', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    try {
+      // The schema the store wrote before groups: no group columns, a full HNSW index.
+      const store = new PgVectorStore({ sql: db, schema: 'legacy' });
+      await store.list();
+      await db.exec(`
+        CREATE TABLE legacy."c_old" (id text PRIMARY KEY, embedding vector(16) NOT NULL, payload jsonb NOT NULL);
+        CREATE INDEX "h_old" ON legacy."c_old" USING hnsw (embedding vector_cosine_ops);
+        INSERT INTO legacy.collections (key, table_name, dimensions) VALUES ('old', 'c_old', 16);
+      `);
+      const { distinct, crowd } = duplicateHeavyVectors(5, 40, 16, 37);
+      const before = distinct.map((vector, i) => ({ id: `d${i}`, vector, payload: {} }));
+      await db.query(
+        `INSERT INTO legacy."c_old" (id, embedding, payload) SELECT r.id, r.e::vector, '{}' FROM jsonb_to_recordset($1::jsonb) AS r(id text, e text)`,
+        [JSON.stringify(before.map((point) => ({ id: point.id, e: `[${point.vector.join(',')}]` })))],
+      );
+
+      const reopened = new PgVectorStore({ sql: db, schema: 'legacy', search: { exactMaxFloats: 0 } });
+      const later = crowd.map((vector, i) => ({ id: `c${i}`, vector, payload: {} }));
+      await reopened.upsert('old', later);
+      const { rows } = await db.query<{ members: number }>(
+        `SELECT count(*)::int AS members FROM legacy."c_old" WHERE rep IS NOT NULL`,
+      );
+      expect(rows[0]?.members).toBeGreaterThan(later.length * 0.9);
+      for (const point of [...before, ...later]) {
+        expect((await reopened.search('old', { vector: point.vector, k: 1 }))[0]?.id).toBe(point.id);
+      }
+      expect(await reopened.delete('old', ['c0', 'd0'])).toBe(2);
+      expect((await reopened.info('old'))?.count).toBe(43);
     } finally {
       await db.close();
     }
@@ -210,7 +258,7 @@ describe('PgVectorStore on the HNSW index', () => {
       await db.exec('SET enable_seqscan = off');
       const query = randomVectors(1, 16, 35)[0] as Float32Array;
       const plan = await db.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN SELECT id FROM vectors."c_forced" WHERE payload @> '{"rare":true}' ORDER BY embedding <=> $1::vector LIMIT 10`,
+        `EXPLAIN SELECT id FROM vectors."c_forced" WHERE rep IS NULL AND payload @> '{"rare":true}' ORDER BY embedding <=> $1::vector LIMIT 10`,
         [`[${query.join(',')}]`],
       );
       expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/Index Scan using "?h_forced"?/);
@@ -557,7 +605,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   });
 });
 
-describe('EmbeddedVectorStore exact search on a flat copy', () => {
+describe('EmbeddedVectorStore exact scores, near-duplicate groups', () => {
   let dir: string;
   let log: string[];
   beforeEach(async () => {
@@ -614,7 +662,7 @@ describe('EmbeddedVectorStore exact search on a flat copy', () => {
     // Generating and brute-forcing 10,000 × 512-d in JS takes most of this on a loaded machine.
   }, 240_000);
 
-  it('keeps the flat copy and the index in step through deletes, upserts of the same id, save and reopen', async () => {
+  it('keeps the float32 vectors and the index in step through deletes, upserts of the same id, save and reopen', async () => {
     const key = 'churn';
     const dimensions = 48;
     const expected = new Map(makePoints('p', 1200, dimensions, 52).map((point) => [point.id, point]));
@@ -685,42 +733,103 @@ describe('EmbeddedVectorStore exact search on a flat copy', () => {
     }
   });
 
-  it('drops the copy when a collection outgrows the bound; a rebuild from the source restores it', async () => {
-    const key = 'outgrown';
-    const search = { exactMaxFloats: 100 * 16 }; // 100 points of 16 dimensions
-    const source = new MemorySource();
-    const store = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, search });
-    await store.ensureCollection(key, 16);
-    const all = makePoints('g', 150, 16, 56);
-    await store.upsert(key, all.slice(0, 90));
+  /** Ids saved as members of a near-duplicate group (the sidecar's entries with a representative). */
+  async function savedMembers(key: string): Promise<Set<string>> {
+    const lines = (await readFile(path.join(dir, key, META_FILE), 'utf8')).trimEnd().split('\n').slice(1);
+    return new Set(
+      lines
+        .map((line) => JSON.parse(line) as unknown[])
+        .flatMap((entry) => (entry.length === 4 ? [entry[0] as string] : [])),
+    );
+  }
+
+  it('keeps near-duplicates out of the graph, saved as group members; the graph path answers like the exact one', async () => {
+    const key = 'crowded';
+    const dimensions = 64;
+    const { distinct, crowd } = duplicateHeavyVectors(150, 5850, dimensions, 61);
+    const content: VectorPoint[] = [
+      ...distinct.map((vector, i) => ({ id: `d${i}`, vector, payload: {} })),
+      ...crowd.map((vector, i) => ({ id: `c${i}`, vector, payload: { crowd: true } })),
+    ];
+    // No exact bound: every search walks the graph for representatives, then scans groups.
+    const onGraph = { exactMaxFloats: 0 };
+    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER, search: onGraph });
+    await store.ensureCollection(key, dimensions);
+    for (let start = 0; start < content.length; start += 500)
+      await store.upsert(key, content.slice(start, start + 500));
     await store.flush();
-    expect(existsSync(path.join(dir, key, FLAT_FILE))).toBe(true);
-    await store.upsert(key, all.slice(90));
-    // Shrinks back under the bound without a copy: still exact, by walking the graph.
-    expect(
-      await store.delete(
-        key,
-        all.slice(0, 70).map((point) => point.id),
-      ),
-    ).toBe(70);
-    source.write(key, 16, 'v1', all.slice(70));
-    store.setVersion(key, 'v1');
+    const members = await savedMembers(key);
+    // The crowd (cosine ≈ 0.95 to one another) folded into groups; the distinct points stayed in the graph.
+    expect(members.size).toBeGreaterThan(crowd.length * 0.95);
+    expect(distinct.some((_, i) => members.has(`d${i}`))).toBe(false);
+
+    const live = content;
+    const queries = [
+      ...distinct.slice(0, 40),
+      ...crowd.filter((_, i) => i >= 300 && i % 250 === 7),
+      ...distinct
+        .slice(40, 60)
+        .map((v, i) => v.map((x, d) => x + ((crowd[300 + i] as Float32Array)[d] as number))),
+    ];
+    expect(await recallAt10(store, key, live, queries)).toBeGreaterThanOrEqual(0.99);
+    const before = await Promise.all(queries.map((vector) => store.search(key, { vector, k: 10 })));
     await store.close();
-    expect(existsSync(path.join(dir, key, FLAT_FILE))).toBe(false);
 
     const reopened = await EmbeddedVectorStore.open({
       dir,
-      source,
       saveEveryMs: NEVER,
-      search,
+      search: onGraph,
       log: collect,
     });
+    // The same files searched exactly (every representative scored, every group bounded).
+    const exact = await EmbeddedVectorStore.open({
+      dir,
+      saveEveryMs: NEVER,
+      search: { exactMaxFloats: 1 << 30 },
+    });
+    try {
+      expect(log).toEqual([]);
+      expect(await Promise.all(queries.map((vector) => reopened.search(key, { vector, k: 10 })))).toEqual(
+        before,
+      );
+      // Scanned natively instead of scored one by one: the same hits, scores equal to float32
+      // rounding (so near-ties may swap places).
+      const exactHits = await Promise.all(queries.map((vector) => exact.search(key, { vector, k: 10 })));
+      const idSets = (all: SearchHit[][]) => all.map((hits) => hits.map((hit) => hit.id).sort());
+      expect(idSets(exactHits)).toEqual(idSets(before));
+      for (const [i, hits] of exactHits.entries()) {
+        const scores = new Map((before[i] as SearchHit[]).map((hit) => [hit.id, hit.score]));
+        for (const hit of hits)
+          expect(Math.abs(hit.score - (scores.get(hit.id) as number))).toBeLessThan(1e-6);
+      }
+      for (const point of live) {
+        const [hit] = await reopened.search(key, { vector: point.vector, k: 1 });
+        expect(hit?.id).toBe(point.id);
+        expect(hit?.payload).toEqual(point.payload);
+      }
+    } finally {
+      await exact.close();
+      await reopened.close();
+    }
+  }, 120_000);
+
+  it('rebuilds files saved before near-duplicate groups from the source', async () => {
+    const key = 'legacy';
+    const source = new MemorySource();
+    const content = makePoints('g', 40, 16, 63);
+    source.write(key, 16, 'v1', content);
+    const store = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER });
+    await store.close();
+    const meta = path.join(dir, key, META_FILE);
+    await writeFile(meta, (await readFile(meta, 'utf8')).replace('"format":2', '"format":1'));
+
+    const reopened = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
     try {
       expect(log).toEqual([
-        expect.stringMatching(/^Rebuilt vector collection outgrown .*no flat copy.*80 points/),
+        expect.stringMatching(/^Vector collection legacy on disk could not be loaded: saved in format 1/),
+        expect.stringMatching(/^Rebuilt vector collection legacy .*saved in format 1.*40 points/),
       ]);
-      expect(existsSync(path.join(dir, key, FLAT_FILE))).toBe(true);
-      await expectExactly(reopened, key, all.slice(70));
+      await expectExactly(reopened, key, content);
     } finally {
       await reopened.close();
     }

@@ -20,9 +20,8 @@ const snapshot: CollectionSnapshot = {
   nextKey: 12n,
   entries: [
     ['a', 3n, { colour: 'red', n: 1, ok: true, none: null }],
-    ['b\n"quoted"', 11n, {}],
+    ['b\n"quoted"', 11n, {}, 'a'],
   ],
-  flat: false,
 };
 /** Two rows of three floats, in `snapshot.entries` order. */
 const rows = Float32Array.from([1, 0, 0, 0.6, 0.8, 0]);
@@ -34,49 +33,39 @@ describe('collection files', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  async function commit(index = 'index bytes'): Promise<void> {
+  async function commit(index = 'index bytes', vectors = rows): Promise<void> {
     await writeFile(tmpIndexPath(dir), index);
+    await writeFile(tmpFlatPath(dir), new Uint8Array(vectors.buffer, vectors.byteOffset, vectors.byteLength));
     await commitCollectionFiles(dir, snapshot);
   }
 
-  it('reads back what was committed, with the index verified', async () => {
+  it('reads back what was committed (a group member with its representative), index and vectors verified', async () => {
     await commit();
     const loaded = await readCollectionFiles(dir, 'c1');
     expect(loaded.entries).toEqual(snapshot.entries);
     expect(loaded.header).toMatchObject({ key: 'c1', dimensions: 3, version: 'v7', nextKey: '12', count: 2 });
     expect(await readFile(loaded.indexPath, 'utf8')).toBe('index bytes');
-  });
-
-  async function commitWithFlat(): Promise<void> {
-    await writeFile(tmpIndexPath(dir), 'index bytes');
-    await writeFile(tmpFlatPath(dir), new Uint8Array(rows.buffer));
-    await commitCollectionFiles(dir, { ...snapshot, flat: true });
-  }
-
-  it('reads back no flat copy when none was saved', async () => {
-    await commit();
-    expect((await readCollectionFiles(dir, 'c1')).flat).toBeUndefined();
-  });
-
-  it('reads back the flat copy, verified, and removes it once a snapshot has none', async () => {
-    await commitWithFlat();
-    const loaded = await readCollectionFiles(dir, 'c1');
     expect(loaded.flat).toEqual(rows);
     expect(loaded.header).toMatchObject({ flatBytes: rows.byteLength });
+  });
+
+  it('refuses files of the format before near-duplicate groups, saying so', async () => {
     await commit();
-    expect((await readCollectionFiles(dir, 'c1')).flat).toBeUndefined();
-    await expect(readFile(path.join(dir, FLAT_FILE))).rejects.toThrow(/ENOENT/);
+    const meta = path.join(dir, META_FILE);
+    await writeFile(meta, (await readFile(meta, 'utf8')).replace('"format":2', '"format":1'));
+    await expect(readCollectionFiles(dir, 'c1')).rejects.toThrow(/saved in format 1, this version reads 2/);
   });
 
   it.each([
     [
-      'a changed flat copy',
+      'a changed vectors file',
       () => writeFile(path.join(dir, FLAT_FILE), new Uint8Array(24)),
-      /flat copy does not/,
+      /vectors file does not/,
     ],
-    ['a missing flat copy', () => rm(path.join(dir, FLAT_FILE)), /vectors\.f32 is missing/],
+    ['a missing vectors file', () => rm(path.join(dir, FLAT_FILE)), /vectors\.f32 is missing/],
+    ['vectors of another size', () => commit('index bytes', rows.subarray(0, 3)), /has 12 bytes, not 2 × 3/],
   ])('refuses %s', async (_what, damage, reason) => {
-    await commitWithFlat();
+    await commit();
     await damage();
     const error = await readCollectionFiles(dir, 'c1').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(CollectionFilesError);
@@ -85,6 +74,7 @@ describe('collection files', () => {
 
   it('keeps no version as null', async () => {
     await writeFile(tmpIndexPath(dir), 'x');
+    await writeFile(tmpFlatPath(dir), new Uint8Array(rows.buffer));
     await commitCollectionFiles(dir, { ...snapshot, version: undefined });
     expect((await readCollectionFiles(dir, 'c1')).header.version).toBeNull();
   });

@@ -1,21 +1,25 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Payload } from '../vector-store';
 import { assertId, assertPayload } from '../validation';
 
-/** The usearch HNSW graph with its vectors. */
+/** The usearch HNSW graph with its vectors (the representatives: points not in a group). */
 export const INDEX_FILE = 'index.usearch';
-/** The sidecar: one header line, then one `[id, key, payload]` line per point. */
-export const META_FILE = 'meta.jsonl';
 /**
- * The flat copy of a collection's vectors (unit length, little-endian float32, one row per sidecar
- * entry in the sidecar's order), kept for collections small enough to be searched exactly.
+ * The sidecar: one header line, then one `[id, key, payload]` line per point, with a fourth element,
+ * the representative's id, for a member of a near-duplicate group.
  */
+export const META_FILE = 'meta.jsonl';
+/** Every point's vector (unit length, float32 in platform byte order), one row per sidecar entry in its order. */
 export const FLAT_FILE = 'vectors.f32';
-const FORMAT = 1;
+/**
+ * 2: every point's vector saved, members of near-duplicate groups named. Files of format 1 (all
+ * points in the graph, vectors only for small collections) are rebuilt from the source.
+ */
+const FORMAT = 2;
 
 export interface CollectionHeader {
   format: typeof FORMAT;
@@ -28,22 +32,21 @@ export interface CollectionHeader {
   count: number;
   indexBytes: number;
   indexSha256: string;
-  /** Size and SHA-256 of FLAT_FILE; absent (files saved before flat copies) or null: no flat copy. */
-  flatBytes?: number | null;
-  flatSha256?: string | null;
+  /** Size and SHA-256 of FLAT_FILE. */
+  flatBytes: number;
+  flatSha256: string;
 }
 
-/** A point's id, its usearch key and its payload. */
-export type CollectionEntry = [id: string, key: bigint, payload: Payload];
+/** A point's id, its usearch key, its payload and (members of a group) its representative's id. */
+export type CollectionEntry = [id: string, key: bigint, payload: Payload, rep?: string];
 
 export interface CollectionSnapshot {
   key: string;
   dimensions: number;
   version: string | undefined;
   nextKey: bigint;
+  /** The caller has written every entry's vector (rows in `entries` order) to `tmpFlatPath(dir)`. */
   entries: CollectionEntry[];
-  /** The caller has written the flat copy (rows in `entries` order) to `tmpFlatPath(dir)`. */
-  flat: boolean;
 }
 
 /** The files are missing, unreadable or inconsistent; the collection must be rebuilt. */
@@ -73,8 +76,8 @@ async function fsync(file: string, flags = 'r'): Promise<void> {
 }
 
 /**
- * Commits a snapshot whose index (and flat copy, if any) the caller has just written to
- * `tmpIndexPath(dir)` (and `tmpFlatPath(dir)`): the sidecar records each file's size and SHA-256,
+ * Commits a snapshot whose index and vectors the caller has just written to `tmpIndexPath(dir)`
+ * and `tmpFlatPath(dir)`: the sidecar records each file's size and SHA-256,
  * then the files are renamed into place, the sidecar last. A reader refuses a file whose checksum
  * differs (usearch aborts the process on some corrupt files), so a crash between the renames costs
  * a rebuild, never a wrong or crashed load.
@@ -84,7 +87,7 @@ export async function commitCollectionFiles(dir: string, snapshot: CollectionSna
   const flatTmp = tmpFlatPath(dir);
   const metaTmp = path.join(dir, `${META_FILE}.tmp`);
   await fsync(indexTmp);
-  if (snapshot.flat) await fsync(flatTmp);
+  await fsync(flatTmp);
   const header: CollectionHeader = {
     format: FORMAT,
     key: snapshot.key,
@@ -94,14 +97,15 @@ export async function commitCollectionFiles(dir: string, snapshot: CollectionSna
     count: snapshot.entries.length,
     indexBytes: (await stat(indexTmp)).size,
     indexSha256: await sha256File(indexTmp),
-    flatBytes: snapshot.flat ? (await stat(flatTmp)).size : null,
-    flatSha256: snapshot.flat ? await sha256File(flatTmp) : null,
+    flatBytes: (await stat(flatTmp)).size,
+    flatSha256: await sha256File(flatTmp),
   };
   const handle = await open(metaTmp, 'w');
   try {
     let chunk = `${JSON.stringify(header)}\n`;
-    for (const [id, key, payload] of snapshot.entries) {
-      chunk += `${JSON.stringify([id, key.toString(), payload])}\n`;
+    for (const [id, key, payload, rep] of snapshot.entries) {
+      const line = rep === undefined ? [id, key.toString(), payload] : [id, key.toString(), payload, rep];
+      chunk += `${JSON.stringify(line)}\n`;
       // Small writes: each one is a turn of the event loop, so a save of a big collection never
       // holds requests for more than a fraction of a millisecond (1 MB chunks held them for ~10 ms).
       if (chunk.length > 1 << 16) {
@@ -115,10 +119,8 @@ export async function commitCollectionFiles(dir: string, snapshot: CollectionSna
     await handle.close();
   }
   await rename(indexTmp, path.join(dir, INDEX_FILE));
-  if (snapshot.flat) await rename(flatTmp, path.join(dir, FLAT_FILE));
+  await rename(flatTmp, path.join(dir, FLAT_FILE));
   await rename(metaTmp, path.join(dir, META_FILE));
-  // A collection that outgrew its flat copy: the sidecar no longer names the file.
-  if (!snapshot.flat) await rm(path.join(dir, FLAT_FILE), { force: true });
   try {
     await fsync(dir);
   } catch {
@@ -128,6 +130,10 @@ export async function commitCollectionFiles(dir: string, snapshot: CollectionSna
 
 function parseHeader(line: string): CollectionHeader {
   const header = JSON.parse(line) as Partial<CollectionHeader>;
+  const format: unknown = header.format;
+  if (typeof format === 'number' && format !== FORMAT) {
+    throw new CollectionFilesError(`saved in format ${format}, this version reads ${String(FORMAT)}`);
+  }
   if (
     header.format !== FORMAT ||
     typeof header.key !== 'string' ||
@@ -138,25 +144,24 @@ function parseHeader(line: string): CollectionHeader {
     !Number.isInteger(header.count) ||
     !Number.isInteger(header.indexBytes) ||
     typeof header.indexSha256 !== 'string' ||
-    !(header.flatBytes === undefined || header.flatBytes === null || Number.isInteger(header.flatBytes)) ||
-    (typeof header.flatBytes === 'number') !== (typeof header.flatSha256 === 'string')
+    !Number.isInteger(header.flatBytes) ||
+    typeof header.flatSha256 !== 'string'
   ) {
     throw new CollectionFilesError('the sidecar header is malformed');
   }
   return header as CollectionHeader;
 }
 
-async function readFlat(dir: string, header: CollectionHeader): Promise<Float32Array | undefined> {
-  if (typeof header.flatBytes !== 'number') return undefined;
+async function readFlat(dir: string, header: CollectionHeader): Promise<Float32Array> {
   if (header.flatBytes !== header.count * header.dimensions * Float32Array.BYTES_PER_ELEMENT) {
     throw new CollectionFilesError(
-      `the sidecar's flat copy has ${header.flatBytes} bytes, not ${header.count} × ${header.dimensions} floats`,
+      `the vectors file has ${header.flatBytes} bytes, not ${header.count} × ${header.dimensions} floats`,
     );
   }
   const bytes = await readFile(path.join(dir, FLAT_FILE));
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (bytes.length !== header.flatBytes || sha256 !== header.flatSha256) {
-    throw new CollectionFilesError('the flat copy does not match the checksum in the sidecar');
+    throw new CollectionFilesError('the vectors file does not match the checksum in the sidecar');
   }
   // Copied into a buffer of its own: a Buffer may sit at any offset of a shared pool.
   const flat = new Float32Array(bytes.length / Float32Array.BYTES_PER_ELEMENT);
@@ -166,15 +171,23 @@ async function readFlat(dir: string, header: CollectionHeader): Promise<Float32A
 
 function parseEntry(line: string, nextKey: bigint): CollectionEntry {
   const raw = JSON.parse(line) as unknown;
-  if (!Array.isArray(raw) || raw.length !== 3 || typeof raw[1] !== 'string' || !/^\d+$/.test(raw[1])) {
+  if (
+    !Array.isArray(raw) ||
+    (raw.length !== 3 && raw.length !== 4) ||
+    typeof raw[1] !== 'string' ||
+    !/^\d+$/.test(raw[1])
+  ) {
     throw new CollectionFilesError('a sidecar entry is malformed');
   }
-  const [id, key, payload] = raw as [string, string, Payload];
+  const [id, key, payload, rep] = raw as [string, string, Payload, unknown];
   assertId(id);
   assertPayload(payload, 'Saved point');
   const bigKey = BigInt(key);
   if (bigKey >= nextKey) throw new CollectionFilesError('a sidecar entry has a key beyond nextKey');
-  return [id, bigKey, payload];
+  if (raw.length === 3) return [id, bigKey, payload];
+  if (typeof rep !== 'string') throw new CollectionFilesError('a sidecar entry is malformed');
+  assertId(rep);
+  return [id, bigKey, payload, rep];
 }
 
 export interface LoadedCollectionFiles {
@@ -182,8 +195,8 @@ export interface LoadedCollectionFiles {
   entries: CollectionEntry[];
   /** The index file, verified against the sidecar's checksum. */
   indexPath: string;
-  /** The flat copy (one row of `dimensions` per entry), verified; undefined when none was saved. */
-  flat: Float32Array | undefined;
+  /** Every entry's vector (one row of `dimensions` per entry, in order), verified. */
+  flat: Float32Array;
 }
 
 /** Reads and checks a collection's sidecar and verifies its index file; throws CollectionFilesError. */

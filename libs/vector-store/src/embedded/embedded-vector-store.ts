@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import {
@@ -31,7 +31,8 @@ import {
   tmpFlatPath,
   tmpIndexPath,
 } from './collection-files';
-import { FlatCopy } from './flat-copy';
+import { FlatCopy, scanRows, unitVector } from './flat-copy';
+import { angleOf, BestHits, capBound, FOLD_MIN_COSINE, LARGE_GROUP_SIZE } from '../near-duplicates';
 import { DEFAULT_SEARCH_TUNING, planSearch, SearchTuning, searchTuning } from '../search-plan';
 
 /**
@@ -70,14 +71,13 @@ export interface EmbeddedVectorStoreOptions {
 
 /**
  * The embedded store's search plan: the shared one, with a higher exact bound because this store
- * scans a flat copy of the vectors (see `FlatCopy`) rather than a database table or the graph.
- * 2^23 floats is 16,384 points of 512 dimensions (32 MB of flat copy at most per collection).
- * Measured on this machine (2 shared cores, loaded, 512-d, one thread): usearch's `exactSearch`
- * scans a row in 0.10–0.20 µs; `bench:recall` gave exact p50 0.37 ms at 4,000 points, 0.93–0.97 ms
- * at 10,000 and 1.96–2.40 ms at 16,000, against 0.22–0.84 ms for HNSW with a candidate list of k
- * at the same sizes (the former exact path, a whole-graph walk, took 2–2.7 ms at 4,000). Above the
- * bound, HNSW with the wider candidate list: 1.2–2.4 ms at 40,000, and duplicate-heavy recall@10
- * 0.37 there (see the README).
+ * scans float32 copies of its vectors (see `FlatCopy`) rather than a database table or the graph.
+ * 2^23 floats is 16,384 points of 512 dimensions. Measured on this machine (2 shared cores, loaded,
+ * 512-d, one thread): usearch's `exactSearch` scans a row in 0.10–0.20 µs; `bench:recall` gave
+ * exact p50 0.33–0.37 ms at 4,000 points, 0.84–0.87 ms at 10,000 and 1.4–1.6 ms at 16,000. Above
+ * the bound, the graph with the wider candidate list and the groups it reaches: 1.6 ms at 40,000
+ * ordinary points, 4.6 ms at 40,000 duplicate-heavy ones (the crowd of 39,800 is scanned for every
+ * query its bound cannot rule out), recall@10 1.0 on both (see the README).
  */
 export const EMBEDDED_SEARCH_TUNING: Readonly<SearchTuning> = Object.freeze({
   ...DEFAULT_SEARCH_TUNING,
@@ -96,20 +96,36 @@ export interface RebuiltCollection {
 interface Entry {
   key: bigint;
   payload: Payload;
+  /** The near-duplicate group this point is a member of; undefined for a point in the graph. */
+  group?: Group;
+}
+
+/**
+ * Points within `FOLD_MIN_COSINE` of a point in the graph, kept beside it rather than in the graph:
+ * a search that reaches the representative scores the members exactly (see `find`).
+ */
+interface Group {
+  /** The representative: the group's one point in the graph (its vector is in `reps`). */
+  rep: string;
+  /** The other members' unit vectors. */
+  members: FlatCopy;
+  /** An upper bound (radians) on the angle between the representative and any member. */
+  radius: number;
 }
 
 interface Collection {
   readonly key: string;
   readonly dimensions: number;
+  /** The HNSW graph over the representatives: every point that is not a group member. */
   readonly index: Index;
   readonly byId: Map<string, Entry>;
   readonly idByKey: Map<bigint, string>;
-  /**
-   * Every point's vector, for exact search; kept while the collection fits the exact bound. Dropped
-   * when it outgrows the bound; a collection that shrinks back under it without one (or was saved
-   * without one) is searched by walking its whole graph until it is rebuilt from the source.
-   */
-  flat: FlatCopy | undefined;
+  /** The representatives' unit vectors (float32), for exact scores and exact search. */
+  readonly reps: FlatCopy;
+  /** Near-duplicate groups by representative id (only representatives with members). */
+  readonly groups: Map<string, Group>;
+  /** Groups of at least `LARGE_GROUP_SIZE` members, which every search considers. */
+  readonly large: Set<Group>;
   nextKey: bigint;
   version: string | undefined;
   /** Changed since the last save started. */
@@ -133,6 +149,17 @@ export function periodicSaveDue(now: number, last: { savedAt: number; saveMs: nu
   return now - last.savedAt >= last.saveMs / PERIODIC_SAVE_MAX_SHARE;
 }
 
+/** Writes byte arrays one after another to a new file. */
+async function writeRows(file: string, rows: Uint8Array[]): Promise<void> {
+  const handle = await openFile(file, 'w');
+  try {
+    // Each call appends at the handle's position, and writes the whole array.
+    for (const bytes of rows) await handle.writeFile(bytes);
+  } finally {
+    await handle.close();
+  }
+}
+
 const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -153,9 +180,16 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
  * 2,000 templated rows, 6–10 of the 20 came back, for k = 10 and k = 100 alike. More connectivity
  * or a wider construction beam only shrank the loss (16/20 at connectivity 32, 18/20 at
  * expansion_add 256, for 2–3× the insert cost), and at 20,000 crowded points a search breadth of
- * 1,000 still found 6/20. The points are reachable (a search keeping every node as a candidate
- * finds all 20), so search walks the whole graph where that is cheap (`planSearch`'s exact case)
- * and widens its candidate list elsewhere; the graph settings stay as measured for insert cost.
+ * 1,000 still found 6/20, and recall@10 against exact search was 0.37 at 40,000 points.
+ *
+ * So the crowd stays out of the graph: a point within `FOLD_MIN_COSINE` of the nearest point
+ * already in the graph joins that point's near-duplicate group instead (see `Group`), and the graph
+ * holds one representative per group. A search scores the representatives it reaches exactly, then
+ * scans (float32, exactly) each group whose members could still rank among the best k: the
+ * members lie within the group's radius of the representative, so none can score above
+ * cos(max(0, angle(query, representative) − radius)). Groups of `LARGE_GROUP_SIZE` or more
+ * are checked even when the graph did not return their representative. The graph settings stay as
+ * measured for insert cost.
  */
 function newIndex(dimensions: number): Index {
   return new Index({
@@ -169,19 +203,16 @@ function newIndex(dimensions: number): Index {
   });
 }
 
-/** Points of `dimensions` a collection may hold and still be searched exactly. */
-const exactMaxRows = (tuning: Readonly<SearchTuning>, dimensions: number): number =>
-  Math.floor(tuning.exactMaxFloats / dimensions);
-
-function newCollection(key: string, dimensions: number, tuning: Readonly<SearchTuning>): Collection {
-  const maxRows = exactMaxRows(tuning, dimensions);
+function newCollection(key: string, dimensions: number, index = newIndex(dimensions)): Collection {
   return {
     key,
     dimensions,
-    index: newIndex(dimensions),
+    index,
     byId: new Map(),
     idByKey: new Map(),
-    flat: maxRows > 0 ? new FlatCopy(dimensions, maxRows) : undefined,
+    reps: new FlatCopy(dimensions),
+    groups: new Map(),
+    large: new Set(),
     nextKey: 1n,
     version: undefined,
     dirty: true,
@@ -324,7 +355,7 @@ export class EmbeddedVectorStore implements VectorStore {
       assertDimensions(dimensions);
       const existing = this.collections.get(key);
       if (existing === undefined) {
-        this.collections.set(key, newCollection(key, dimensions, this.tuning));
+        this.collections.set(key, newCollection(key, dimensions));
       } else if (existing.dimensions !== dimensions) {
         throw new VectorStoreError(
           `Collection ${key} has ${existing.dimensions} dimensions, not ${dimensions}`,
@@ -344,12 +375,12 @@ export class EmbeddedVectorStore implements VectorStore {
 
   /**
    * Exact on collections of at most `search.exactMaxFloats` points × dimensions (16,384 points of
-   * 512 dimensions by default): every point of the flat copy is scored (float32, so scores carry no
-   * f16 rounding) and ranked like brute force. Larger collections get an HNSW search whose
-   * candidate list is `max(k × breadthPerK, minBreadth)` (capped at 1,000) rather than k; among
-   * crowds of near-identical vectors that still misses points (see `newIndex` and the README). With
-   * a filter, over-fetches from there (×4, then ×4 again, up to the whole collection) until k
-   * candidates match, so hits always match the filter.
+   * 512 dimensions by default): every representative is scored and every group whose bound allows
+   * it is scanned, which ranks like brute force. Larger collections find representatives on the
+   * HNSW graph with a candidate list of `max(k × breadthPerK, minBreadth)` (capped at 1,000), then
+   * scan the groups that could still rank (see `newIndex`). Scores are float32 cosines either way
+   * (the graph's f16 distances only choose candidates). With a filter, over-fetches (×4, then ×4
+   * again, up to everything) until k candidates match, so hits always match the filter.
    */
   search(key: string, query: SearchQuery): Promise<SearchHit[]> {
     return promised(() => this.find(this.require(key), query));
@@ -397,64 +428,116 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   private remove(collection: Collection, ids: string[]): number {
-    const keys: bigint[] = [];
+    let removed = 0;
     for (const id of uniqueIds(ids)) {
       const entry = collection.byId.get(id);
       if (entry === undefined) continue;
-      keys.push(entry.key);
+      removed++;
       collection.byId.delete(id);
       collection.idByKey.delete(entry.key);
-      collection.flat?.remove(id);
+      const group = entry.group;
+      if (group !== undefined) {
+        group.members.remove(id);
+        this.resized(collection, group);
+        continue;
+      }
+      collection.index.remove(entry.key);
+      const vector = collection.reps.row(id);
+      collection.reps.remove(id);
+      const own = collection.groups.get(id);
+      if (own !== undefined) this.promote(collection, own, vector);
     }
-    if (keys.length > 0) {
-      collection.index.remove(BigUint64Array.from(keys));
-      collection.dirty = true;
+    if (removed > 0) collection.dirty = true;
+    return removed;
+  }
+
+  /**
+   * A group whose representative left: the member nearest to it takes its place in the graph, and
+   * the radius is measured again from there.
+   */
+  private promote(collection: Collection, group: Group, former: Float32Array): void {
+    collection.groups.delete(group.rep);
+    collection.large.delete(group);
+    const heir = group.members.searchUnit(former, 1).ids[0] as string;
+    const vector = group.members.row(heir);
+    group.members.remove(heir);
+    const entry = collection.byId.get(heir) as Entry;
+    entry.group = undefined;
+    collection.reps.set(heir, vector);
+    collection.index.add(entry.key, vector, ADD_THREADS);
+    if (group.members.size === 0) return;
+    group.rep = heir;
+    group.radius = angleOf(group.members.lowestScore(vector));
+    collection.groups.set(heir, group);
+    this.resized(collection, group);
+  }
+
+  /** Keeps `groups` and `large` in step with a group's size after members joined or left. */
+  private resized(collection: Collection, group: Group): void {
+    if (group.members.size === 0) {
+      collection.groups.delete(group.rep);
+      collection.large.delete(group);
+    } else if (group.members.size >= LARGE_GROUP_SIZE) {
+      collection.large.add(group);
+    } else {
+      collection.large.delete(group);
     }
-    return keys.length;
   }
 
   private find(collection: Collection, query: SearchQuery): SearchHit[] {
     const filter = assertQuery(query, collection.dimensions);
     const count = collection.byId.size;
-    const hits: SearchHit[] = [];
-    if (count === 0) return hits;
+    if (count === 0) return [];
+    const unit = unitVector(query.vector);
     const plan = planSearch(count, collection.dimensions, query.k, this.tuning);
-    const flat = collection.flat;
-    if (plan.exact && flat !== undefined) {
-      // A scan costs the same for any count; the count only sizes the partial sort.
-      let fetch = Math.min(count, filter.length > 0 ? query.k * 4 : query.k);
+    const best = new BestHits(query.k);
+    const offer = (id: string, score: number): void => {
+      const entry = collection.byId.get(id);
+      if (entry !== undefined && matchesFilter(entry.payload, filter)) best.offer(id, score, entry.payload);
+    };
+    const first = filter.length > 0 ? query.k * 4 : query.k;
+    const reps = collection.reps;
+    // Representatives scored in this search (exactly, on their float32 rows).
+    const scored = new Map<string, number>();
+    if (plan.exact) {
+      scanRows(reps, unit, first, best, offer);
+    } else {
+      // usearch searches with a candidate list of max(expansion_search, count): asking for more
+      // results is how one search gets a wider beam.
+      let fetch = Math.min(reps.size, Math.max(plan.breadth, first));
       for (;;) {
-        const matches = flat.search(query.vector, fetch);
-        hits.length = 0;
-        for (let i = 0; i < matches.ids.length && hits.length < query.k; i++) {
-          const id = matches.ids[i] as string;
-          const entry = collection.byId.get(id);
-          if (entry === undefined || !matchesFilter(entry.payload, filter)) continue;
-          hits.push({ id, score: matches.scores[i] as number, payload: { ...entry.payload } });
+        const matches = collection.index.search(unit, fetch, SEARCH_THREADS);
+        for (let i = 0; i < matches.keys.length; i++) {
+          const id = collection.idByKey.get(matches.keys[i] as bigint);
+          if (id === undefined || scored.has(id) || !reps.has(id)) continue;
+          const score = reps.score(id, unit);
+          scored.set(id, score);
+          offer(id, score);
         }
-        if (hits.length >= query.k || fetch >= count) return hits;
-        fetch = Math.min(count, fetch * 4);
+        if (best.full || fetch >= reps.size || matches.keys.length < fetch) break;
+        fetch = Math.min(reps.size, fetch * 4);
       }
     }
-    // usearch searches with a candidate list of max(expansion_search, count): asking for more
-    // results is how one search gets a wider beam, and asking for every point makes it exhaustive
-    // (the exact plan's fallback for a collection without a flat copy).
-    let fetch = plan.exact
-      ? count
-      : Math.min(count, Math.max(plan.breadth, filter.length > 0 ? query.k * 4 : query.k));
-    for (;;) {
-      const matches = collection.index.search(query.vector, fetch, SEARCH_THREADS);
-      hits.length = 0;
-      for (let i = 0; i < matches.keys.length && hits.length < query.k; i++) {
-        const id = collection.idByKey.get(matches.keys[i] as bigint);
-        const entry = id === undefined ? undefined : collection.byId.get(id);
-        if (id === undefined || entry === undefined || !matchesFilter(entry.payload, filter)) continue;
-        hits.push({ id, score: 1 - (matches.distances[i] as number), payload: { ...entry.payload } });
+    // Groups that could still place a member among the best k, most promising first: every group
+    // when searching exactly, else those of the representatives reached and the large ones.
+    let candidates: Iterable<Group> = collection.groups.values();
+    if (!plan.exact) {
+      const reached = new Set(collection.large);
+      for (const id of scored.keys()) {
+        const group = collection.groups.get(id);
+        if (group !== undefined) reached.add(group);
       }
-      if (hits.length >= query.k || fetch >= count || matches.keys.length < fetch) break;
-      fetch = Math.min(count, fetch * 4);
+      candidates = reached;
     }
-    return hits;
+    const bounded = Array.from(candidates, (group) => ({
+      group,
+      bound: capBound(scored.get(group.rep) ?? reps.score(group.rep, unit), group.radius),
+    })).sort((x, y) => y.bound - x.bound);
+    for (const { group, bound } of bounded) {
+      if (best.full && bound <= best.floor) break;
+      scanRows(group.members, unit, first, best, offer);
+    }
+    return best.hits();
   }
 
   private assertOpen(): void {
@@ -483,7 +566,7 @@ export class EmbeddedVectorStore implements VectorStore {
     reason: string,
   ): Promise<RebuiltCollection> {
     const started = Date.now();
-    const fresh = newCollection(key, dimensions, this.tuning);
+    const fresh = newCollection(key, dimensions);
     fresh.version = version;
     for await (const batch of source.points(key)) {
       // Closed meanwhile (shutting down): what is on disk stays, and the next open reconciles it.
@@ -509,42 +592,48 @@ export class EmbeddedVectorStore implements VectorStore {
     if (current.version !== version) {
       return `version ${current.version ?? '(none)'} on disk, ${version ?? '(none)'} in source`;
     }
-    if (current.flat === undefined && current.byId.size <= exactMaxRows(this.tuning, dimensions)) {
-      return 'no flat copy of its vectors for exact search';
-    }
     return undefined;
   }
 
   private insert(collection: Collection, points: VectorPoint[]): void {
     const latest = latestPointPerId(points, collection.dimensions);
     if (latest.length === 0) return;
-    const replaced: bigint[] = [];
+    // A new vector for a known id may belong elsewhere (another group, or the graph): out, then in.
+    this.remove(
+      collection,
+      latest.filter((point) => collection.byId.has(point.id)).map((point) => point.id),
+    );
     for (const point of latest) {
-      const entry = collection.byId.get(point.id);
-      if (entry !== undefined) replaced.push(entry.key);
-    }
-    const flat = collection.flat;
-    if (flat !== undefined && collection.byId.size + latest.length - replaced.length > flat.maxRows) {
-      // Outgrown: from here on the collection is searched on HNSW, and the memory is given back.
-      collection.flat = undefined;
-    }
-    const keys = new BigUint64Array(latest.length);
-    const vectors = new Float32Array(latest.length * collection.dimensions);
-    latest.forEach((point, i) => {
-      keys[i] = collection.nextKey++;
-      vectors.set(point.vector, i * collection.dimensions);
-    });
-    if (replaced.length > 0) collection.index.remove(BigUint64Array.from(replaced));
-    collection.index.add(keys, vectors, ADD_THREADS);
-    latest.forEach((point, i) => {
-      const key = keys[i] as bigint;
-      const previous = collection.byId.get(point.id);
-      if (previous !== undefined) collection.idByKey.delete(previous.key);
-      collection.byId.set(point.id, { key, payload: { ...point.payload } });
+      const unit = unitVector(point.vector);
+      const key = collection.nextKey++;
+      const nearest = this.nearestRep(collection, unit);
+      let group: Group | undefined;
+      if (nearest !== undefined && nearest.score >= FOLD_MIN_COSINE) {
+        group = collection.groups.get(nearest.id);
+        if (group === undefined) {
+          group = { rep: nearest.id, members: new FlatCopy(collection.dimensions), radius: 0 };
+          collection.groups.set(nearest.id, group);
+        }
+        group.members.set(point.id, unit);
+        group.radius = Math.max(group.radius, angleOf(nearest.score));
+        this.resized(collection, group);
+      } else {
+        collection.index.add(key, unit, ADD_THREADS);
+        collection.reps.set(point.id, unit);
+      }
+      collection.byId.set(point.id, { key, payload: { ...point.payload }, group });
       collection.idByKey.set(key, point.id);
-      collection.flat?.set(point.id, point.vector);
-    });
+    }
     collection.dirty = true;
+  }
+
+  /** The representative the graph finds nearest to a unit vector, with its exact cosine. */
+  private nearestRep(collection: Collection, unit: Float32Array): { id: string; score: number } | undefined {
+    if (collection.reps.size === 0) return undefined;
+    const matches = collection.index.search(unit, 1, SEARCH_THREADS);
+    const id = matches.keys.length > 0 ? collection.idByKey.get(matches.keys[0] as bigint) : undefined;
+    if (id === undefined || !collection.reps.has(id)) return undefined;
+    return { id, score: collection.reps.score(id, unit) };
   }
 
   private async loadAll(): Promise<void> {
@@ -565,47 +654,51 @@ export class EmbeddedVectorStore implements VectorStore {
 
   private async load(key: string): Promise<Collection> {
     const { header, entries, indexPath, flat } = await readCollectionFiles(path.join(this.dir, key), key);
-    const index = newIndex(header.dimensions);
+    const { dimensions } = header;
+    const index = newIndex(dimensions);
     index.load(indexPath);
-    if (index.dimensions() !== header.dimensions || index.size() !== entries.length) {
+    const collection = newCollection(key, dimensions, index);
+    collection.nextKey = BigInt(header.nextKey);
+    collection.version = header.version ?? undefined;
+    collection.dirty = false;
+    const repKeys: bigint[] = [];
+    entries.forEach(([id, entryKey, payload, rep], row) => {
+      const vector = flat.subarray(row * dimensions, (row + 1) * dimensions);
+      let group: Group | undefined;
+      if (rep === undefined) {
+        collection.reps.set(id, vector);
+        repKeys.push(entryKey);
+      } else {
+        const entry = collection.byId.get(rep);
+        if (entry === undefined || entry.group !== undefined) {
+          throw new CollectionFilesError(
+            `point ${id}'s representative ${rep} is not listed before it in the graph`,
+          );
+        }
+        group = collection.groups.get(rep);
+        if (group === undefined) {
+          group = { rep, members: new FlatCopy(dimensions), radius: 0 };
+          collection.groups.set(rep, group);
+        }
+        group.members.set(id, vector);
+      }
+      collection.byId.set(id, { key: entryKey, payload, group });
+      collection.idByKey.set(entryKey, id);
+    });
+    if (index.dimensions() !== dimensions || index.size() !== repKeys.length) {
       throw new CollectionFilesError(
-        `the index holds ${index.size()} vectors of ${index.dimensions()} dimensions, the sidecar ${entries.length} of ${header.dimensions}`,
+        `the index holds ${index.size()} vectors of ${index.dimensions()} dimensions, the sidecar ${repKeys.length} of ${dimensions} outside groups`,
       );
     }
-    const collection: Collection = {
-      key,
-      dimensions: header.dimensions,
-      index,
-      byId: new Map(entries.map(([id, entryKey, payload]) => [id, { key: entryKey, payload }])),
-      idByKey: new Map(entries.map(([id, entryKey]) => [entryKey, id])),
-      flat: this.loadedFlat(header.dimensions, entries, flat),
-      nextKey: BigInt(header.nextKey),
-      version: header.version ?? undefined,
-      dirty: false,
-      savedAt: 0,
-      saveMs: 0,
-    };
-    const held = index.contains(BigUint64Array.from(entries, ([, entryKey]) => entryKey)) as boolean[];
+    const held = index.contains(BigUint64Array.from(repKeys)) as boolean[];
     if (held.some((contained) => !contained)) {
       throw new CollectionFilesError('the sidecar lists a point the index does not hold');
     }
+    for (const group of collection.groups.values()) {
+      group.radius = angleOf(group.members.lowestScore(collection.reps.row(group.rep)));
+      this.resized(collection, group);
+    }
     return collection;
-  }
-
-  /**
-   * The saved flat copy (rows in sidecar order), or an empty one for an empty collection; none when
-   * none was saved or the collection exceeds the exact bound (`staleReason` has it rebuilt when it
-   * fits the bound but has no copy).
-   */
-  private loadedFlat(
-    dimensions: number,
-    entries: CollectionEntry[],
-    vectors: Float32Array | undefined,
-  ): FlatCopy | undefined {
-    const maxRows = exactMaxRows(this.tuning, dimensions);
-    if (maxRows === 0 || entries.length > maxRows) return undefined;
-    if (vectors === undefined) return entries.length === 0 ? new FlatCopy(dimensions, maxRows) : undefined;
-    return new FlatCopy(dimensions, maxRows, { ids: entries.map(([id]) => id), vectors });
   }
 
   private onDisk(key: string, work: () => Promise<void>): Promise<void> {
@@ -627,27 +720,31 @@ export class EmbeddedVectorStore implements VectorStore {
       const dir = path.join(this.dir, collection.key);
       await mkdir(dir, { recursive: true });
       if (this.collections.get(collection.key) !== collection) return;
-      // The index, the flat copy and the sidecar snapshot are taken in the same tick, so they
-      // describe the same state; the sidecar lists points in the flat copy's row order.
-      // Payload objects are replaced on upsert, never mutated, so sharing them with the snapshot is safe.
+      // The index, the vectors and the sidecar snapshot are taken in the same tick, so they
+      // describe the same state: representatives first, then each group's members, the sidecar
+      // in the rows' order. Payload objects are replaced on upsert, never mutated, so sharing them
+      // with the snapshot is safe.
       collection.index.save(tmpIndexPath(dir));
-      const flat = collection.flat;
-      const flatBytes = flat?.bytes();
-      const entryOf = (id: string): CollectionEntry => {
+      const rows = [collection.reps.bytes()];
+      const entryOf = (id: string, rep?: string): CollectionEntry => {
         const entry = collection.byId.get(id) as Entry;
-        return [id, entry.key, entry.payload];
+        return rep === undefined ? [id, entry.key, entry.payload] : [id, entry.key, entry.payload, rep];
       };
+      const entries = collection.reps.rowIds().map((id) => entryOf(id));
+      for (const group of collection.groups.values()) {
+        rows.push(group.members.bytes());
+        for (const id of group.members.rowIds()) entries.push(entryOf(id, group.rep));
+      }
       const snapshot: CollectionSnapshot = {
         key: collection.key,
         dimensions: collection.dimensions,
         version: collection.version,
         nextKey: collection.nextKey,
-        entries: flat ? flat.rowIds().map(entryOf) : Array.from(collection.byId.keys(), entryOf),
-        flat: flat !== undefined,
+        entries,
       };
       collection.dirty = false;
       try {
-        if (flatBytes !== undefined) await writeFile(tmpFlatPath(dir), flatBytes);
+        await writeRows(tmpFlatPath(dir), rows);
         await commitCollectionFiles(dir, snapshot);
       } catch (err) {
         collection.dirty = true;

@@ -1,5 +1,6 @@
 import { cosine, randomVectors } from '../testing/vectors';
-import { FlatCopy } from './flat-copy';
+import { BestHits } from '../near-duplicates';
+import { FlatCopy, scanRows } from './flat-copy';
 
 /** Brute force over what the copy should hold. */
 function nearest(content: Map<string, Float32Array>, query: Float32Array, k: number): string[] {
@@ -83,5 +84,47 @@ describe('FlatCopy', () => {
     flat.set('a', c);
     expect(() => flat.set('c', c)).toThrow(RangeError);
     expect(flat.search(c, 5).ids).toEqual(['a', 'b']);
+  });
+});
+
+describe('scanRows', () => {
+  const rows = new FlatCopy(2);
+  // Angles 0°, 1°, 2°, ... 99° from the x axis.
+  for (let i = 0; i < 100; i++)
+    rows.set(`r${i}`, Float32Array.of(Math.cos((i * Math.PI) / 180), Math.sin((i * Math.PI) / 180)));
+  const query = Float32Array.of(1, 0);
+
+  it('stops once the rest cannot get in', () => {
+    const best = new BestHits(3);
+    const offered: string[] = [];
+    scanRows(rows, query, 3, best, (id, score) => {
+      offered.push(id);
+      best.offer(id, score, {});
+    });
+    expect(offered).toEqual(['r0', 'r1', 'r2']);
+    expect(best.hits().map((hit) => hit.id)).toEqual(['r0', 'r1', 'r2']);
+  });
+
+  it('fetches more when offers are refused (a filter), until k are in', () => {
+    const best = new BestHits(3);
+    const offered: string[] = [];
+    scanRows(rows, query, 3, best, (id, score) => {
+      offered.push(id);
+      if (Number(id.slice(1)) % 10 === 9) best.offer(id, score, {});
+    });
+    expect(best.hits().map((hit) => hit.id)).toEqual(['r9', 'r19', 'r29']);
+    // Each row offered once, in order, and none after the 3rd match's round showed the rest cannot rank.
+    expect(offered).toEqual(offered.slice().sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
+    expect(new Set(offered).size).toBe(offered.length);
+    expect(offered.length).toBeLessThanOrEqual(48);
+  });
+
+  it('does not offer rows that cannot beat hits already held', () => {
+    const best = new BestHits(2);
+    best.offer('held', 0.99999, {});
+    best.offer('held2', 0.99995, {});
+    const offered: string[] = [];
+    scanRows(rows, query, 2, best, (id) => void offered.push(id));
+    expect(offered).toEqual(['r0']);
   });
 });

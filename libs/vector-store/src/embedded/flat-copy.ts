@@ -1,7 +1,22 @@
 import { exactSearch, MetricKind } from 'usearch';
+import { BestHits } from '../near-duplicates';
 
-/** Rows allocated up front; capacity then doubles, up to the copy's bound. */
-const INITIAL_ROWS = 256;
+/**
+ * Rows allocated up front (a collection holds one copy per near-duplicate group, most of them
+ * small); capacity then doubles up to DOUBLING_ROWS and grows by a quarter beyond, up to the bound.
+ */
+const INITIAL_ROWS = 4;
+const DOUBLING_ROWS = 16_384;
+
+/** `vector` scaled to unit length, in a buffer of its own (the binding reads from a buffer's start). */
+export function unitVector(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (let d = 0; d < vector.length; d++) norm += (vector[d] as number) ** 2;
+  const scale = 1 / Math.sqrt(norm);
+  const unit = new Float32Array(vector.length);
+  for (let d = 0; d < vector.length; d++) unit[d] = (vector[d] as number) * scale;
+  return unit;
+}
 
 export interface FlatMatches {
   ids: string[];
@@ -10,20 +25,15 @@ export interface FlatMatches {
 }
 
 /**
- * A flat copy of a collection's vectors for exact search: one float32 row per point, scaled to unit
- * length so that usearch's inner-product scan (`exactSearch`, SIMD, one thread) ranks by cosine.
- * The usearch JS binding cannot read vectors back out of an index (it has no `get`), so the store
- * keeps this copy beside the HNSW graph for collections of at most `maxRows` points. Rows stay
- * dense: a removed row is filled with the last one (a position map finds each id's row).
+ * Float32 rows of unit vectors for exact scoring: usearch's inner-product scan (`exactSearch`, SIMD,
+ * one thread) over them ranks by cosine. The usearch JS binding cannot read vectors back out of an
+ * index (it has no `get`), so the embedded store keeps every point's vector in copies like this one
+ * (its representatives' and each near-duplicate group's). Rows stay dense: a removed row is filled
+ * with the last one (a position map finds each id's row).
  *
- * Cost at 512 dimensions, measured by `npm run bench:recall`: 2,097 bytes per point of JS memory
- * when the capacity is full (2,048 of row plus the position map), up to twice the rows' share just
- * after capacity doubled (3,355 bytes per point at 10,000 points, capacity 16,384); at most 32 MB
- * per collection at the default bound. Writing a row is a copy and a normalisation (about a
- * microsecond): insert cost stayed within the noise of the HNSW insert beside it (0.16–0.43 ms per
- * point with the copy, 0.17–0.52 without, 4,000–16,000 points). Saved beside the index it adds
- * 4 bytes × dimensions per point on disk, and a save of 16,000 points takes ≈ 450 ms instead of
- * ≈ 130 ms (write and checksum of 32 MB more); loading takes the same ≈ 0.2 s.
+ * Cost at 512 dimensions, measured by `npm run bench:recall`: 2,048 bytes of row per point plus the
+ * position map, and up to twice the rows' share just after capacity doubled (under 16,384 rows) or
+ * a quarter more (beyond). Writing a row is a copy and a normalisation (about a microsecond).
  */
 export class FlatCopy {
   private rows: Float32Array;
@@ -35,7 +45,7 @@ export class FlatCopy {
    */
   constructor(
     readonly dimensions: number,
-    readonly maxRows: number,
+    readonly maxRows = Number.POSITIVE_INFINITY,
     initial?: { ids: string[]; vectors: Float32Array },
   ) {
     this.ids = initial ? [...initial.ids] : [];
@@ -51,6 +61,27 @@ export class FlatCopy {
   /** Ids in row order (the order `bytes()` writes the rows in). */
   rowIds(): readonly string[] {
     return this.ids;
+  }
+
+  has(id: string): boolean {
+    return this.rowById.has(id);
+  }
+
+  /** A copy of the (unit) row of `id`, in a buffer of its own. */
+  row(id: string): Float32Array {
+    const row = this.rowById.get(id);
+    if (row === undefined) throw new RangeError(`no row for ${id}`);
+    return this.rows.slice(row * this.dimensions, (row + 1) * this.dimensions);
+  }
+
+  /** The cosine of `id`'s row with a unit vector. */
+  score(id: string, unit: Float32Array): number {
+    const row = this.rowById.get(id);
+    if (row === undefined) throw new RangeError(`no row for ${id}`);
+    const offset = row * this.dimensions;
+    let dot = 0;
+    for (let d = 0; d < this.dimensions; d++) dot += (this.rows[offset + d] as number) * (unit[d] as number);
+    return dot;
   }
 
   /** Writes (or overwrites) the row of `id`. The caller keeps the size within `maxRows`. */
@@ -86,15 +117,14 @@ export class FlatCopy {
 
   /** The `count` rows nearest to `query` by cosine, every row scored (`count` ≤ size). */
   search(query: Float32Array, count: number): FlatMatches {
+    return this.searchUnit(unitVector(query), count);
+  }
+
+  /** As `search`, for a query already of unit length in a buffer of its own (see `unitVector`). */
+  searchUnit(unit: Float32Array, count: number): FlatMatches {
     if (this.ids.length === 0 || count <= 0) return { ids: [], scores: [] };
-    // The binding reads a typed array from the start of its ArrayBuffer: the query gets a buffer of
-    // its own (and unit length), the rows are a view from offset 0.
-    const unit = new Float32Array(this.dimensions);
-    let norm = 0;
-    for (let d = 0; d < this.dimensions; d++) norm += (query[d] as number) ** 2;
-    const scale = 1 / Math.sqrt(norm);
-    for (let d = 0; d < this.dimensions; d++) unit[d] = (query[d] as number) * scale;
     const wanted = Math.min(count, this.ids.length);
+    // The rows are a view from offset 0 of their buffer, as the binding reads them.
     const matches = exactSearch(
       this.rows.subarray(0, this.ids.length * this.dimensions),
       unit,
@@ -113,6 +143,13 @@ export class FlatCopy {
     return { ids, scores };
   }
 
+  /** The lowest cosine of any row with a unit vector (1 when there are no rows). */
+  lowestScore(unit: Float32Array): number {
+    if (this.ids.length === 0) return 1;
+    const all = this.searchUnit(unit, this.ids.length);
+    return all.scores[all.scores.length - 1] as number;
+  }
+
   /** A copy of the rows in `rowIds()` order, as bytes (platform byte order), for saving. */
   bytes(): Uint8Array {
     const used = this.rows.slice(0, this.ids.length * this.dimensions);
@@ -121,7 +158,7 @@ export class FlatCopy {
 
   private capacityFor(rows: number): number {
     let capacity = Math.max(1, Math.min(INITIAL_ROWS, this.maxRows));
-    while (capacity < rows) capacity *= 2;
+    while (capacity < rows) capacity = capacity < DOUBLING_ROWS ? capacity * 2 : Math.ceil(capacity * 1.25);
     return Math.max(rows, Math.min(capacity, this.maxRows));
   }
 
@@ -130,5 +167,34 @@ export class FlatCopy {
     const larger = new Float32Array(this.capacityFor(rows) * this.dimensions);
     larger.set(this.rows);
     this.rows = larger;
+  }
+}
+
+/**
+ * Offers the rows of `rows` to `best` in order of score, fetching `first` of them and then four
+ * times as many each round, until the rest cannot get in (the last row fetched scores no higher
+ * than `best`'s floor) or every row was offered. `offer` may refuse a row (a filter), which is why
+ * one round can fall short.
+ */
+export function scanRows(
+  rows: FlatCopy,
+  unit: Float32Array,
+  first: number,
+  best: BestHits,
+  offer: (id: string, score: number) => void,
+): void {
+  let offered = 0;
+  let fetch = Math.min(rows.size, Math.max(1, first));
+  for (;;) {
+    const matches = rows.searchUnit(unit, fetch);
+    for (let i = offered; i < matches.ids.length; i++) {
+      const score = matches.scores[i] as number;
+      if (best.full && score <= best.floor) return;
+      offer(matches.ids[i] as string, score);
+    }
+    const last = matches.scores[matches.scores.length - 1];
+    if (fetch >= rows.size || last === undefined || (best.full && last <= best.floor)) return;
+    offered = fetch;
+    fetch = Math.min(rows.size, fetch * 4);
   }
 }

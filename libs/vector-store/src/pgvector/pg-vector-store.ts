@@ -18,6 +18,8 @@ import {
 } from '../validation';
 import { collectionRelations, quoteIdentifier, SCHEMA_PATTERN } from './pg-names';
 import { MAX_SEARCH_BREADTH, planSearch, SearchTuning, searchTuning } from '../search-plan';
+import { BestHits, capBound, FOLD_MIN_COSINE, LARGE_GROUP_SIZE } from '../near-duplicates';
+import { unitVector } from '../embedded/flat-copy';
 
 /** The one thing the store needs from a PostgreSQL client; `pg.Pool`, `pg.Client` and PGlite all fit. */
 export interface SqlClient {
@@ -38,6 +40,16 @@ export interface PgVectorStoreOptions {
   search?: Partial<SearchTuning>;
 }
 
+/**
+ * A group member's representative (NULL: the row is in the graph); a representative's member count
+ * and its bound (radians) on the angle to any member.
+ */
+const GROUP_COLUMNS = [
+  'rep text',
+  'members integer NOT NULL DEFAULT 0',
+  'radius double precision NOT NULL DEFAULT 0',
+];
+
 /** pgvector's HNSW index covers `vector` columns of at most 2,000 dimensions. */
 const MAX_INDEXED_DIMENSIONS = 2000;
 /** Rows per INSERT, bounded by floats per statement so a batch of large vectors stays a few MB. */
@@ -54,6 +66,20 @@ interface Known {
   table: string;
   dimensions: number;
 }
+
+/** A deleted row, for the groups' bookkeeping. */
+interface DeletedRow {
+  id: string;
+  rep: string | null;
+  members: number;
+  embedding: string;
+}
+
+const dot = (a: Float32Array, b: Float32Array): number => {
+  let sum = 0;
+  for (let d = 0; d < a.length; d++) sum += (a[d] as number) * (b[d] as number);
+  return sum;
+};
 
 const vectorLiteral = (vector: Float32Array): string => `[${vector.join(',')}]`;
 
@@ -76,6 +102,13 @@ function errorCode(err: unknown): string | undefined {
  * plan's breadth (`max(k × breadthPerK, minBreadth)`, at most 1,000) and, on pgvector 0.8+,
  * `hnsw.iterative_scan = strict_order`, so a selective filter keeps scanning instead of coming back
  * short. A scan that still comes back short is re-run exactly over the matching rows.
+ *
+ * Near-duplicates stay out of the graph (see `near-duplicates.ts`): a row within `FOLD_MIN_COSINE`
+ * of its nearest representative names it in `rep` and is left out of the HNSW index (a partial
+ * index, `WHERE rep IS NULL`); representatives count their `members` and bound their `radius`. An
+ * index search reads the representatives, then scans exactly the groups that could still rank
+ * (one query over the `rep` index). Writes to one collection are serialised by a transaction-level
+ * advisory lock, since a write reads the groups it changes.
  */
 export class PgVectorStore implements VectorStore {
   readonly kind = 'pgvector';
@@ -83,6 +116,8 @@ export class PgVectorStore implements VectorStore {
   private readonly schema: string;
   private readonly catalog: string;
   private readonly known = new Map<string, Known>();
+  /** Tables known to have the group columns (tables from before near-duplicate groups get them added). */
+  private readonly grouped = new Set<string>();
   private readonly tuning: Readonly<SearchTuning>;
   private ready: Promise<void> | undefined;
   /** pgvector 0.8+ scans an HNSW index iteratively (`hnsw.iterative_scan`); known after prepare(). */
@@ -117,11 +152,14 @@ export class PgVectorStore implements VectorStore {
       const relation = `${this.schema}.${quoteIdentifier(table)}`;
       // Table before catalog row: a crash in between leaves an unlisted table that the next call adopts.
       await this.ddl(
-        `CREATE TABLE IF NOT EXISTS ${relation} (id text PRIMARY KEY, embedding vector(${dimensions}) NOT NULL, payload jsonb NOT NULL)`,
+        `CREATE TABLE IF NOT EXISTS ${relation} (id text PRIMARY KEY, embedding vector(${dimensions}) NOT NULL, payload jsonb NOT NULL, ${GROUP_COLUMNS.join(', ')})`,
       );
+      // A table adopted from before near-duplicate groups lacks their columns.
+      await this.addGroupColumns(key, { table: relation, dimensions });
       await this.ddl(
-        `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(index)} ON ${relation} USING hnsw (embedding vector_cosine_ops)`,
+        `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(index)} ON ${relation} USING hnsw (embedding vector_cosine_ops) WHERE rep IS NULL`,
       );
+      await this.groupIndexes(key, relation);
       await this.sql.query(
         `INSERT INTO ${this.catalog} (key, table_name, dimensions) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
         [key, table, dimensions],
@@ -139,38 +177,182 @@ export class PgVectorStore implements VectorStore {
   }
 
   async upsert(key: string, points: VectorPoint[]): Promise<void> {
-    const { table, dimensions } = await this.require(key);
+    const known = await this.require(key);
+    const { table, dimensions } = known;
     const latest = latestPointPerId(points, dimensions);
+    if (latest.length === 0) return;
     const perInsert = Math.max(
       1,
       Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_FLOATS_PER_INSERT / dimensions)),
     );
-    for (let start = 0; start < latest.length; start += perInsert) {
-      const rows = latest
-        .slice(start, start + perInsert)
-        .map((point) => ({ id: point.id, embedding: vectorLiteral(point.vector), payload: point.payload }));
-      await this.run(
+    await this.writing(key, known, async (db) => {
+      // A new vector for a known id may belong elsewhere (another group, or the graph): out, then in.
+      await this.deleteRows(
         key,
-        `INSERT INTO ${table} (id, embedding, payload)
-         SELECT r.id, r.embedding::vector, r.payload FROM jsonb_to_recordset($1::jsonb) AS r(id text, embedding text, payload jsonb)
-         ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, payload = EXCLUDED.payload`,
-        [JSON.stringify(rows)],
+        known,
+        latest.map((point) => point.id),
+        db,
       );
-    }
+      for (let start = 0; start < latest.length; start += perInsert) {
+        const chunk = latest.slice(start, start + perInsert);
+        const reps = await this.assignGroups(key, table, chunk, db);
+        const rows = chunk.map((point, i) => ({
+          id: point.id,
+          embedding: vectorLiteral(point.vector),
+          payload: point.payload,
+          rep: reps.rep[i] ?? null,
+        }));
+        await this.run(
+          key,
+          `INSERT INTO ${table} (id, embedding, payload, rep)
+           SELECT r.id, r.embedding::vector, r.payload, r.rep FROM jsonb_to_recordset($1::jsonb) AS r(id text, embedding text, payload jsonb, rep text)
+           ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, payload = EXCLUDED.payload, rep = EXCLUDED.rep, members = 0, radius = 0`,
+          [JSON.stringify(rows)],
+          db,
+        );
+        if (reps.grown.length > 0) {
+          await this.run(
+            key,
+            `UPDATE ${table} AS t SET members = t.members + g.n, radius = GREATEST(t.radius, g.radius)
+             FROM jsonb_to_recordset($1::jsonb) AS g(id text, n integer, radius double precision) WHERE t.id = g.id`,
+            [JSON.stringify(reps.grown)],
+            db,
+          );
+        }
+      }
+    });
   }
 
   async delete(key: string, ids: string[]): Promise<number> {
-    const { table } = await this.require(key);
+    const known = await this.require(key);
     const unique = uniqueIds(ids);
     if (unique.length === 0) return 0;
-    const { rows } = await this.run<{ n: number | string }>(
+    return this.writing(key, known, (db) => this.deleteRows(key, known, unique, db));
+  }
+
+  /**
+   * Which chunk points join a group: each point's nearest representative in the table (on the
+   * index) or among the chunk's own new representatives, whichever is closer, if within
+   * `FOLD_MIN_COSINE`. `rep[i]` is point i's representative (undefined: it is one itself); `grown`
+   * the representatives that gained members, with how many and the widest angle.
+   */
+  private async assignGroups(
+    key: string,
+    table: string,
+    chunk: VectorPoint[],
+    db: SqlClient,
+  ): Promise<{ rep: (string | undefined)[]; grown: { id: string; n: number; radius: number }[] }> {
+    const { rows } = await this.run<{ i: number; id: string | null; distance: number | null }>(
       key,
-      `WITH deleted AS (
-         DELETE FROM ${table} WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)) RETURNING 1
-       ) SELECT count(*)::int AS n FROM deleted`,
-      [JSON.stringify(unique)],
+      `SELECT r.i, n.id, n.distance FROM jsonb_to_recordset($1::jsonb) AS r(i integer, embedding text)
+       LEFT JOIN LATERAL (
+         SELECT id, embedding <=> r.embedding::vector AS distance FROM ${table}
+         WHERE rep IS NULL ORDER BY embedding <=> r.embedding::vector LIMIT 1
+       ) n ON true`,
+      [JSON.stringify(chunk.map((point, i) => ({ i, embedding: vectorLiteral(point.vector) })))],
+      db,
     );
-    return Number(rows[0]?.n ?? 0);
+    const nearest = new Map(rows.map((row) => [Number(row.i), row]));
+    const fresh: { id: string; unit: Float32Array }[] = [];
+    const grown = new Map<string, { id: string; n: number; radius: number }>();
+    const rep = chunk.map((point, i) => {
+      const unit = unitVector(point.vector);
+      const found = nearest.get(i);
+      let best = found?.id == null ? undefined : { id: found.id, score: 1 - Number(found.distance) };
+      for (const candidate of fresh) {
+        const score = dot(candidate.unit, unit);
+        if (best === undefined || score > best.score) best = { id: candidate.id, score };
+      }
+      if (best === undefined || best.score < FOLD_MIN_COSINE) {
+        fresh.push({ id: point.id, unit });
+        return undefined;
+      }
+      const group = grown.get(best.id) ?? { id: best.id, n: 0, radius: 0 };
+      group.n++;
+      group.radius = Math.max(group.radius, Math.acos(Math.min(1, best.score)));
+      grown.set(best.id, group);
+      return best.id;
+    });
+    return { rep, grown: [...grown.values()] };
+  }
+
+  /**
+   * Deletes rows and keeps the groups right: members leave their group's count; a deleted
+   * representative's nearest member takes its place in the graph, and its radius is measured anew.
+   */
+  private async deleteRows(key: string, known: Known, ids: string[], db: SqlClient): Promise<number> {
+    const { table } = known;
+    const { rows } = await this.run<DeletedRow>(
+      key,
+      `DELETE FROM ${table} WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))
+       RETURNING id, rep, members, embedding::text AS embedding`,
+      [JSON.stringify(ids)],
+      db,
+    );
+    const gone = new Set(rows.map((row) => row.id));
+    const left = new Map<string, number>();
+    for (const row of rows) {
+      if (row.rep !== null && !gone.has(row.rep)) left.set(row.rep, (left.get(row.rep) ?? 0) + 1);
+    }
+    if (left.size > 0) {
+      await this.run(
+        key,
+        `UPDATE ${table} AS t SET members = GREATEST(0, t.members - g.n)
+         FROM jsonb_to_recordset($1::jsonb) AS g(id text, n integer) WHERE t.id = g.id`,
+        [JSON.stringify([...left].map(([id, n]) => ({ id, n })))],
+        db,
+      );
+    }
+    for (const row of rows) {
+      if (row.rep === null && Number(row.members) > 0) await this.promote(key, table, row, db);
+    }
+    return rows.length;
+  }
+
+  private async promote(key: string, table: string, former: DeletedRow, db: SqlClient): Promise<void> {
+    const { rows } = await this.run<{ id: string; embedding: string }>(
+      key,
+      `UPDATE ${table} SET rep = NULL, members = 0, radius = 0 WHERE id = (
+         SELECT id FROM ${table} WHERE rep = $1 ORDER BY embedding <=> $2::vector LIMIT 1
+       ) RETURNING id, embedding::text AS embedding`,
+      [former.id, former.embedding],
+      db,
+    );
+    const heir = rows[0];
+    if (heir === undefined) return;
+    await this.run(key, `UPDATE ${table} SET rep = $1 WHERE rep = $2`, [heir.id, former.id], db);
+    await this.run(
+      key,
+      `UPDATE ${table} SET (members, radius) = (
+         SELECT count(*)::int, coalesce(max(acos(LEAST(1, GREATEST(-1, 1 - (embedding <=> $2::vector))))), 0)
+         FROM ${table} WHERE rep = $1
+       ) WHERE id = $1`,
+      [heir.id, heir.embedding],
+      db,
+    );
+  }
+
+  /**
+   * Runs a write in one transaction holding the collection's advisory lock (without transactions,
+   * as it comes: a client without them is used by one writer).
+   */
+  private async writing<T>(key: string, known: Known, work: (db: SqlClient) => Promise<T>): Promise<T> {
+    if (this.sql.transaction === undefined) return work(this.sql);
+    return this.sql.transaction(async (tx) => {
+      await this.run(key, 'SELECT pg_advisory_xact_lock(hashtext($1))', [known.table], tx);
+      return work(tx);
+    });
+  }
+
+  /** The indexes groups are read by (created with the table, or added to a table from before them). */
+  private async groupIndexes(key: string, relation: string): Promise<void> {
+    const { groups, large } = collectionRelations(key);
+    await this.ddl(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(groups)} ON ${relation} (rep) WHERE rep IS NOT NULL`,
+    );
+    await this.ddl(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(large)} ON ${relation} (id) WHERE rep IS NULL AND members >= ${LARGE_GROUP_SIZE}`,
+    );
   }
 
   async search(key: string, query: SearchQuery): Promise<SearchHit[]> {
@@ -193,14 +375,49 @@ export class PgVectorStore implements VectorStore {
         params,
         db,
       );
-    const onIndex = (db: SqlClient) =>
-      this.run<Row>(
+    // The representatives on the index (whatever the filter: a group's members may match it when
+    // its representative does not), then the groups that could still rank, exactly.
+    const onIndex = async (db: SqlClient, breadth: number): Promise<Row[]> => {
+      const matching = filter.length > 0 ? 'payload @> $3::jsonb' : 'true';
+      type Rep = Row & { members: number; radius: number; matches: boolean };
+      const reps = await this.run<Rep>(
         key,
-        `SELECT id, payload, embedding <=> $1::vector AS distance FROM ${table} ${where}
-         ORDER BY embedding <=> $1::vector LIMIT $2::int`,
-        params,
+        `SELECT id, payload, members, radius, ${matching} AS matches, embedding <=> $1::vector AS distance FROM ${table}
+         WHERE rep IS NULL ORDER BY embedding <=> $1::vector LIMIT $2::int`,
+        [params[0], Math.max(breadth, query.k), ...params.slice(2)],
         db,
       );
+      const large = await this.run<Rep>(
+        key,
+        `SELECT id, payload, members, radius, false AS matches, embedding <=> $1::vector AS distance FROM ${table}
+         WHERE rep IS NULL AND members >= ${LARGE_GROUP_SIZE}`,
+        [params[0]],
+        db,
+      );
+      const best = new BestHits(query.k);
+      for (const row of reps.rows) {
+        if (row.matches) best.offer(row.id, 1 - Number(row.distance), row.payload);
+      }
+      const groups = new Map<string, number>();
+      for (const row of [...reps.rows, ...large.rows]) {
+        if (Number(row.members) > 0)
+          groups.set(row.id, capBound(1 - Number(row.distance), Number(row.radius)));
+      }
+      const floor = best.floor;
+      const open = [...groups].filter(([, bound]) => bound > floor).map(([id]) => id);
+      if (open.length > 0) {
+        const members = await this.run<Row>(
+          key,
+          `SELECT id, payload, embedding <=> $1::vector AS distance FROM ${table}
+           WHERE rep = ANY($3::text[]) ${filter.length > 0 ? 'AND payload @> $4::jsonb' : ''}
+           ORDER BY embedding <=> $1::vector LIMIT $2::int`,
+          [params[0], query.k, open, ...params.slice(2)],
+          db,
+        );
+        for (const row of members.rows) best.offer(row.id, 1 - Number(row.distance), row.payload);
+      }
+      return best.hits().map((hit) => ({ id: hit.id, payload: hit.payload, distance: 1 - hit.score }));
+    };
     // Rows up to which scoring every row is cheap; counting stops one past it, so the count costs
     // no more than the exact search it decides on.
     const exactRows = Math.floor(this.tuning.exactMaxFloats / dimensions);
@@ -219,7 +436,7 @@ export class PgVectorStore implements VectorStore {
         const { rows } = await this.run<{ n?: number }>(key, `SELECT ${settings.join(', ')}`, [], db);
         if (exactRows > 0 && Number(rows[0]?.n) <= exactRows) return (await exactly(db)).rows;
       }
-      const byIndex = (await onIndex(db)).rows;
+      const byIndex = await onIndex(db, local && widen ? Math.min(breadth, MAX_SEARCH_BREADTH) : query.k);
       // Short: fewer rows match than k, or the index scan stopped early. Rank every match.
       return byIndex.length < query.k ? (await exactly(db)).rows : byIndex;
     };
@@ -342,7 +559,27 @@ export class PgVectorStore implements VectorStore {
     if (known === undefined) {
       throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
     }
+    if (!this.grouped.has(known.table)) await this.addGroupColumns(key, known);
     return known;
+  }
+
+  /**
+   * Gives a table created before near-duplicate groups their columns and indexes. Its rows stay in
+   * the graph (its HNSW index covers every row); rows written from now on fold into groups.
+   */
+  private async addGroupColumns(key: string, known: Known): Promise<void> {
+    const { rows } = await this.run<{ n: number }>(
+      key,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'rep' AND NOT attisdropped`,
+      [known.table],
+    );
+    if (Number(rows[0]?.n) === 0) {
+      await this.ddl(
+        `ALTER TABLE ${known.table} ${GROUP_COLUMNS.map((column) => `ADD COLUMN IF NOT EXISTS ${column}`).join(', ')}`,
+      );
+      await this.groupIndexes(key, known.table);
+    }
+    this.grouped.add(known.table);
   }
 
   private async count(key: string, known: Known): Promise<number> {
