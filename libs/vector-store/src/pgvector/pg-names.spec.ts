@@ -10,6 +10,8 @@ describe('PostgreSQL names for collections', () => {
     expect(collectionRelations('t-1--tweets--use-lite-1')).toEqual({
       table: 'c_t-1--tweets--use-lite-1',
       index: 'h_t-1--tweets--use-lite-1',
+      groups: 'g_t-1--tweets--use-lite-1',
+      large: 'l_t-1--tweets--use-lite-1',
     });
     expect(collectionRelations('k'.repeat(61)).table).toHaveLength(63);
   });
