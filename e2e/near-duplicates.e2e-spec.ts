@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
+import { createPgPool, poolSqlClient, startPgliteSocketServer } from '@tributary/db';
 import { buildUseLiteOnnx, loadUseLiteTokenizer, UseLiteEmbedder } from '@tributary/inference';
 import {
   EmbeddedVectorStore,
@@ -102,21 +101,26 @@ describe('near-duplicates with the real model: 20 sentences among 2,000 template
   });
 
   it('pgvector (PGlite): each sentence first for its own text, k = 10 and 100', async () => {
-    const db = await PGlite.create({ extensions: { vector } });
+    // PGlite (PostgreSQL with pgvector, in process) over the wire protocol to one pooled connection,
+    // as bench:recall serves it: searches run in transactions as they do in the apps.
+    const pg = await startPgliteSocketServer({});
+    const pool = createPgPool(pg.url, { poolSize: 1 });
     try {
-      const store = new PgVectorStore({ sql: db, search: { exactMaxFloats: 0 } });
+      const sql = poolSqlClient(pool);
+      const store = new PgVectorStore({ sql, search: { exactMaxFloats: 0 } });
       await load(store, 'rows');
-      // On the index, as the planner would for a large table.
-      await db.exec('SET enable_seqscan = off');
+      // On the index, as the planner would for a large table (the one connection keeps the setting).
+      await sql.query('SET enable_seqscan = off');
       expect(await firstOf(store, 'rows', 10)).toEqual(ids());
       expect(await firstOf(store, 'rows', 100)).toEqual(ids());
-      const { rows } = await db.query<{ members: number }>(
+      const { rows } = await sql.query<{ members: number }>(
         `SELECT count(*)::int AS members FROM vectors."c_rows" WHERE rep IS NOT NULL`,
       );
       // Most templated rows folded into groups (the rest are representatives in the graph).
       expect(rows[0]!.members).toBeGreaterThan(TEMPLATED / 2);
     } finally {
-      await db.close();
+      await pool.end();
+      await pg.stop();
     }
   });
 });
