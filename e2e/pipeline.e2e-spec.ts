@@ -1,4 +1,12 @@
-import { createRedis, EmbeddingCacheStore, waitForRedis } from '@tributary/queue';
+import { createPgPool } from '@tributary/db';
+import {
+  createNamedQueue,
+  createRedis,
+  EmbeddingCacheStore,
+  embedQueueName,
+  waitForRedis,
+  type EmbedItemsJob,
+} from '@tributary/queue';
 import { signWebhookForTest } from './support/webhook';
 import { call } from './support/app-process';
 import { drained, newTenant, startPlatform, tweet, type Platform } from './support/pipeline';
@@ -230,16 +238,56 @@ describe('streaming data plane: ingest → queue → worker → index → search
     expect((await drained(base, key, created.id)).embedded).toBe(1);
   });
 
+  /**
+   * Gives an accepted, not yet embedded item `text` in PostgreSQL and in its queued job: an item
+   * stored before the API refused text with nothing to embed (422), which workers still meet.
+   */
+  async function rewriteQueuedItem(streamId: string, itemId: string, text: string): Promise<void> {
+    const pool = createPgPool(platform.db.url, { poolSize: 1, allowExitOnIdle: true });
+    const queue = createNamedQueue(
+      embedQueueName('use-lite@1'),
+      { redisUrl: platform.env['REDIS_URL']!, prefix: platform.env['REDIS_PREFIX']! },
+      'e2e:rewrite',
+    );
+    try {
+      const { rows } = await pool.query<{ jobId: string }>(
+        `UPDATE item SET text = $3 WHERE stream_id = $1::uuid AND id = $2 RETURNING job_id AS "jobId"`,
+        [streamId, itemId, text],
+      );
+      const job = await queue.getJob(rows[0]!.jobId);
+      const data = job!.data as EmbedItemsJob;
+      await job!.updateData({
+        ...data,
+        items: data.items.map((item) => (item.itemId === itemId ? { ...item, text } : item)),
+      });
+    } finally {
+      await queue.close();
+      await pool.end();
+    }
+  }
+
   it('lists items that failed for good, and retries them on request', async () => {
     const { key } = await newTenant(base, 'failures');
     const stream = (await call(base, 'POST', '/v1/streams', key, { name: 'mixed', kind: 'text' })).body;
-    const sent = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
-      items: [
-        { id: 'fine', text: 'a perfectly good sentence' },
-        { id: 'blank', text: ' \u0007  ' },
-      ],
+    const blank = ' \u0007  ';
+    const refused = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+      items: [{ id: 'blank', text: blank }],
     });
-    expect(sent.body.accepted).toBe(2);
+    expect(refused.status).toBe(422);
+    // So the worker meets such an item, it is accepted with text and blanked while no worker runs.
+    await platform.stop('worker');
+    try {
+      const sent = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+        items: [
+          { id: 'fine', text: 'a perfectly good sentence' },
+          { id: 'blank', text: 'blanked below' },
+        ],
+      });
+      expect(sent.body.accepted).toBe(2);
+      await rewriteQueuedItem(stream.id, 'blank', blank);
+    } finally {
+      await platform.start('worker');
+    }
     expect(await drained(base, key, stream.id)).toEqual({ accepted: 2, embedded: 1, failed: 1, lag: 0 });
     const failures = await call(base, 'GET', `/v1/streams/${stream.id}/failures`, key);
     expect(failures.body.data).toEqual([

@@ -2,13 +2,14 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Config } from '@tributary/config';
-import { DomainError } from '@tributary/contracts';
+import { DomainError, FORBIDDEN_KEY, ITEM_ID_MAX_LENGTH, ValidationError } from '@tributary/contracts';
 import { requestIdFor } from '@tributary/observability';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { ApiExceptionFilter } from './common/api-exception.filter';
 import { MetricsService } from './metrics/metrics.service';
 
 /** The OpenAPI document of the API. */
@@ -29,28 +30,86 @@ export function buildOpenApi(app: NestFastifyApplication) {
 /**
  * JSON is the body type of every route but NDJSON ingest. Fastify's JSON parser
  * is kept (it guards against prototype poisoning) but its errors become domain errors, because
- * Nest would otherwise flatten them into a generic 400 without saying what was wrong.
+ * Nest would otherwise flatten them into a generic 400 without saying what was wrong. An empty
+ * body is no body (the validation pipe reads it as `{}`): many clients send
+ * `Content-Type: application/json` with a DELETE and nothing else.
  */
 function acceptJsonOnly(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    // Kept for routes that authenticate the exact bytes (signed webhooks).
-    request.rawBody = text;
-    if (text === '') {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
       done(
-        new DomainError('invalid_json', 'Request body is empty but Content-Type is application/json'),
+        new DomainError(
+          'invalid_json',
+          'Request body is not valid UTF-8; JSON bodies must be UTF-8 (escape other characters as \\uXXXX)',
+        ),
         undefined,
       );
       return;
     }
+    // Kept for routes that authenticate the exact bytes (signed webhooks).
+    request.rawBody = text;
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
     void parseJson(request, text, (err, value) => {
-      if (err)
-        done(new DomainError('invalid_json', `Request body is not valid JSON: ${err.message}`), undefined);
-      else done(null, value);
+      if (!err) {
+        done(null, value);
+        return;
+      }
+      // Fastify's error says only "not valid JSON"; parsing again (on failures only) tells a
+      // syntax error, with its position, from a refused prototype key.
+      try {
+        JSON.parse(text);
+      } catch (syntax) {
+        done(
+          new DomainError('invalid_json', `Request body is not valid JSON: ${(syntax as Error).message}`),
+          undefined,
+        );
+        return;
+      }
+      done(
+        new DomainError(
+          'validation_failed',
+          `Request body holds a "${FORBIDDEN_KEY}" key (or "constructor" with a "prototype" key), refused anywhere ` +
+            'in a body because it would alter object prototypes; rename that key',
+        ),
+        undefined,
+      );
     });
   });
+}
+
+/**
+ * The errors Fastify's router answers itself, before any route (a path segment longer than the
+ * router allows, a malformed percent-encoding), in the same error shape as every other error and
+ * without echoing the URL.
+ */
+function routerErrors(filter: ApiExceptionFilter): FastifyServerOptions['frameworkErrors'] {
+  return (error, request, reply) => {
+    const mapped =
+      error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new ValidationError(
+            `A path segment is longer than ${ITEM_ID_MAX_LENGTH} characters, the most an id or a name in a URL may have`,
+            [{ path: '(path)', message: `at most ${ITEM_ID_MAX_LENGTH} characters per segment` }],
+          )
+        : error.code === 'FST_ERR_BAD_URL'
+          ? new DomainError(
+              'bad_request',
+              'The URL holds a malformed percent-encoding: each "%" must start an escape of valid UTF-8 ' +
+                '(such as %2F); send a literal "%" as %25',
+            )
+          : error;
+    // The onRequest hook that sets it has not run for these.
+    void reply.header('x-request-id', request.id);
+    filter.respond(mapped, request, reply);
+  };
 }
 
 /**
@@ -67,6 +126,9 @@ function acceptNdjsonStreams(fastify: FastifyInstance): void {
 export async function createApp(config: Config): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Every id that can be accepted can be addressed in a URL (and deleted).
+    routerOptions: { maxParamLength: ITEM_ID_MAX_LENGTH },
+    frameworkErrors: routerErrors(new ApiExceptionFilter()),
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     return503OnClosing: true,
     // request.ip, which the failed-authentication limit keys on, honours X-Forwarded-For only so far.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableString } from './input-rules';
 import { tenantExample, tenantSchema } from './tenants';
 
 const apiKeyExample = {
@@ -12,7 +13,9 @@ const apiKeyExample = {
 };
 
 export const createApiKeySchema = z
-  .object({ name: z.string().trim().min(1).max(100).default('default').describe('What the key is for') })
+  .object({
+    name: storableString().trim().min(1).max(100).default('default').describe('What the key is for'),
+  })
   .strict()
   .meta({ example: { name: 'ingest-service' } });
 export type CreateApiKey = z.infer<typeof createApiKeySchema>;

@@ -1,13 +1,18 @@
 import { z } from 'zod';
+import { oneOf, textToEmbed } from './input-rules';
 import { modelIdSchema } from './tenants';
+
+// Empty inputs are refused as OpenAI does; lengths are checked by the service (413 with the limit).
+const input = textToEmbed().min(1, 'must not be empty');
 
 /** `POST /v1/embeddings`, as OpenAI's embeddings API defines it. */
 export const createEmbeddingsSchema = z
   .object({
     model: modelIdSchema.optional().describe("Model version; default: the tenant's default model"),
-    input: z
-      .union([z.string(), z.array(z.string()).min(1, 'must hold at least one string')])
-      .describe('A string or an array of strings (token arrays are not accepted)'),
+    input: oneOf('a string or an array of strings', [
+      input,
+      z.array(input).min(1, 'must hold at least one string'),
+    ]).describe('A string or an array of strings (token arrays are not accepted)'),
     encoding_format: z
       .enum(['float', 'base64'])
       .default('float')

@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import {
+  FORBIDDEN_KEY,
+  ITEM_ID_MAX_LENGTH,
+  keyedRecord,
+  METADATA_LIMITS,
+  metadataIssues,
+  oneOf,
+  storableString,
+  textToEmbed,
+} from './input-rules';
 import { modelIdSchema } from './tenants';
 
 /** Names tenants choose for streams and collections (also part of URLs). */
@@ -79,20 +89,43 @@ export const streamListSchema = z.object({ data: z.array(streamSchema) }).meta({
 const metadataValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const metadataKey = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'metadata keys are 1–64 letters, digits, "_" or "-"');
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'metadata keys are 1–64 letters, digits, "_" or "-"')
+  .refine((key) => key !== FORBIDDEN_KEY, `"${FORBIDDEN_KEY}" would alter the object's prototype; rename it`);
+// Checked here because parsing a record assigns its keys, and assigning this one changes the prototype.
+const nestedKey = z
+  .string()
+  .refine((key) => key !== FORBIDDEN_KEY, `"${FORBIDDEN_KEY}" would alter the object's prototype; rename it`);
+
+/** An item's id: the idempotency key, and the `{id}` of its delete URL. */
+export const itemIdSchema = storableString().min(1).max(ITEM_ID_MAX_LENGTH);
+
+/** Text that is embedded (item text, a text query): at most 32,768 characters. */
+export const itemTextSchema = textToEmbed().min(1).max(32_768);
+
+const metadataSchema = keyedRecord(
+  metadataKey,
+  oneOf('a string, a number, a boolean, null, an array of those or an object', [
+    metadataValue,
+    z.array(metadataValue),
+    keyedRecord(nestedKey, z.unknown()),
+  ]),
+).superRefine((metadata, ctx) => {
+  for (const issue of metadataIssues(metadata)) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: metadata });
+  }
+});
 
 /** One item as clients send it (REST, NDJSON line, webhook). */
 export const itemSchema = z
   .object({
-    id: z.string().min(1).max(256).describe('The client’s id: re-sending it never duplicates work'),
-    text: z.string().min(1).max(32_768),
-    metadata: z
-      .record(
-        metadataKey,
-        z.union([metadataValue, z.array(metadataValue), z.record(z.string(), z.unknown())]),
-      )
+    id: itemIdSchema.describe('The client’s id: re-sending it never duplicates work'),
+    text: itemTextSchema.describe('Must hold something to embed (not only spaces or control characters)'),
+    metadata: metadataSchema
       .optional()
-      .describe('Scalar values can be used as search filters'),
+      .describe(
+        `Scalar values can be used as search filters. At most ${METADATA_LIMITS.depth} levels deep, ` +
+          `${METADATA_LIMITS.keys} keys over all levels and ${METADATA_LIMITS.bytes} bytes as JSON`,
+      ),
     timestamp: z.iso.datetime({ offset: true }).optional().describe('When the item happened (ISO 8601)'),
   })
   .strict();
@@ -145,24 +178,29 @@ export const failureListSchema = z
 
 export const retryFailuresSchema = z
   .object({
-    ids: z
-      .array(z.string().min(1).max(256))
-      .min(1)
-      .max(1000)
-      .optional()
-      .describe('Default: every failed item'),
+    ids: z.array(itemIdSchema).min(1).max(1000).optional().describe('Default: every failed item'),
   })
   .strict()
   .meta({ example: { ids: ['tweet-9'] } });
 
+/** float32's largest finite magnitude: vectors are searched as float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const vectorQuerySchema = z
+  .array(z.number().refine((x) => Math.abs(x) <= FLOAT32_MAX, 'must fit in float32 (|x| ≤ 3.4028235e38)'))
+  .min(1)
+  .max(4096)
+  .refine((vector) => vector.some((x) => x !== 0), {
+    message: 'the vector is all zeros; cosine similarity needs a non-zero vector',
+  });
+
 export const searchSchema = z
   .object({
-    query: z
-      .union([z.string().min(1).max(32_768), z.array(z.number()).min(1).max(4096)])
-      .describe('Text (embedded with the collection’s model) or a vector of the collection’s dimensions'),
+    query: oneOf('a string or an array of numbers', [itemTextSchema, vectorQuerySchema]).describe(
+      'Text (embedded with the collection’s model) or a vector of the collection’s dimensions',
+    ),
     k: z.number().int().min(1).max(100).default(10),
-    filter: z
-      .record(metadataKey, metadataValue)
+    filter: keyedRecord(metadataKey, z.union([storableString(), z.number(), z.boolean(), z.null()]))
       .optional()
       .describe('Exact match on metadata values (all must match)'),
   })

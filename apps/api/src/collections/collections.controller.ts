@@ -4,6 +4,7 @@ import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { z } from 'zod';
 import {
   collectionListSchema,
+  itemIdSchema,
   resourceNameSchema,
   searchResultSchema,
   searchSchema,
@@ -17,9 +18,7 @@ class SearchDto extends createZodDto(searchSchema) {}
 class SearchResultDto extends createZodDto(searchResultSchema) {}
 class CollectionListDto extends createZodDto(collectionListSchema) {}
 class CollectionParamDto extends createZodDto(z.object({ name: resourceNameSchema }).strict()) {}
-class ItemParamDto extends createZodDto(
-  z.object({ name: resourceNameSchema, id: z.string().min(1).max(256) }).strict(),
-) {}
+class ItemParamDto extends createZodDto(z.object({ name: resourceNameSchema, id: itemIdSchema }).strict()) {}
 
 @ApiTags('collections')
 @TenantAuth()

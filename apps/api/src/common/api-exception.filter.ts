@@ -51,8 +51,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const request = ctx.getRequest<FastifyRequest>();
-    const reply = ctx.getResponse<FastifyReply>();
+    this.respond(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>());
+  }
+
+  /** Answers `exception` in the error shape; also used for the errors Fastify's router raises before Nest runs. */
+  respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const mapped = this.map(exception, request);
     const status = errorStatus[mapped.code];
     const body: ErrorBody = {

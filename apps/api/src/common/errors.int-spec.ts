@@ -20,20 +20,27 @@ describe('bad input gets a documented 4xx that says what is wrong', () => {
     const res = await post('{"name": ');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_json');
-    expect(res.body.error.message).toMatch(/not valid JSON/);
+    expect(res.body.error.message).toMatch(/not valid JSON: .*JSON/);
     expect(res.body.error.requestId).toBe(res.headers['x-request-id']);
   });
 
-  it('empty JSON body → 400 invalid_json', async () => {
+  it('empty JSON body where fields are needed → 400 invalid_json naming them', async () => {
     const res = await post('');
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/empty/);
+    expect(res.body.error.message).toContain('name: required');
   });
 
-  it('prototype poisoning in JSON → 400', async () => {
-    const res = await post('{"name":"x","__proto__":{"admin":true}}');
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('invalid_json');
+  it('prototype poisoning in JSON (valid JSON) → 422 naming the key', async () => {
+    for (const body of [
+      '{"name":"x","__proto__":{"admin":true}}',
+      '{"name":"x","constructor":{"prototype":{}}}',
+    ]) {
+      const res = await post(body);
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.message).toContain('"__proto__"');
+    }
   });
 
   it('wrong content type → 415 naming the accepted type', async () => {

@@ -73,11 +73,6 @@ export class EmbeddingsService {
         `At most ${this.config.EMBEDDINGS_MAX_INPUTS} inputs per request; got ${inputs.length}`,
       );
     }
-    const empty = inputs.findIndex((t) => t.length === 0);
-    if (empty >= 0)
-      throw new ValidationError(`input[${empty}] is empty`, [
-        { path: `input.${empty}`, message: 'must not be empty' },
-      ]);
     const long = inputs.findIndex((t) => t.length > this.config.EMBEDDINGS_MAX_INPUT_CHARS);
     if (long >= 0) {
       throw new DomainError(

@@ -9,6 +9,7 @@ import {
   ingestResultSchema,
   retryFailuresSchema,
   streamListSchema,
+  storableString,
   streamSchema,
 } from '@tributary/contracts';
 
@@ -25,7 +26,7 @@ export class FailuresQueryDto extends createZodDto(
   z
     .object({
       limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: z.string().min(1).max(256).optional(),
+      cursor: storableString().min(1).max(256).optional(),
     })
     .strict(),
 ) {}

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Config } from '@tributary/config';
+import { isBlankText } from '@tributary/contracts';
 import { ItemStore, type PrismaService, type WrittenItem } from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
@@ -63,9 +64,10 @@ export class ItemEmbedder {
     const texts = jobs.map((j) => j.text);
     // Each item is looked up (and stored) for its own tenant, as the API does.
     const inputs = jobs.map((j) => ({ tenantId: j.tenantId, text: j.text }));
-    // Bad input fails for good at once (no retries): nothing is left to embed once normalised.
+    // Bad input fails for good at once (no retries): nothing is left to embed once normalised. The
+    // API refuses such text; this catches items accepted before it did.
     texts.forEach((text, i) => {
-      if (text.normalize('NFKC').replace(/[\p{Cc}\p{Cf}\p{Z}\s]/gu, '') === '')
+      if (isBlankText(text))
         outcome[i] = new UnrecoverableError(
           'text is empty after normalisation (only spaces or control characters)',
         );
