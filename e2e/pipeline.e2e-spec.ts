@@ -7,6 +7,7 @@ import {
   waitForRedis,
   type EmbedItemsJob,
 } from '@tributary/queue';
+import { waitUntil } from '@tributary/testing';
 import { signWebhookForTest } from './support/webhook';
 import { call } from './support/app-process';
 import { drained, newTenant, startPlatform, tweet, type Platform } from './support/pipeline';
@@ -177,10 +178,34 @@ describe('streaming data plane: ingest → queue → worker → index → search
       items: items.slice(0, 10),
     });
     expect(late.body).toEqual({ accepted: 0, duplicates: 10 });
-    await new Promise((r) => setTimeout(r, 500));
-    const collections = await call(base, 'GET', '/v1/collections', key);
-    expect(collections.body.data[0].points).toBe(50);
-    expect((await call(base, 'GET', `/v1/streams/${stream.id}`, key)).body.counters.embedded).toBe(50);
+    // Proof that the pipeline had its chance to redo the duplicates: an item sent after them is
+    // embedded and in the index, and the embedding queue has nothing left waiting or running.
+    const after = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
+      items: [{ id: 'after', text: 'sent after the duplicates' }],
+    });
+    expect(after.body).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await drained(base, key, stream.id)).toEqual({ accepted: 51, embedded: 51, failed: 0, lag: 0 });
+    const points = async () =>
+      (await call(base, 'GET', '/v1/collections', key)).body.data[0].points as number;
+    await waitUntil(
+      'the item sent after the duplicates to reach the index',
+      async () => (await points()) > 50,
+    );
+    const queue = createNamedQueue(
+      embedQueueName('use-lite@1'),
+      { redisUrl: platform.env['REDIS_URL']!, prefix: platform.env['REDIS_PREFIX']! },
+      'e2e-dupes',
+    );
+    try {
+      await waitUntil('the embedding queue to be idle', async () => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(counts).every((n) => n === 0);
+      });
+    } finally {
+      await queue.close();
+    }
+    expect(await points()).toBe(51);
+    expect((await call(base, 'GET', `/v1/streams/${stream.id}`, key)).body.counters.embedded).toBe(51);
   });
 
   it('reads NDJSON incrementally: good lines kept, bad lines reported by number', async () => {
@@ -329,12 +354,16 @@ describe('streaming data plane: ingest → queue → worker → index → search
       items: [{ id: 'mine', text: 'tenant b data' }],
     });
     await drained(base, b.key, own.id);
-    await new Promise((r) => setTimeout(r, 300));
-    const hits = await call(base, 'POST', '/v1/collections/private/search', b.key, {
-      query: 'tenant a only',
-      k: 5,
-    });
-    expect(hits.body.data.map((h: { id: string }) => h.id)).toEqual(['mine']);
+    // Both items are in the API's index (embedded mode applies the log a moment after the worker
+    // wrote it) before B's search is asked about A's text: A's item was there to be found.
+    const search = (tenantKey: string) =>
+      call(base, 'POST', '/v1/collections/private/search', tenantKey, { query: 'tenant a only', k: 5 });
+    const ids = async (tenantKey: string) =>
+      ((await search(tenantKey)).body.data as { id: string }[]).map((h) => h.id);
+    await waitUntil("A's item in A's index", async () => (await ids(a.key)).includes('secret'));
+    await waitUntil("B's item in B's index", async () => (await ids(b.key)).includes('mine'));
+    expect(await ids(a.key)).toEqual(['secret']);
+    expect(await ids(b.key)).toEqual(['mine']);
   });
 
   it('answers bad input with a 4xx that says what is wrong', async () => {

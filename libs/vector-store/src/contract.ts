@@ -14,8 +14,11 @@ export { cosine, duplicateHeavyVectors, randomVectors, seededRandom } from './te
 /** What a contract run needs from an adapter under test. */
 export interface ContractSubject {
   store: VectorStore;
-  /** Closes the store and opens a new one over the same storage; the suite carries on with the new one. */
-  reopen?: () => Promise<VectorStore>;
+  /**
+   * Closes the store and opens a new one over the same storage; the suite carries on with the new one.
+   * Required: persistence is part of the contract, so no adapter passes it without showing it.
+   */
+  reopen: () => Promise<VectorStore>;
   /** Closes the current store and releases its storage. */
   cleanup: () => Promise<void>;
 }
@@ -73,6 +76,12 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       const key = `${run}-${++counter}-${label}`;
       created.push(key);
       return key;
+    };
+
+    /** The adapter's reopen; the caller carries on with the store it returns. */
+    const reopen = (): Promise<VectorStore> => {
+      if (subject === undefined) throw new Error(`${name}: the factory failed (see beforeAll)`);
+      return subject.reopen();
     };
 
     beforeAll(async () => {
@@ -257,9 +266,8 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       }
       expect(await firstOf(10)).toEqual(ids);
       expect(await firstOf(100)).toEqual(ids);
-      if (subject?.reopen === undefined) return;
       await store.flush();
-      store = await subject.reopen();
+      store = await reopen();
       expect(await firstOf(10)).toEqual(ids);
       expect(await firstOf(100)).toEqual(ids);
     });
@@ -335,9 +343,8 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
         );
       };
       await check();
-      if (subject?.reopen === undefined) return;
       await store.flush();
-      store = await subject.reopen();
+      store = await reopen();
       await check();
     }, 120_000);
 
@@ -580,10 +587,6 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
     });
 
     it('keeps points, payloads and deletions across a reopen', async () => {
-      if (subject?.reopen === undefined) {
-        console.warn(`${name}: persistence across reopen not checked (the factory offers no reopen)`);
-        return;
-      }
       const key = freshKey('persist');
       const emptyKey = freshKey('persist-empty');
       await store.ensureCollection(key, 16);
@@ -597,7 +600,7 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       const before = await Promise.all(queries.map((vector) => store.search(key, { vector, k: 10 })));
       await store.flush();
 
-      store = await subject.reopen();
+      store = await reopen();
 
       expect(await store.info(key)).toEqual({ key, dimensions: 16, count: 47 });
       expect(await store.info(emptyKey)).toEqual({ key: emptyKey, dimensions: 4, count: 0 });

@@ -4,36 +4,49 @@ import { KeptService, Supervisor, type RunningService } from './supervisor';
 
 describe('Supervisor', () => {
   it('restarts a crashing app with growing backoff and stops it for good on stop()', async () => {
-    const events: string[] = [];
-    const lines: string[] = [];
-    const supervisor = new Supervisor({
-      onLine: (app, line) => lines.push(`${app}:${line}`),
-      onEvent: (message) => events.push(message),
-      initialBackoffMs: 20,
-      maxBackoffMs: 1_000,
-      stableAfterMs: 60_000,
-    });
-    supervisor.start({
-      name: 'crashy',
-      args: ['-e', 'console.log("started"); process.exit(3)'],
-      env: process.env,
-    });
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (events.length >= 3) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-    });
-    await supervisor.stop();
-    expect(events[0]).toBe('crashy exited (3); restarting in 20 ms (crash #1)');
-    expect(events[1]).toBe('crashy exited (3); restarting in 40 ms (crash #2)');
-    expect(events[2]).toBe('crashy exited (3); restarting in 80 ms (crash #3)');
-    expect(lines.filter((l) => l === 'crashy:started').length).toBeGreaterThanOrEqual(3);
-    const after = events.length;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(events.length).toBe(after);
+    // The restart delays run on jest's clock, moved by the test: the restart stop() must cancel is
+    // a timer that can be seen, not a moment to sleep through (the apps themselves are real processes).
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      const events: string[] = [];
+      const starts: number[] = [];
+      let notify = (): void => undefined;
+      const nextEvent = () => new Promise<void>((resolve) => (notify = resolve));
+      const supervisor = new Supervisor({
+        onLine: () => undefined,
+        onEvent: (message) => {
+          events.push(message);
+          notify();
+        },
+        onStarted: (_app, pid) => starts.push(pid),
+        initialBackoffMs: 20,
+        maxBackoffMs: 1_000,
+        stableAfterMs: 60_000,
+      });
+      let event = nextEvent();
+      supervisor.start({ name: 'crashy', args: ['-e', 'process.exit(3)'], env: process.env });
+      for (const delayMs of [20, 40]) {
+        await event; // a crash was reported and its restart scheduled
+        event = nextEvent();
+        jest.advanceTimersByTime(delayMs);
+      }
+      await event;
+      expect(events).toEqual([
+        'crashy exited (3); restarting in 20 ms (crash #1)',
+        'crashy exited (3); restarting in 40 ms (crash #2)',
+        'crashy exited (3); restarting in 80 ms (crash #3)',
+      ]);
+      expect(starts).toHaveLength(3);
+      expect(jest.getTimerCount()).toBe(1); // the restart after crash #3
+
+      await supervisor.stop();
+      expect(jest.getTimerCount()).toBe(0);
+      jest.advanceTimersByTime(60_000);
+      expect(starts).toHaveLength(3);
+      expect(events).toHaveLength(3);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('stops a running app with SIGTERM', async () => {
