@@ -3,3 +3,4 @@ export * from './tenants';
 export * from './api-keys';
 export * from './embeddings';
 export * from './streams';
+export * from './webhook-secrets';
