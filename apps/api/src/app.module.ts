@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { ConfigModule, type Config } from '@tributary/config';
-import { DbModule } from '@tributary/db';
+import { CONFIG, ConfigModule, type Config } from '@tributary/config';
+import { DbModule, SecretBox } from '@tributary/db';
 import { loggerOptions, requestIdFor } from '@tributary/observability';
 import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { LoggerModule } from 'nestjs-pino';
@@ -38,7 +38,7 @@ import { CollectionsService } from './collections/collections.service';
 import { VectorStoreService } from './collections/vector-store.service';
 import { EmbedQueues } from './streams/embed-queues';
 import { FailuresService } from './streams/failures.service';
-import { HooksController, WebhookSignatureGuard } from './streams/hooks.controller';
+import { HooksController, WebhookReplayRelease, WebhookSignatureGuard } from './streams/hooks.controller';
 import { IngestService } from './streams/ingest.service';
 import { StreamRepository } from './streams/stream.repository';
 import { StreamsController } from './streams/streams.controller';
@@ -103,6 +103,9 @@ export class AppModule {
         IngestService,
         FailuresService,
         WebhookSignatureGuard,
+        WebhookReplayRelease,
+        // Stored webhook secrets' keys; resolved at boot, so a missing key stops start-up, not a request.
+        { provide: SecretBox, useFactory: (c: Config) => SecretBox.fromConfig(c), inject: [CONFIG] },
         VectorStoreService,
         CollectionsService,
       ],

@@ -15,6 +15,13 @@ const booleanish = z
 
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 
+/** `<id>:<base64 of 32 bytes>`: an AES-256 key and the id stored with every ciphertext it makes. */
+export const SECRETS_KEY_FORMAT = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/]{43}=)$/;
+const secretsKeyProblem = (value: string): string | undefined =>
+  SECRETS_KEY_FORMAT.test(value.trim())
+    ? undefined
+    : 'expected <id>:<base64 of 32 bytes>, id of 1–32 letters, digits, "_" or "-" (e.g. `k1:$(openssl rand -base64 32)`)';
+
 /**
  * Every environment variable Tributary reads, with its default. This is the only place that
  * knows about `process.env`; `.env.example` documents the same names (a unit test keeps them in step).
@@ -49,6 +56,43 @@ export const configSchema = z.object({
     .default('tributary'),
   /** Admin API key. Unset: one is generated on first boot, stored hashed, and printed once. */
   ADMIN_API_KEY: z.preprocess(emptyAsUndefined, z.string().min(24, 'at least 24 characters').optional()),
+  /**
+   * Key that encrypts secrets stored in PostgreSQL (webhook secrets) with AES-256-GCM:
+   * `<id>:<base64 of 32 bytes>`, e.g. `k1:$(openssl rand -base64 32)`. The id is stored with every
+   * ciphertext, so a key can be rotated (see SECRETS_ENCRYPTION_RETIRED_KEYS). Unset: one is
+   * generated once and kept in `DATA_DIR/secrets-encryption.key` (mode 600), which is fine for one
+   * machine (`npm run up`); refused when NODE_ENV=production, where every API replica and
+   * `npm run db:migrate` must share one key.
+   */
+  SECRETS_ENCRYPTION_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .optional()
+      .superRefine((v, ctx) => {
+        const problem = v === undefined ? undefined : secretsKeyProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+  ),
+  /**
+   * Keys retired from SECRETS_ENCRYPTION_KEY, comma-separated, same format: they still decrypt what
+   * they encrypted, never encrypt. `npm run db:migrate` re-encrypts every stored secret under the
+   * current key; after that a retired key can be removed.
+   */
+  SECRETS_ENCRYPTION_RETIRED_KEYS: z
+    .string()
+    .default('')
+    .transform((v, ctx): string[] => {
+      const keys = v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
+      for (const key of keys) {
+        const problem = secretsKeyProblem(key);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${key.split(':')[0]}: ${problem}` });
+      }
+      return keys;
+    }),
   /** pino log level. */
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** Largest accepted JSON request body, in bytes. */
@@ -214,8 +258,16 @@ export const configSchema = z.object({
   INGEST_GLOBAL_MAX_QUEUED: int(1, 1_000_000_000).default(2_000_000),
   /** Largest NDJSON ingest body, in bytes (read incrementally, never held whole). */
   NDJSON_MAX_BYTES: int(1024, 64 * 1024 * 1024 * 1024).default(1024 * 1024 * 1024),
-  /** Accepted age of a webhook signature's timestamp, in seconds, either way. */
+  /**
+   * Accepted age of a webhook signature's timestamp, in seconds, either way. Signatures accepted
+   * are remembered in Redis for as long, so a replay within the window is refused (409).
+   */
   WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).default(300),
+  /**
+   * After `POST /v1/streams/{id}/webhook:rotate`, how long the replaced webhook secret stays valid
+   * beside the new one when the request names no `overlapSeconds` (senders switch within it).
+   */
+  WEBHOOK_SECRET_OVERLAP_SECONDS: int(0, 2_592_000).default(86_400),
   /** Embedding jobs (up to 100 items each) one worker process holds at once per model queue; their items are micro-batched together. */
   EMBED_WORKER_CONCURRENCY: int(1, 10_000).default(16),
   /**

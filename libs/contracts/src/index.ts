@@ -4,3 +4,4 @@ export * from './api-keys';
 export * from './embeddings';
 export * from './streams';
 export * from './input-rules';
+export * from './webhook-secrets';

@@ -11,6 +11,10 @@ export type { PgliteSocketServer } from './pglite-socket-server';
 export { isRecordNotFound, isUniqueViolation } from './unique-violation';
 export type { AdminCredential, ApiKey, Tenant } from './generated/prisma/client';
 export { runMigrations } from './migrate';
+export type { MigrationOptions } from './migrate';
+export { SecretBox, SecretDecryptError } from './secret-box';
+export { encryptStoredSecrets, webhookSecretContext } from './stored-secrets';
+export type { StoredSecretsReport } from './stored-secrets';
 export { ItemStore } from './item-store';
 export type {
   EmbeddedItem,

@@ -16,6 +16,11 @@ export function redisKeys(prefix: string) {
     authFailures: (address: string) => `${prefix}:auth-fail:${address}`,
     /** Exists (holding the epoch ms it ends) while a client address is refused for failing too often. */
     authBlocked: (address: string) => `${prefix}:auth-blocked:${address}`,
+    /**
+     * Exists while a webhook signature accepted for a stream may still be replayed (its timestamp
+     * is within the tolerance): by the stream and the sha256 of `<timestamp>.<raw body>`.
+     */
+    webhookSeen: (streamId: string, digest: string) => `${prefix}:hook-seen:${streamId}:${digest}`,
     /** Hash of API key id → last-used epoch ms, flushed to PostgreSQL by `ApiKeyUsageFlush`. */
     keyUsage: `${prefix}:key-usage`,
     /** Token bucket of one tenant's ingest rate, in items. */

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '@tributary/config';
-import { runMigrations, startEmbeddedPostgres, type EmbeddedPostgres } from '@tributary/db';
+import { runMigrations, SecretBox, startEmbeddedPostgres, type EmbeddedPostgres } from '@tributary/db';
 import { buildModels } from '@tributary/inference';
 import {
   preferredPort,
@@ -190,7 +190,11 @@ async function main(): Promise<void> {
       publishState();
     }
     say('applying database migrations');
-    await runMigrations(databaseUrl);
+    // Also brings stored webhook secrets under the current SECRETS_ENCRYPTION_KEY (unset: the key
+    // generated once into DATA_DIR, which the apps below read too).
+    const migrated = await runMigrations(databaseUrl, { secrets: SecretBox.fromConfig(config, dataDir) });
+    const secretsLine = /^Stored secrets: .*$/m.exec(migrated);
+    if (secretsLine) say(secretsLine[0]);
     const models = await buildModels({
       manifestsDir: path.join(ROOT, 'models'),
       modelsDataDir: path.join(dataDir, 'models'),

@@ -6,6 +6,8 @@ import { RedisService } from '../redis/redis.module';
 import type { TenantPrincipal } from './authenticated-request';
 
 const TTL_SECONDS = 60;
+/** Far longer than any cache entry written in a race with the revocation can live. */
+const REVOKED_TTL_SECONDS = TTL_SECONDS * 10;
 /** How long this process trusts its own copy; revocation is still checked on every request. */
 const LOCAL_TTL_MS = 5_000;
 const LOCAL_MAX_ENTRIES = 10_000;
@@ -100,14 +102,25 @@ export class PrincipalCache {
       .catch(() => undefined);
   }
 
-  /** Called on revocation. Throws if Redis cannot record it: a revocation must not be half done. */
+  /**
+   * The first step of a revocation: from the moment this resolves, every process refuses the key.
+   * Throws unless Redis recorded the marker (a refused command inside the transaction included),
+   * so the caller can refuse to go on: a revocation must not be half done.
+   */
   async revoke(keyHash: string): Promise<void> {
     this.local.delete(keyHash);
-    await this.redis.client
+    const results = await this.redis.client
       .multi()
-      .set(this.keys.authRevoked(keyHash), '1', 'EX', TTL_SECONDS * 10)
+      .set(this.keys.authRevoked(keyHash), '1', 'EX', REVOKED_TTL_SECONDS)
       .del(this.keys.authPrincipal(keyHash))
       .exec();
+    const failed = results?.find(([err]) => err)?.[0];
+    if (!results || failed) throw failed ?? new Error('the revocation transaction was discarded');
+  }
+
+  /** Takes back {@link revoke} when the revocation could not be stored in PostgreSQL. */
+  async unrevoke(keyHash: string): Promise<void> {
+    await this.redis.client.del(this.keys.authRevoked(keyHash));
   }
 
   /** Drops cached entries (after a tenant's limits or default model changed). */

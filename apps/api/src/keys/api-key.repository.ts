@@ -35,7 +35,12 @@ export class ApiKeyRepository {
     return (await this.prisma.apiKey.findFirst({ where: { id: keyId, tenantId } })) ?? undefined;
   }
 
-  /** Revokes a key; false when there is no such key. Revoking twice keeps the first time. */
+  /** Any key by id (admin use: revocation). */
+  async findById(keyId: string): Promise<ApiKey | undefined> {
+    return (await this.prisma.apiKey.findUnique({ where: { id: keyId } })) ?? undefined;
+  }
+
+  /** Revokes a key; undefined when there is no such key. Revoking twice keeps the first time. */
   async revoke(keyId: string, at: Date): Promise<ApiKey | undefined> {
     await this.prisma.apiKey.updateMany({ where: { id: keyId, revokedAt: null }, data: { revokedAt: at } });
     return (await this.prisma.apiKey.findUnique({ where: { id: keyId } })) ?? undefined;

@@ -1,7 +1,9 @@
 import { hashSecret } from '../auth/api-key-secret';
 import { PrincipalCache } from '../auth/principal-cache';
 import { ApiKeyRepository } from './api-key.repository';
+import { createRedis } from '@tributary/queue';
 import { PrismaService } from '@tributary/db';
+import { startRedisServer, type RedisServer } from '@tributary/testing';
 import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
 
 describe('API keys (real PostgreSQL + Redis)', () => {
@@ -147,4 +149,90 @@ describe('API keys (real PostgreSQL + Redis)', () => {
       expect(res.status).toBe(401);
     }
   });
+});
+
+describe('revocation when Redis (out of memory) or PostgreSQL refuses its write', () => {
+  // A Redis of its own: making it refuse writes must not disturb other test files.
+  let redis: RedisServer;
+  let api: ApiHarness;
+  let replica: ApiHarness;
+  let control: ReturnType<typeof createRedis>;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    api = await startApi({ REDIS_URL: redis.url });
+    replica = await startApi({
+      REDIS_URL: redis.url,
+      DATABASE_URL: api.db.url,
+      REDIS_PREFIX: api.config.REDIS_PREFIX,
+    });
+    control = createRedis(redis.url, 'worker', 'test-control');
+  }, 60_000);
+  afterAll(async () => {
+    control.disconnect();
+    await replica.close();
+    await api.close();
+    await redis.stop();
+  });
+
+  it('fails the call with 503 and leaves the key consistently unrevoked; a retry revokes it everywhere at once', async () => {
+    const { key, keyId } = await createTenantWithKey(api, 'oom');
+    // Another instance holds the principal, in its memory and in Redis.
+    expect((await replica.request({ method: 'GET', url: '/v1/me', key })).status).toBe(200);
+    expect(replica.app.get(PrincipalCache).getLocal(hashSecret(key))).toBeDefined();
+
+    // Redis now refuses every write that needs memory (SET, a MULTI holding one) with -OOM.
+    await control.config('SET', 'maxmemory-policy', 'noeviction');
+    await control.config('SET', 'maxmemory', '1');
+    let failed;
+    try {
+      failed = await api.request({ method: 'DELETE', url: `/v1/admin/keys/${keyId}`, key: TEST_ADMIN_KEY });
+    } finally {
+      await control.config('SET', 'maxmemory', '0');
+    }
+    expect(failed.status).toBe(503);
+    expect(failed.body.error.code).toBe('unavailable');
+    expect(failed.body.error.message).toMatch(/not revoked/i);
+    expect(Number(failed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // Not half done: PostgreSQL agrees with what every cache still says (the key works).
+    const row = await api.app.get(PrismaService).apiKey.findUnique({ where: { id: keyId } });
+    expect(row?.revokedAt).toBeNull();
+    expect((await replica.request({ method: 'GET', url: '/v1/me', key })).status).toBe(200);
+
+    const revoked = await api.request({
+      method: 'DELETE',
+      url: `/v1/admin/keys/${keyId}`,
+      key: TEST_ADMIN_KEY,
+    });
+    expect(revoked.status).toBe(200);
+    expect(revoked.body.revokedAt).not.toBeNull();
+    // The replica still holds the principal in memory; its next request is refused all the same.
+    expect((await replica.request({ method: 'GET', url: '/v1/me', key })).status).toBe(401);
+    expect((await api.request({ method: 'GET', url: '/v1/me', key })).status).toBe(401);
+  }, 60_000);
+
+  it('takes the marker back when PostgreSQL refuses the revocation: 503, and the key works everywhere as the database says', async () => {
+    const { key, keyId } = await createTenantWithKey(api, 'pg-refuses');
+    expect((await replica.request({ method: 'GET', url: '/v1/me', key })).status).toBe(200);
+    const prisma = api.app.get(PrismaService);
+    // The database itself refuses the write (a trigger raising on any update of the key table).
+    await prisma.$executeRawUnsafe(
+      `CREATE FUNCTION refuse_key_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`,
+    );
+    await prisma.$executeRawUnsafe(
+      'CREATE TRIGGER refuse_key_updates BEFORE UPDATE ON api_key FOR EACH ROW EXECUTE FUNCTION refuse_key_updates()',
+    );
+    let failed;
+    try {
+      failed = await api.request({ method: 'DELETE', url: `/v1/admin/keys/${keyId}`, key: TEST_ADMIN_KEY });
+    } finally {
+      await prisma.$executeRawUnsafe('DROP TRIGGER refuse_key_updates ON api_key');
+      await prisma.$executeRawUnsafe('DROP FUNCTION refuse_key_updates()');
+    }
+    expect(failed.status).toBe(503);
+    expect(failed.body.error.message).toMatch(/not revoked/i);
+    expect((await prisma.apiKey.findUnique({ where: { id: keyId } }))?.revokedAt).toBeNull();
+    expect(await control.exists(replica.app.get(PrincipalCache).revokedMarker(hashSecret(key)))).toBe(0);
+    expect((await replica.request({ method: 'GET', url: '/v1/me', key })).status).toBe(200);
+    expect((await api.request({ method: 'GET', url: '/v1/me', key })).status).toBe(200);
+  }, 60_000);
 });

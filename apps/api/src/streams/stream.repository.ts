@@ -1,15 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '@tributary/contracts';
-import { isUniqueViolation, PrismaService, type Collection, type Stream } from '@tributary/db';
+import {
+  isUniqueViolation,
+  PrismaService,
+  SecretBox,
+  webhookSecretContext,
+  type Collection,
+  type Stream,
+} from '@tributary/db';
 
 export type StreamWithCollection = Stream & { collection: Collection };
 
-/** Streams and collections, always scoped to one tenant: another tenant's id is simply not found. */
+/**
+ * Streams and collections, always scoped to one tenant: another tenant's id is simply not found.
+ * Webhook secrets go in and come out in plain text here and are stored encrypted ({@link SecretBox},
+ * bound to the stream's id); nothing else reads or writes those columns.
+ */
 @Injectable()
 export class StreamRepository {
   private readonly collectionCache = new Map<string, { collection: Collection; expires: number }>();
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly secrets: SecretBox,
+  ) {}
 
   /**
    * Creates a stream and, when missing, its collection, in one transaction. A collection that
@@ -46,14 +61,16 @@ export class StreamRepository {
             storeKey: input.storeKey,
           },
         });
+        const id = randomUUID();
         const stream = await tx.stream.create({
           data: {
+            id,
             tenantId,
             name: input.name,
             kind: input.kind,
             model: input.model,
             collectionId: collection.id,
-            webhookSecret: input.webhookSecret,
+            webhookSecret: this.secrets.encrypt(input.webhookSecret, webhookSecretContext(id)),
           },
         });
         return { ...stream, collection };
@@ -81,9 +98,57 @@ export class StreamRepository {
     return stream;
   }
 
-  /** For the webhook, which authenticates by the stream's own secret: no tenant to scope by yet. */
-  findForWebhook(streamId: string): Promise<StreamWithCollection | null> {
-    return this.prisma.stream.findUnique({ where: { id: streamId }, include: { collection: true } });
+  /**
+   * For the webhook, which authenticates by the stream's own secret (no tenant to scope by yet): the
+   * stream and the secrets a signature may use now, the current one first, then the one a rotation
+   * replaced while its overlap lasts. Throws when a stored secret cannot be decrypted (a key missing
+   * from the configuration).
+   */
+  async findForWebhook(
+    streamId: string,
+  ): Promise<{ stream: StreamWithCollection; secrets: string[] } | null> {
+    const stream = await this.prisma.stream.findUnique({
+      where: { id: streamId },
+      include: { collection: true },
+    });
+    if (!stream) return null;
+    const context = webhookSecretContext(stream.id);
+    const secrets = [this.secrets.decrypt(stream.webhookSecret, context)];
+    const until = stream.webhookSecretPreviousUntil;
+    if (stream.webhookSecretPrevious && until && until.getTime() > Date.now()) {
+      secrets.push(this.secrets.decrypt(stream.webhookSecretPrevious, context));
+    }
+    return { stream, secrets };
+  }
+
+  /**
+   * Makes `secret` the stream's webhook secret. With an overlap, the one it replaces stays valid
+   * until then (an older one still in its overlap is dropped: two at most); with 0, at once not.
+   * Two rotations at the same moment: one wins, the other is a conflict (its secret was never valid).
+   */
+  async rotateWebhookSecret(
+    tenantId: string,
+    streamId: string,
+    secret: string,
+    overlapSeconds: number,
+  ): Promise<{ previousUntil: Date | null }> {
+    const stream = await this.prisma.stream.findFirst({
+      where: { id: streamId, tenantId },
+      select: { id: true, webhookSecret: true },
+    });
+    if (!stream) throw new NotFoundError('Stream', streamId);
+    const previousUntil = overlapSeconds > 0 ? new Date(Date.now() + overlapSeconds * 1000) : null;
+    const { count } = await this.prisma.stream.updateMany({
+      where: { id: stream.id, tenantId, webhookSecret: stream.webhookSecret },
+      data: {
+        webhookSecret: this.secrets.encrypt(secret, webhookSecretContext(stream.id)),
+        webhookSecretPrevious: previousUntil ? stream.webhookSecret : null,
+        webhookSecretPreviousUntil: previousUntil,
+      },
+    });
+    if (count === 0)
+      throw new ConflictError('The webhook secret was rotated at the same moment; rotate again');
+    return { previousUntil };
   }
 
   collections(tenantId: string): Promise<Collection[]> {

@@ -18,6 +18,8 @@ import {
   IngestItemsDto,
   IngestResultDto,
   RetryFailuresDto,
+  RotatedWebhookSecretDto,
+  RotateWebhookSecretDto,
   StreamDto,
   StreamIdParamDto,
   StreamListDto,
@@ -65,6 +67,25 @@ export class StreamsController {
   @ApiErrors(404, 422)
   get(@Principal() principal: TenantPrincipal, @Param() params: StreamIdParamDto) {
     return this.streams.get(principal, params.id);
+  }
+
+  @Post(':id/webhook::rotate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Rotate the stream’s webhook secret',
+    description:
+      'Answers a new secret, once. The replaced secret stays valid beside it for `overlapSeconds` ' +
+      '(default WEBHOOK_SECRET_OVERLAP_SECONDS), then only the new one is; rotating again during an overlap ' +
+      'drops the oldest, so at most two are ever valid.',
+  })
+  @ZodResponse({ status: 200, type: RotatedWebhookSecretDto, description: 'The new secret' })
+  @ApiErrors(400, 404, 409, 415, 422)
+  rotateWebhookSecret(
+    @Principal() principal: TenantPrincipal,
+    @Param() params: StreamIdParamDto,
+    @Body() body: RotateWebhookSecretDto,
+  ) {
+    return this.streams.rotateWebhookSecret(principal, params.id, body?.overlapSeconds);
   }
 
   @Post(':id/items')

@@ -8,6 +8,8 @@ import {
   ingestItemsSchema,
   ingestResultSchema,
   retryFailuresSchema,
+  rotatedWebhookSecretSchema,
+  rotateWebhookSecretSchema,
   streamListSchema,
   storableString,
   streamSchema,
@@ -21,6 +23,8 @@ export class IngestItemsDto extends createZodDto(ingestItemsSchema) {}
 export class IngestResultDto extends createZodDto(ingestResultSchema) {}
 export class FailureListDto extends createZodDto(failureListSchema) {}
 export class RetryFailuresDto extends createZodDto(retryFailuresSchema) {}
+export class RotateWebhookSecretDto extends createZodDto(rotateWebhookSecretSchema) {}
+export class RotatedWebhookSecretDto extends createZodDto(rotatedWebhookSecretSchema) {}
 export class StreamIdParamDto extends createZodDto(idParamSchema) {}
 export class FailuresQueryDto extends createZodDto(
   z

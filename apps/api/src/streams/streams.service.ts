@@ -63,6 +63,24 @@ export class StreamsService {
     };
   }
 
+  /**
+   * A new webhook secret for the stream, shown once; the one it replaces stays valid for
+   * `overlapSeconds` (default WEBHOOK_SECRET_OVERLAP_SECONDS) so senders can switch without a gap.
+   */
+  async rotateWebhookSecret(principal: TenantPrincipal, streamId: string, overlapSeconds?: number) {
+    const secret = newWebhookSecret();
+    const { previousUntil } = await this.streams.rotateWebhookSecret(
+      principal.tenant.id,
+      streamId,
+      secret,
+      overlapSeconds ?? this.config.WEBHOOK_SECRET_OVERLAP_SECONDS,
+    );
+    return {
+      webhook: { url: `/v1/hooks/${streamId}`, secret, signature: SIGNATURE_SCHEME },
+      previousSecretValidUntil: previousUntil?.toISOString() ?? null,
+    };
+  }
+
   async list(principal: TenantPrincipal) {
     return { data: (await this.streams.list(principal.tenant.id)).map(streamView) };
   }

@@ -89,4 +89,18 @@ describe('webhook signatures (HMAC-SHA256 over timestamp + body)', () => {
     expect(a).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     expect(newWebhookSecret()).not.toBe(a);
   });
+
+  it('accepts a signature by either secret while a rotation overlaps, and by no other', () => {
+    const fresh = 'whsec_new';
+    const both = [fresh, secret];
+    for (const key of both) {
+      const signature = signWebhook(key, now, body);
+      expect(verifyWebhook(both, { timestamp: String(now), signature }, body, now, 300).ok).toBe(true);
+    }
+    const stranger = signWebhook('whsec_other', now, body);
+    expect(verifyWebhook(both, { timestamp: String(now), signature: stranger }, body, now, 300)).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+  });
 });

@@ -6,7 +6,9 @@ export const TIMESTAMP_HEADER = 'x-tributary-timestamp';
 /** How a webhook request is signed, as documented to tenants. */
 export const SIGNATURE_SCHEME =
   'Send `x-tributary-timestamp: <unix seconds>` and `x-tributary-signature: v1=<hex>`, where <hex> is ' +
-  'HMAC-SHA256(secret, `<timestamp>.<raw body>`). Requests older or newer than the tolerance (5 minutes) are refused.';
+  'HMAC-SHA256(secret, `<timestamp>.<raw body>`). Requests older or newer than the tolerance (5 minutes) are refused, ' +
+  'and so is a signature already accepted (a replay: sign each delivery with its own timestamp). During a secret ' +
+  'rotation both secrets are accepted until the overlap ends.';
 
 /** A new webhook secret: 32 random bytes. */
 export function newWebhookSecret(): string {
@@ -24,21 +26,25 @@ export type SignatureCheck =
 
 /**
  * Checks a webhook's signature: the timestamp must be within `toleranceSeconds` of `nowSeconds`
- * (replays of old requests are refused), and the MAC is compared in constant time. A header may
- * carry several `v1=` values (during secret rotation); one match is enough.
+ * (replays of old requests are refused; replays within the window are the caller's to remember),
+ * and the MAC is compared in constant time. During a rotation the stream has two valid secrets and
+ * a header may carry several `v1=` values; one match of any secret is enough.
  */
 export function verifyWebhook(
-  secret: string,
+  secrets: string | readonly string[],
   headers: { timestamp: string | undefined; signature: string | undefined },
   body: string | Buffer,
   nowSeconds: number,
   toleranceSeconds: number,
 ): SignatureCheck {
-  if (!headers.timestamp || !headers.signature) return { ok: false, reason: 'missing' };
-  if (!/^\d{1,12}$/.test(headers.timestamp)) return { ok: false, reason: 'malformed' };
-  const timestamp = Number(headers.timestamp);
+  const stamp = headers.timestamp;
+  if (!stamp || !headers.signature) return { ok: false, reason: 'missing' };
+  if (!/^\d{1,12}$/.test(stamp)) return { ok: false, reason: 'malformed' };
+  const timestamp = Number(stamp);
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return { ok: false, reason: 'stale' };
-  const expected = Buffer.from(signWebhook(secret, headers.timestamp, body).slice(3), 'hex');
+  const expected = (typeof secrets === 'string' ? [secrets] : secrets).map((secret) =>
+    Buffer.from(signWebhook(secret, stamp, body).slice(3), 'hex'),
+  );
   const candidates = headers.signature
     .split(',')
     .map((part) => part.trim())
@@ -47,9 +53,10 @@ export function verifyWebhook(
   if (candidates.length === 0 || candidates.some((c) => !/^[0-9a-f]{64}$/i.test(c)))
     return { ok: false, reason: 'malformed' };
   let match = false;
-  // Compare against every candidate (no early exit) so timing says nothing about which matched.
+  // Compare every candidate with every secret (no early exit) so timing says nothing about which matched.
   for (const candidate of candidates) {
-    if (timingSafeEqual(Buffer.from(candidate, 'hex'), expected)) match = true;
+    const given = Buffer.from(candidate, 'hex');
+    for (const mac of expected) if (timingSafeEqual(given, mac)) match = true;
   }
   return match ? { ok: true } : { ok: false, reason: 'mismatch' };
 }

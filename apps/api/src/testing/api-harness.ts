@@ -4,6 +4,8 @@ import { createTestDatabase, testRedisUrl, uniqueRedisPrefix, type TestDatabase 
 import { createApp } from '../create-app';
 
 export const TEST_ADMIN_KEY = 'trb_admin_integration-test-key-0123456789';
+/** The key webhook secrets are encrypted with in tests (`<id>:<base64 of 32 bytes>`), so none is generated under .data. */
+export const TEST_SECRETS_KEY = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 export interface TestResponse {
   status: number;
@@ -43,6 +45,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: uniqueRedisPrefix(),
     ADMIN_API_KEY: TEST_ADMIN_KEY,
+    SECRETS_ENCRYPTION_KEY: TEST_SECRETS_KEY,
     LOG_LEVEL: 'silent',
     NODE_ENV: 'test',
     DATABASE_POOL_SIZE: '3',
