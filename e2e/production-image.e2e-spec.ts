@@ -97,12 +97,13 @@ function manifests(): { containers: Map<string, Container>; configMap: Record<st
 }
 
 describe('the production image, built and run without Docker (deploy/Dockerfile, deploy/kubernetes)', () => {
+  const stages = dockerfileStages(readFileSync(path.join(ROOT, 'deploy', 'Dockerfile'), 'utf8'));
+  const { containers, configMap } = manifests();
+  // Made once the files above have parsed, so a parse error leaves no folder behind.
   const work = mkdtempSync(path.join(tmpdir(), 'tributary-image-'));
   const app = path.join(work, 'app');
   const buildOut = path.join(work, 'build', 'dist');
   const vectorDir = path.join(work, 'vectors');
-  const stages = dockerfileStages(readFileSync(path.join(ROOT, 'deploy', 'Dockerfile'), 'utf8'));
-  const { containers, configMap } = manifests();
   const databaseName = `tributary_image_${randomBytes(5).toString('hex')}`;
   const serverUrl = new URL(testServerUrl());
   const databaseUrl = new URL(serverUrl.toString());
