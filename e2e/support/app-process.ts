@@ -20,6 +20,8 @@ export interface StartProcessOptions {
   command?: string;
   /** In a process group of its own (its pid is the group id), as a terminal runs a job. */
   detached?: boolean;
+  /** Working directory. @defaultValue the repository root */
+  cwd?: string;
 }
 
 /** Runs a Node entry point of this repository (or `command`) as a real process, collecting its output lines. */
@@ -29,7 +31,7 @@ export function startProcess(
   options: StartProcessOptions = {},
 ): AppProcess {
   const child = spawn(options.command ?? process.execPath, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createNamedWorker, STALLED_CHECK_MAX_INTERVAL_MS } from './bullmq';
+import {
+  createNamedQueue,
+  createNamedWorker,
+  queueWaitListKey,
+  STALLED_CHECK_MAX_INTERVAL_MS,
+} from './bullmq';
+import { EMBED_JOB, embedQueueName } from './embed-jobs';
+import { createRedis } from './redis';
 
 describe('createNamedWorker (real Redis)', () => {
   // @tributary/testing depends on this library, so the Redis of the test run is read directly.
@@ -24,4 +31,28 @@ describe('createNamedWorker (real Redis)', () => {
       }
     },
   );
+});
+
+describe('queueWaitListKey (real Redis)', () => {
+  const connection = {
+    redisUrl: process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    prefix: `t${randomBytes(5).toString('hex')}`,
+  };
+
+  it('names the Redis list that holds the waiting jobs of a queue, as an autoscaler reads it', async () => {
+    const name = embedQueueName('use-lite@1');
+    const queue = createNamedQueue(name, connection, 'wait-key-test');
+    const redis = createRedis(connection.redisUrl, 'worker', 'wait-key-test-reader');
+    try {
+      await queue.addBulk([1, 2, 3].map((i) => ({ name: EMBED_JOB, data: { i } })));
+      const key = queueWaitListKey(connection.prefix, name);
+      expect(key).toBe(`${connection.prefix}:bull:${name}:wait`);
+      expect(await redis.type(key)).toBe('list');
+      expect(await redis.llen(key)).toBe(3);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      redis.disconnect();
+    }
+  });
 });

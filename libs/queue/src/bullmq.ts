@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job, type Processor } from 'bullmq';
+import { Queue, QueueKeys, Worker, type Job, type Processor } from 'bullmq';
 import { redisConnectionOptions, type RedisRole } from './redis';
 import { bullPrefix } from './redis-keys';
 import type { QueueName } from './jobs';
@@ -7,6 +7,15 @@ export interface QueueConnection {
   redisUrl: string;
   /** `REDIS_PREFIX`; BullMQ keys live under `<prefix>:bull`. */
   prefix: string;
+}
+
+/**
+ * The Redis list of a queue's waiting jobs, named as BullMQ names it under `REDIS_PREFIX`
+ * (`<prefix>:bull:<queue>:wait`): what an autoscaler measures, e.g. KEDA's redis trigger in
+ * deploy/kubernetes.
+ */
+export function queueWaitListKey(prefix: string, queue: string): string {
+  return new QueueKeys(bullPrefix(prefix)).toKey(queue, 'wait');
 }
 
 /** A producer for one queue (used by the scheduler and, later, the API). */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
+import { queueNames } from './jobs';
 
 /** One stream item inside an embedding job. */
 export interface EmbedJobItem {
@@ -36,6 +37,11 @@ export const EMBED_JOB = 'EmbedItem';
 /** The queue of one model version: `use-lite@1` → `embed-use-lite-1`. */
 export function embedQueueName(model: string): string {
   return `embed-${model.replace(/@/g, '-').replace(/[^a-z0-9-]/gi, '_')}`;
+}
+
+/** Every queue a worker can serve: the static ones and one embedding queue per model version. */
+export function workerQueueNames(models: readonly string[]): string[] {
+  return [...queueNames, ...models.map(embedQueueName)];
 }
 
 /**

@@ -5,7 +5,14 @@ export { jobOptions, queueJobs, queueNames, queueOf } from './jobs';
 export type { JobData, JobDefinition, JobName, QueueName } from './jobs';
 export { JOB_HANDLERS } from './job-handler';
 export type { JobHandler } from './job-handler';
-export { createNamedQueue, createNamedWorker, createQueue, createWorker, UnrecoverableError } from './bullmq';
+export {
+  createNamedQueue,
+  createNamedWorker,
+  createQueue,
+  createWorker,
+  queueWaitListKey,
+  UnrecoverableError,
+} from './bullmq';
 export type { Job, Queue, QueueConnection, Worker } from './bullmq';
 export type { Redis } from 'ioredis';
 export {
@@ -15,6 +22,7 @@ export {
   embedJobOptions,
   embedJobsFor,
   embedQueueName,
+  workerQueueNames,
 } from './embed-jobs';
 export type { EmbedItemJob, EmbedItemsJob, EmbedJobItem, ItemToEmbed } from './embed-jobs';
 export { EmbedQueueProducers } from './embed-queues';

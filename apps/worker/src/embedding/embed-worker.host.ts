@@ -13,8 +13,8 @@ import { Metrics, serveMetrics } from '@tributary/observability';
 import {
   createNamedWorker,
   embedQueueName,
-  queueNames,
   UnrecoverableError,
+  workerQueueNames,
   type EmbedItemJob,
   type EmbedItemsJob,
   type Job,
@@ -28,7 +28,7 @@ import { MicroBatcher } from './micro-batcher';
 
 /** Every queue a worker can serve: the static ones and one embedding queue per configured model. */
 export function knownQueues(config: Config): string[] {
-  return [...queueNames, ...configuredModels(config).map(embedQueueName)];
+  return workerQueueNames(configuredModels(config));
 }
 
 function configuredModels(config: Config): string[] {
