@@ -221,6 +221,7 @@ describe('the production image, built and run without Docker (deploy/Dockerfile,
       DATABASE_URL: databaseUrl.toString(),
       REDIS_URL: testRedisUrl(),
       ADMIN_API_KEY: adminKey,
+      SECRETS_ENCRYPTION_KEY: `k1:${randomBytes(32).toString('base64')}`,
       // What differs here: loopback, free ports, a prefix of this test's own, one model, and the
       // embedded vector store (no pgvector server runs here; the pgvector e2e covers that store).
       HOST: '127.0.0.1',
