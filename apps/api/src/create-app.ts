@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { boundAsNdjson, boundRequestBodies, FASTIFY_BODY_LIMIT } from './common/request-body';
 import { MetricsService } from './metrics/metrics.service';
 
 /** The OpenAPI document of the API. */
@@ -54,11 +55,12 @@ function acceptJsonOnly(fastify: FastifyInstance): void {
 }
 
 /**
- * NDJSON bodies reach the route as the raw request stream, read line by line there: a body of any
+ * NDJSON bodies reach the route as the request stream, read line by line there: a body of any
  * length is never held in memory, so Fastify's body limit does not apply (NDJSON_MAX_BYTES does).
  */
-function acceptNdjsonStreams(fastify: FastifyInstance): void {
-  fastify.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], (_request, payload, done) => {
+function acceptNdjsonStreams(fastify: FastifyInstance, config: Config): void {
+  fastify.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], (request, payload, done) => {
+    boundAsNdjson(request, config);
     done(null, payload);
   });
 }
@@ -66,7 +68,8 @@ function acceptNdjsonStreams(fastify: FastifyInstance): void {
 /** Builds the API application (not yet listening). Used by `main.ts` and by the tests. */
 export async function createApp(config: Config): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Bodies are bounded per route by boundRequestBodies, with errors that state the limit.
+    bodyLimit: FASTIFY_BODY_LIMIT,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     return503OnClosing: true,
     // request.ip, which the failed-authentication limit keys on, honours X-Forwarded-For only so far.
@@ -81,7 +84,8 @@ export async function createApp(config: Config): Promise<NestFastifyApplication>
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
   acceptJsonOnly(fastify);
-  acceptNdjsonStreams(fastify);
+  acceptNdjsonStreams(fastify, config);
+  boundRequestBodies(fastify, config);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

@@ -17,6 +17,7 @@ import { UnauthorizedError } from '@tributary/contracts';
 import type { FastifyRequest } from 'fastify';
 import { AuthFailures } from '../auth/auth-failures';
 import { ApiErrors } from '../common/openapi';
+import { ItemsBody } from '../common/request-body';
 import { IngestService } from './ingest.service';
 import { StreamRepository, type StreamWithCollection } from './stream.repository';
 import { IngestItemsDto, IngestResultDto } from './streams.dto';
@@ -93,6 +94,7 @@ export class HooksController {
 
   @Post(':streamId')
   @HttpCode(202)
+  @ItemsBody()
   @UseGuards(WebhookSignatureGuard)
   @ApiOperation({
     summary: 'Webhook: send items signed with the stream’s secret',
@@ -105,7 +107,7 @@ export class HooksController {
     type: IngestResultDto,
     description: 'How many were new and how many duplicates',
   })
-  @ApiErrors(400, 401, 413, 415, 422, 429, 503)
+  @ApiErrors(400, 401, 408, 413, 415, 422, 429, 503)
   async receive(@Body() body: IngestItemsDto, @HookStream() stream: StreamWithCollection) {
     return this.ingestion.ingest(stream, body.items, 'webhook');
   }

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { DomainError, itemSchema, type IngestItem } from '@tributary/contracts';
+import { DomainError, itemSchema, MAX_ITEMS_PER_REQUEST, type IngestItem } from '@tributary/contracts';
 import type { FastifyRequest } from 'fastify';
 import { Principal, TenantAuth } from '../auth/auth.decorators';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { ApiErrors } from '../common/openapi';
+import { ItemsBody } from '../common/request-body';
 import { FailuresService } from './failures.service';
 import { IngestService } from './ingest.service';
 import { ndjsonLines } from './ndjson';
@@ -26,7 +27,7 @@ import { StreamsService } from './streams.service';
 import { Inject } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 
-const NDJSON_BATCH = 1000;
+const NDJSON_BATCH = MAX_ITEMS_PER_REQUEST;
 const MAX_REPORTED_LINES = 100;
 
 @ApiTags('streams')
@@ -69,18 +70,20 @@ export class StreamsController {
 
   @Post(':id/items')
   @HttpCode(202)
+  @ItemsBody()
   @ApiOperation({
     summary: 'Send up to 1,000 items',
     description:
       'Answered 202 only once the new items are durably queued. The item `id` is the idempotency key: ' +
-      're-sending an id never duplicates work, rows or vectors (it counts as a duplicate).',
+      're-sending an id never duplicates work, rows or vectors (it counts as a duplicate). Each item is at ' +
+      'most `INGEST_ITEM_MAX_BYTES` (64 KiB) as JSON, and the body limit fits 1,000 such items.',
   })
   @ZodResponse({
     status: 202,
     type: IngestResultDto,
     description: 'How many were new and how many duplicates',
   })
-  @ApiErrors(400, 404, 413, 415, 422, 503)
+  @ApiErrors(400, 404, 408, 413, 415, 422, 503)
   async items(
     @Principal() principal: TenantPrincipal,
     @Param() params: StreamIdParamDto,
@@ -103,7 +106,7 @@ export class StreamsController {
   @ApiConsumes('application/x-ndjson')
   @ApiBody({ schema: { type: 'string', example: '{"id":"1","text":"first"}\n{"id":"2","text":"second"}\n' } })
   @ZodResponse({ status: 202, type: IngestResultDto, description: 'Accepted, duplicates, and the bad lines' })
-  @ApiErrors(400, 404, 413, 415, 429, 503)
+  @ApiErrors(400, 404, 408, 413, 415, 429, 503)
   async ndjson(
     @Principal() principal: TenantPrincipal,
     @Param() params: StreamIdParamDto,
@@ -159,10 +162,13 @@ export class StreamsController {
       result.invalidCount++;
       if (result.invalid.length < MAX_REPORTED_LINES) result.invalid.push({ line, error });
     };
-    for await (const entry of ndjsonLines(counted, 64 * 1024)) {
+    for await (const entry of ndjsonLines(counted, this.config.INGEST_ITEM_MAX_BYTES)) {
       lastLine = entry.line;
       if ('tooLong' in entry) {
-        bad(entry.line, 'line longer than 65536 bytes');
+        bad(
+          entry.line,
+          `line is longer than ${this.config.INGEST_ITEM_MAX_BYTES} bytes (INGEST_ITEM_MAX_BYTES)`,
+        );
         continue;
       }
       let value: unknown;
