@@ -40,6 +40,7 @@ import { EmbedQueues } from './streams/embed-queues';
 import { FailuresService } from './streams/failures.service';
 import { HooksController, WebhookReplayRelease, WebhookSignatureGuard } from './streams/hooks.controller';
 import { IngestService } from './streams/ingest.service';
+import { NdjsonIngestService } from './streams/ndjson-ingest.service';
 import { StreamRepository } from './streams/stream.repository';
 import { StreamsController } from './streams/streams.controller';
 import { StreamsService } from './streams/streams.service';
@@ -101,6 +102,7 @@ export class AppModule {
         StreamRepository,
         StreamsService,
         IngestService,
+        NdjsonIngestService,
         FailuresService,
         WebhookSignatureGuard,
         WebhookReplayRelease,

@@ -10,6 +10,7 @@ import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
+import { boundAsNdjson, boundRequestBodies, FASTIFY_BODY_LIMIT } from './common/request-body';
 import { MetricsService } from './metrics/metrics.service';
 
 /** The OpenAPI document of the API. */
@@ -113,11 +114,12 @@ function routerErrors(filter: ApiExceptionFilter): FastifyServerOptions['framewo
 }
 
 /**
- * NDJSON bodies reach the route as the raw request stream, read line by line there: a body of any
+ * NDJSON bodies reach the route as the request stream, read line by line there: a body of any
  * length is never held in memory, so Fastify's body limit does not apply (NDJSON_MAX_BYTES does).
  */
-function acceptNdjsonStreams(fastify: FastifyInstance): void {
-  fastify.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], (_request, payload, done) => {
+function acceptNdjsonStreams(fastify: FastifyInstance, config: Config): void {
+  fastify.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], (request, payload, done) => {
+    boundAsNdjson(request, config);
     done(null, payload);
   });
 }
@@ -125,7 +127,8 @@ function acceptNdjsonStreams(fastify: FastifyInstance): void {
 /** Builds the API application (not yet listening). Used by `main.ts` and by the tests. */
 export async function createApp(config: Config): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Bodies are bounded per route by boundRequestBodies, with errors that state the limit.
+    bodyLimit: FASTIFY_BODY_LIMIT,
     // Every id that can be accepted can be addressed in a URL (and deleted).
     routerOptions: { maxParamLength: ITEM_ID_MAX_LENGTH },
     frameworkErrors: routerErrors(new ApiExceptionFilter()),
@@ -143,7 +146,8 @@ export async function createApp(config: Config): Promise<NestFastifyApplication>
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
   acceptJsonOnly(fastify);
-  acceptNdjsonStreams(fastify);
+  acceptNdjsonStreams(fastify, config);
+  boundRequestBodies(fastify, config);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });

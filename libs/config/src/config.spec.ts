@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, configVariables, loadConfig, selectWorkerQueues } from './config';
+import { MAX_ITEMS_PER_REQUEST } from '@tributary/contracts';
+import { ConfigError, configVariables, ingestBodyLimitBytes, loadConfig, selectWorkerQueues } from './config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -99,5 +100,21 @@ describe('selectWorkerQueues', () => {
     expect(() => selectWorkerQueues(loadConfig({ WORKER_QUEUES: 'embed,nope' }), known)).toThrow(
       /WORKER_QUEUES: unknown queue\(s\) nope; known: maintenance, embed/,
     );
+  });
+});
+
+describe('ingestBodyLimitBytes', () => {
+  it('fits the documented 1,000 items at INGEST_ITEM_MAX_BYTES each, with room around each', () => {
+    for (const INGEST_ITEM_MAX_BYTES of ['256', '2048', '65536']) {
+      const config = loadConfig({ INGEST_ITEM_MAX_BYTES });
+      const item = { id: 'x', text: 'y'.repeat(config.INGEST_ITEM_MAX_BYTES - 20) };
+      const body = JSON.stringify(
+        { items: Array.from({ length: MAX_ITEMS_PER_REQUEST }, () => item) },
+        null,
+        2,
+      );
+      expect(Buffer.byteLength(body)).toBeLessThanOrEqual(ingestBodyLimitBytes(config));
+    }
+    expect(ingestBodyLimitBytes(loadConfig({}))).toBe(1000 * (64 * 1024 + 1024));
   });
 });

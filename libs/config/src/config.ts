@@ -1,3 +1,4 @@
+import { MAX_ITEMS_PER_REQUEST } from '@tributary/contracts';
 import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -95,8 +96,28 @@ export const configSchema = z.object({
     }),
   /** pino log level. */
   LOG_LEVEL: z.enum(logLevels).default('info'),
-  /** Largest accepted JSON request body, in bytes. */
+  /**
+   * Largest accepted JSON request body, in bytes, on every route but item ingest (`/items` and
+   * webhooks), whose limit follows from INGEST_ITEM_MAX_BYTES (see {@link ingestBodyLimitBytes}).
+   */
   BODY_LIMIT_BYTES: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * Largest item, in bytes of its JSON (an element of `items`, an NDJSON line, a webhook's item). The
+   * body limit of `/items` and webhooks is derived from it, so a request of the documented 1,000 items
+   * of this size always fits.
+   */
+  INGEST_ITEM_MAX_BYTES: int(256, 16 * 1024 * 1024).default(64 * 1024),
+  /**
+   * How long a request body may pause (no bytes arriving while the server waits for them) before the
+   * request is answered 408 and closed; an NDJSON upload's answer says what it accepted so far.
+   */
+  UPLOAD_IDLE_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  /**
+   * How long a request body may take to arrive, from the request's start; then 408 as above. Bounds a
+   * client that trickles bytes without ever pausing long (NDJSON: at least NDJSON_MAX_BYTES over this
+   * time must be sent for a body of that size).
+   */
+  UPLOAD_TIMEOUT_MS: int(1000, 86_400_000).default(900_000),
   /**
    * Failed authentications (a wrong tenant or admin key, a bad webhook signature) one client address
    * may make per AUTH_FAILURE_WINDOW_SECONDS; then it is answered 429 until the window ends, without
@@ -315,6 +336,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   return Object.freeze(parsed.data);
+}
+
+/** Room per item for the separators and indentation around it in an `items` array. */
+const ITEM_ENVELOPE_BYTES = 1024;
+
+/**
+ * The body limit of the item-ingest routes (`POST /v1/streams/{id}/items`, webhooks): room for
+ * {@link MAX_ITEMS_PER_REQUEST} items of INGEST_ITEM_MAX_BYTES each, plus 1 KiB per item for what
+ * surrounds it. One owner, so the documented item count, the item size and the body limit agree.
+ */
+export function ingestBodyLimitBytes(config: Pick<Config, 'INGEST_ITEM_MAX_BYTES'>): number {
+  return MAX_ITEMS_PER_REQUEST * (config.INGEST_ITEM_MAX_BYTES + ITEM_ENVELOPE_BYTES);
 }
 
 /** The queue names a worker should serve, given `WORKER_QUEUES` and the queues that exist. */

@@ -8,6 +8,7 @@ export const errorCodes = [
   'forbidden',
   'not_found',
   'conflict',
+  'request_timeout',
   'payload_too_large',
   'unsupported_media_type',
   'validation_failed',

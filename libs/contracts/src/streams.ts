@@ -131,8 +131,11 @@ export const itemSchema = z
   .strict();
 export type IngestItem = z.infer<typeof itemSchema>;
 
+/** Items one `/items` request (or webhook) may carry; more go as NDJSON, in any number. */
+export const MAX_ITEMS_PER_REQUEST = 1000;
+
 export const ingestItemsSchema = z
-  .object({ items: z.array(itemSchema).min(1).max(1000) })
+  .object({ items: z.array(itemSchema).min(1).max(MAX_ITEMS_PER_REQUEST) })
   .strict()
   .meta({
     example: {

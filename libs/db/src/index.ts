@@ -8,7 +8,7 @@ export type { PostgresBinaries, ServerUser } from './postgres-binaries';
 export { importPgliteData } from './pglite-import';
 export { startPgliteSocketServer } from './pglite-socket-server';
 export type { PgliteSocketServer } from './pglite-socket-server';
-export { isRecordNotFound, isUniqueViolation } from './unique-violation';
+export { isDataException, isRecordNotFound, isUniqueViolation } from './unique-violation';
 export type { AdminCredential, ApiKey, Tenant } from './generated/prisma/client';
 export { runMigrations } from './migrate';
 export type { MigrationOptions } from './migrate';

@@ -16,6 +16,7 @@ const httpStatusCode: Record<number, ErrorCode> = {
   403: 'forbidden',
   404: 'not_found',
   405: 'bad_request',
+  408: 'request_timeout',
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',

@@ -8,6 +8,7 @@ export const errorStatus: { [C in ErrorCode]: number } = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

@@ -126,7 +126,10 @@ describe('POST /v1/embeddings (OpenAI-compatible; real model, Redis, PostgreSQL)
     const many = await post({ input: Array.from({ length: 9 }, () => 'x') });
     expect(many.status).toBe(413);
     expect(many.body.error.message).toContain('At most 8 inputs');
-    expect((await post({ input: 'y'.repeat(2001) })).status).toBe(413);
+    expect(many.body.error.message).toContain('split them over several requests');
+    const long = await post({ input: 'y'.repeat(2001) });
+    expect(long.status).toBe(413);
+    expect(long.body.error.message).toContain('EMBEDDINGS_MAX_INPUT_CHARS');
     expect((await api.request({ method: 'POST', url: '/v1/embeddings', body: { input: 'x' } })).status).toBe(
       401,
     );

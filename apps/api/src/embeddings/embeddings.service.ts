@@ -70,14 +70,14 @@ export class EmbeddingsService {
     if (inputs.length > this.config.EMBEDDINGS_MAX_INPUTS) {
       throw new DomainError(
         'payload_too_large',
-        `At most ${this.config.EMBEDDINGS_MAX_INPUTS} inputs per request; got ${inputs.length}`,
+        `At most ${this.config.EMBEDDINGS_MAX_INPUTS} inputs per request (EMBEDDINGS_MAX_INPUTS); got ${inputs.length}: split them over several requests`,
       );
     }
     const long = inputs.findIndex((t) => t.length > this.config.EMBEDDINGS_MAX_INPUT_CHARS);
     if (long >= 0) {
       throw new DomainError(
         'payload_too_large',
-        `input[${long}] has ${inputs[long]!.length} characters; at most ${this.config.EMBEDDINGS_MAX_INPUT_CHARS} are accepted`,
+        `input[${long}] has ${inputs[long]!.length} characters; at most ${this.config.EMBEDDINGS_MAX_INPUT_CHARS} are accepted (EMBEDDINGS_MAX_INPUT_CHARS): shorten or split it`,
       );
     }
 

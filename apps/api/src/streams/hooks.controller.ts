@@ -25,6 +25,7 @@ import { catchError, from, mergeMap, throwError, type Observable } from 'rxjs';
 import { AuthFailures } from '../auth/auth-failures';
 import { ApiErrors } from '../common/openapi';
 import { RedisService } from '../redis/redis.module';
+import { ItemsBody } from '../common/request-body';
 import { IngestService } from './ingest.service';
 import { StreamRepository, type StreamWithCollection } from './stream.repository';
 import { IngestItemsDto, IngestResultDto } from './streams.dto';
@@ -171,6 +172,7 @@ export class HooksController {
 
   @Post(':streamId')
   @HttpCode(202)
+  @ItemsBody()
   @UseGuards(WebhookSignatureGuard)
   @UseInterceptors(WebhookReplayRelease)
   @ApiOperation({
@@ -184,7 +186,7 @@ export class HooksController {
     type: IngestResultDto,
     description: 'How many were new and how many duplicates',
   })
-  @ApiErrors(400, 401, 409, 413, 415, 422, 429, 503)
+  @ApiErrors(400, 401, 408, 409, 413, 415, 422, 429, 503)
   async receive(@Body() body: IngestItemsDto, @HookStream() stream: StreamWithCollection) {
     return this.ingestion.ingest(stream, body.items, 'webhook');
   }

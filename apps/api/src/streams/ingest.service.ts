@@ -1,6 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { RateLimitedError, UnavailableError, type IngestItem, type IngestResult } from '@tributary/contracts';
+import {
+  DomainError,
+  RateLimitedError,
+  UnavailableError,
+  type IngestItem,
+  type IngestResult,
+} from '@tributary/contracts';
 import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
 import { embedJobsFor, redisKeys } from '@tributary/queue';
 import { RateLimiter } from '../auth/rate-limiter';
@@ -55,6 +61,13 @@ export class IngestService {
     items: IngestItem[],
     channel: IngestChannel,
   ): Promise<IngestResult> {
+    const large = items.findIndex((item) => this.tooLarge(item) !== undefined);
+    if (large >= 0) {
+      throw new DomainError('payload_too_large', `items.${large} ${this.tooLarge(items[large]!)!}`, {
+        path: `items.${large}`,
+        limitBytes: this.config.INGEST_ITEM_MAX_BYTES,
+      });
+    }
     // Repeats inside one request are duplicates of the first occurrence.
     const unique = new Map<string, IngestItem>();
     for (const item of items) if (!unique.has(item.id)) unique.set(item.id, item);
@@ -89,6 +102,19 @@ export class IngestService {
     this.metrics.itemsIngested.inc({ channel, outcome: 'accepted' }, accepted);
     if (duplicates > 0) this.metrics.itemsIngested.inc({ channel, outcome: 'duplicate' }, duplicates);
     return { accepted, duplicates };
+  }
+
+  /**
+   * Why an item is too large to take (INGEST_ITEM_MAX_BYTES, measured on its JSON), or undefined.
+   * One rule for every channel: an NDJSON line is checked with it before it joins a batch.
+   */
+  tooLarge(item: IngestItem): string | undefined {
+    const bytes = Buffer.byteLength(JSON.stringify(item));
+    if (bytes <= this.config.INGEST_ITEM_MAX_BYTES) return undefined;
+    return (
+      `is ${bytes} bytes as JSON; an item may be at most ${this.config.INGEST_ITEM_MAX_BYTES} bytes ` +
+      '(INGEST_ITEM_MAX_BYTES): shorten its text or metadata.'
+    );
   }
 
   countInvalid(channel: IngestChannel, count: number): void {

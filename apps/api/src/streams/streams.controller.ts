@@ -1,14 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { DomainError, itemSchema, type IngestItem } from '@tributary/contracts';
+import { DomainError } from '@tributary/contracts';
 import type { FastifyRequest } from 'fastify';
 import { Principal, TenantAuth } from '../auth/auth.decorators';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { ApiErrors } from '../common/openapi';
+import { ItemsBody } from '../common/request-body';
 import { FailuresService } from './failures.service';
 import { IngestService } from './ingest.service';
-import { ndjsonLines } from './ndjson';
+import { NdjsonIngestService } from './ndjson-ingest.service';
 import { StreamRepository } from './stream.repository';
 import {
   CreatedStreamDto,
@@ -25,11 +26,6 @@ import {
   StreamListDto,
 } from './streams.dto';
 import { StreamsService } from './streams.service';
-import { Inject } from '@nestjs/common';
-import { CONFIG, type Config } from '@tributary/config';
-
-const NDJSON_BATCH = 1000;
-const MAX_REPORTED_LINES = 100;
 
 @ApiTags('streams')
 @TenantAuth()
@@ -40,7 +36,7 @@ export class StreamsController {
     private readonly repository: StreamRepository,
     private readonly ingestion: IngestService,
     private readonly failures: FailuresService,
-    @Inject(CONFIG) private readonly config: Config,
+    private readonly ndjsonIngest: NdjsonIngestService,
   ) {}
 
   @Post()
@@ -90,18 +86,20 @@ export class StreamsController {
 
   @Post(':id/items')
   @HttpCode(202)
+  @ItemsBody()
   @ApiOperation({
     summary: 'Send up to 1,000 items',
     description:
       'Answered 202 only once the new items are durably queued. The item `id` is the idempotency key: ' +
-      're-sending an id never duplicates work, rows or vectors (it counts as a duplicate).',
+      're-sending an id never duplicates work, rows or vectors (it counts as a duplicate). Each item is at ' +
+      'most `INGEST_ITEM_MAX_BYTES` (64 KiB) as JSON, and the body limit fits 1,000 such items.',
   })
   @ZodResponse({
     status: 202,
     type: IngestResultDto,
     description: 'How many were new and how many duplicates',
   })
-  @ApiErrors(400, 404, 413, 415, 422, 503)
+  @ApiErrors(400, 404, 408, 413, 415, 422, 503)
   async items(
     @Principal() principal: TenantPrincipal,
     @Param() params: StreamIdParamDto,
@@ -117,14 +115,16 @@ export class StreamsController {
     summary: 'Send any number of items as NDJSON',
     description:
       'Content-Type `application/x-ndjson`: one item object per line, read incrementally (memory stays bounded ' +
-      'whatever the length). Good lines are queued in batches as they arrive; bad lines are reported with their ' +
-      'line numbers (the first 100) and skipped. If backpressure stops the upload, the error says how many items ' +
-      'were accepted and the last line read, so the rest can be sent again (ids make that safe).',
+      'whatever the length). Good lines are queued in batches as they arrive; bad lines (not JSON, not an item, ' +
+      'over `INGEST_ITEM_MAX_BYTES`, a value the database cannot store) are reported with their line numbers ' +
+      '(the first 100) and skipped. If the upload stops early (backpressure, `NDJSON_MAX_BYTES`, the upload ' +
+      'timeouts), the error details say how many items were accepted and `lastLineAccepted`: every line up to ' +
+      'it was taken, so send the rest from the next line (ids make repeats safe).',
   })
   @ApiConsumes('application/x-ndjson')
   @ApiBody({ schema: { type: 'string', example: '{"id":"1","text":"first"}\n{"id":"2","text":"second"}\n' } })
   @ZodResponse({ status: 202, type: IngestResultDto, description: 'Accepted, duplicates, and the bad lines' })
-  @ApiErrors(400, 404, 413, 415, 429, 503)
+  @ApiErrors(400, 404, 408, 413, 415, 429, 503)
   async ndjson(
     @Principal() principal: TenantPrincipal,
     @Param() params: StreamIdParamDto,
@@ -135,81 +135,7 @@ export class StreamsController {
     if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
       throw new DomainError('unsupported_media_type', 'Send the items as Content-Type: application/x-ndjson');
     }
-    const limit = this.config.NDJSON_MAX_BYTES;
-    let bytes = 0;
-    const counted = (async function* () {
-      for await (const chunk of body) {
-        bytes += chunk.length;
-        if (bytes > limit)
-          throw new DomainError('payload_too_large', `NDJSON bodies are limited to ${limit} bytes`);
-        yield chunk;
-      }
-    })();
-    const result = {
-      accepted: 0,
-      duplicates: 0,
-      invalid: [] as { line: number; error: string }[],
-      invalidCount: 0,
-    };
-    let batch: IngestItem[] = [];
-    let lastLine = 0;
-    const flush = async () => {
-      if (batch.length === 0) return;
-      try {
-        const r = await this.ingestion.ingest(stream, batch, 'ndjson');
-        result.accepted += r.accepted;
-        result.duplicates += r.duplicates;
-      } catch (err) {
-        if (err instanceof DomainError) {
-          throw new DomainError(
-            err.code,
-            `${err.message} (stopped after line ${lastLine - batch.length}; ${result.accepted} items were accepted before)`,
-            {
-              accepted: result.accepted,
-              duplicates: result.duplicates,
-              lastLineAccepted: lastLine - batch.length,
-            },
-            err.retryAfterSeconds,
-          );
-        }
-        throw err;
-      }
-      batch = [];
-    };
-    const bad = (line: number, error: string) => {
-      result.invalidCount++;
-      if (result.invalid.length < MAX_REPORTED_LINES) result.invalid.push({ line, error });
-    };
-    for await (const entry of ndjsonLines(counted, 64 * 1024)) {
-      lastLine = entry.line;
-      if ('tooLong' in entry) {
-        bad(entry.line, 'line longer than 65536 bytes');
-        continue;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(entry.text);
-      } catch (err) {
-        bad(entry.line, `not JSON: ${(err as Error).message}`);
-        continue;
-      }
-      const parsed = itemSchema.safeParse(value);
-      if (!parsed.success) {
-        bad(
-          entry.line,
-          parsed.error.issues.map((i) => `${i.path.join('.') || '(item)'}: ${i.message}`).join('; '),
-        );
-        continue;
-      }
-      batch.push(parsed.data);
-      if (batch.length >= NDJSON_BATCH) await flush();
-    }
-    await flush();
-    if (result.invalidCount > 0) {
-      // Counted here rather than per batch: lines that never became items.
-      this.ingestion.countInvalid('ndjson', result.invalidCount);
-    }
-    return result.invalidCount > 0 ? result : { accepted: result.accepted, duplicates: result.duplicates };
+    return this.ndjsonIngest.ingest(stream, body);
   }
 
   @Get(':id/failures')
