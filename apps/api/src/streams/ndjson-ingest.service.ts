@@ -86,7 +86,8 @@ class Progress {
 
 /**
  * NDJSON ingest: a body of any length read line by line (memory stays bounded), good lines queued
- * in batches of {@link MAX_ITEMS_PER_REQUEST} through the same {@link IngestService} as `/items`,
+ * in batches of {@link MAX_ITEMS_PER_REQUEST} (or the tenant rate limiter's burst, if smaller: a
+ * larger batch could never pass it) through the same {@link IngestService} as `/items`,
  * every per-line problem (not JSON, not an item, too large, a value PostgreSQL refuses) reported
  * as a bad line with its number. When the request stops early (backpressure, the body's size or
  * time bounds, a backend failing), the error says how many items were accepted and the last line
@@ -104,6 +105,7 @@ export class NdjsonIngestService {
   async ingest(stream: StreamWithCollection, body: AsyncIterable<Buffer>): Promise<IngestResult> {
     const progress = new Progress();
     let batch: Line[] = [];
+    const batchSize = Math.min(MAX_ITEMS_PER_REQUEST, this.config.INGEST_TENANT_ITEMS_BURST);
     // Bad lines before the batch's first line: those are taken whatever becomes of the batch.
     let invalidBeforeBatch = 0;
     let lastLine = 0;
@@ -144,7 +146,7 @@ export class NdjsonIngestService {
           if (batch.length === 0) invalidBeforeBatch = progress.invalidCount;
           batch.push({ line: entry.line, item });
         }
-        if (batch.length >= MAX_ITEMS_PER_REQUEST) {
+        if (batch.length >= batchSize) {
           const failed = await flush();
           if (failed) throw progress.stoppedBy(failed);
         }

@@ -125,6 +125,25 @@ describe('NDJSON resume point (real PostgreSQL and Redis; no worker, so accepted
   });
 });
 
+describe('NDJSON with a tenant burst below 1,000 items (real PostgreSQL and Redis)', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    // A bucket of 100 that refills at once: only a batch larger than the bucket could be refused.
+    api = await startApi({ INGEST_TENANT_ITEMS_BURST: '100', INGEST_TENANT_ITEMS_PER_SECOND: '1000000' });
+  }, 60_000);
+  afterAll(() => api.close());
+
+  it('queues in batches the rate limiter can pass, so every line is accepted', async () => {
+    const { key, id } = await newStream(api, 'small-burst');
+    const body = new NdjsonBody();
+    for (let i = 0; i < 250; i++) body.item(`s${i}`);
+    const res = await postNdjson(api, key, id, body.text());
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ accepted: 250, duplicates: 0 });
+    expect(await queuedIds(api, id)).toEqual(sorted(body.goodThrough(250)));
+  });
+});
+
 describe('NDJSON past NDJSON_MAX_BYTES (real PostgreSQL and Redis)', () => {
   let api: ApiHarness;
   const limit = 4096;
