@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { NotFoundError, ValidationError, type SearchRequest } from '@tributary/contracts';
+import { NotFoundError, UnavailableError, ValidationError, type SearchRequest } from '@tributary/contracts';
 import { ItemStore, PrismaService } from '@tributary/db';
 import { appendIndexOp, fromPayload, metadataFilter, redisKeys } from '@tributary/queue';
+import { VectorStoreError } from '@tributary/vector-store';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { EngineService } from '../embeddings/engine.service';
@@ -62,13 +63,18 @@ export class CollectionsService {
       vector = Float32Array.from(request.query);
     }
     const store = this.vectors.store;
-    if (!(await store.info(collection.storeKey))) return { data: [] };
     const started = process.hrtime.bigint();
-    const hits = await store.search(collection.storeKey, {
-      vector,
-      k: request.k,
-      ...(request.filter ? { filter: metadataFilter(request.filter) } : {}),
-    });
+    let hits;
+    try {
+      if (!(await store.info(collection.storeKey))) return { data: [] };
+      hits = await store.search(collection.storeKey, {
+        vector,
+        k: request.k,
+        ...(request.filter ? { filter: metadataFilter(request.filter) } : {}),
+      });
+    } catch (err) {
+      throw searchRefusal(err, name);
+    }
     this.metrics.searchDuration.observe(
       { store: store.kind },
       Number(process.hrtime.bigint() - started) / 1e9,
@@ -101,5 +107,25 @@ export class CollectionsService {
       }
     });
     if (deleted.length === 0) throw new NotFoundError('Item', itemId);
+  }
+}
+
+/**
+ * What a vector store's refusal means to the caller: the request's own fault is a 422 with the
+ * store's message (it names the query's problem, nothing internal), a collection dropped meanwhile
+ * a 404, a store shutting down a 503. Anything else stays an internal error.
+ */
+function searchRefusal(err: unknown, name: string): unknown {
+  if (!(err instanceof VectorStoreError)) return err;
+  switch (err.code) {
+    case 'invalid_argument':
+    case 'dimension_mismatch':
+      return new ValidationError(err.message, [{ path: 'query', message: err.message }]);
+    case 'unknown_collection':
+      return new NotFoundError('Collection', name);
+    case 'closed':
+      return new UnavailableError('Search is unavailable while the service restarts; retry shortly', 1);
+    default:
+      return err;
   }
 }

@@ -435,3 +435,32 @@ describe('hostile bodies get a clear 4xx, never a 500 (real PostgreSQL, Redis, O
     });
   });
 });
+
+describe('a vector store refusing a search (real PostgreSQL, Redis, ONNX)', () => {
+  let api: ApiHarness;
+  afterAll(() => api.close());
+
+  it('a store that is shutting down answers 503 with Retry-After, not 500', async () => {
+    api = await startApi();
+    const { key, tenantId } = await createTenantWithKey(api, 'closing', LIMITS);
+    const stream = await api.request({
+      method: 'POST',
+      url: '/v1/streams',
+      key,
+      body: { name: 'c', kind: 'text' },
+    });
+    expect(stream.status).toBe(201);
+    const store = api.app.get(VectorStoreService).store;
+    await store.ensureCollection(collectionStoreKey(tenantId, 'c', 'use-lite@1'), 512);
+    await store.close();
+    const res = await api.request({
+      method: 'POST',
+      url: '/v1/collections/c/search',
+      key,
+      body: { query: new Array(512).fill(0.01) },
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body.error).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/retry/) });
+  }, 60_000);
+});
