@@ -29,6 +29,7 @@ import { KeysController } from './keys/keys.controller';
 import { OwnKeysController } from './keys/own-keys.controller';
 import { MeController } from './me/me.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { MetricsListener, metricsPlacement } from './metrics/metrics-listener';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
 import { TenantRepository } from './tenants/tenant.repository';
@@ -72,7 +73,7 @@ export class AppModule {
       ],
       controllers: [
         HealthController,
-        MetricsController,
+        ...(metricsPlacement(config) === 'api' ? [MetricsController] : []),
         TenantsController,
         KeysController,
         OwnKeysController,
@@ -88,6 +89,7 @@ export class AppModule {
         { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
         LifecycleService,
         MetricsService,
+        MetricsListener,
         AdminCredentialRepository,
         AdminKeyService,
         AdminAuthGuard,
