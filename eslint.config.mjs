@@ -101,6 +101,7 @@ export default tseslint.config(
     // Only configuration loading, the launcher and the test harness read the environment.
     files: [
       'apps/*/src/main.ts',
+      'apps/*/src/*.main.ts',
       'libs/config/src/**',
       'tools/**',
       'libs/testing/src/**',

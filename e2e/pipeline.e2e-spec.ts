@@ -318,7 +318,8 @@ describe('streaming data plane: ingest → queue → worker → index → search
     expect(failures.body.data).toEqual([
       {
         id: 'blank',
-        error: expect.stringContaining('empty after normalisation'),
+        reason: 'empty_text',
+        error: expect.stringContaining('empty once normalised'),
         retries: 0,
         acceptedAt: expect.any(String),
       },

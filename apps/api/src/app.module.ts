@@ -2,7 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CONFIG, ConfigModule, type Config } from '@tributary/config';
 import { DbModule, SecretBox } from '@tributary/db';
-import { loggerOptions, requestIdFor } from '@tributary/observability';
+import { requestIdFor } from '@tributary/observability';
+import type { Logger as PinoRoot } from 'pino';
 import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminAuthGuard } from './auth/admin-auth.guard';
@@ -28,6 +29,7 @@ import { KeysController } from './keys/keys.controller';
 import { OwnKeysController } from './keys/own-keys.controller';
 import { MeController } from './me/me.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { MetricsListener, metricsPlacement } from './metrics/metrics-listener';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
 import { TenantRepository } from './tenants/tenant.repository';
@@ -47,18 +49,24 @@ import { StreamsService } from './streams/streams.service';
 
 @Module({})
 export class AppModule {
-  /** The API, wired to one frozen configuration (tests pass their own). */
-  static register(config: Config): DynamicModule {
+  /**
+   * The API, wired to one frozen configuration (tests pass their own) and the root logger
+   * (`createLogger(config, 'api')`), which create-app's access log shares.
+   */
+  static register(config: Config, logger: PinoRoot): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
           pinoHttp: {
-            ...loggerOptions(config, 'api'),
+            logger,
             genReqId: (req) => requestIdFor(req),
-            autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health') },
-            customProps: () => ({}),
+            // The access line (route template, tenant) is written by create-app's onResponse hook;
+            // lines logged while a request is handled carry its id, not its headers.
+            autoLogging: false,
+            quietReqLogger: true,
+            customAttributeKeys: { reqId: 'requestId' },
           },
         }),
         DbModule,
@@ -66,7 +74,7 @@ export class AppModule {
       ],
       controllers: [
         HealthController,
-        MetricsController,
+        ...(metricsPlacement(config) === 'api' ? [MetricsController] : []),
         TenantsController,
         KeysController,
         OwnKeysController,
@@ -82,6 +90,7 @@ export class AppModule {
         { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
         LifecycleService,
         MetricsService,
+        MetricsListener,
         AdminCredentialRepository,
         AdminKeyService,
         AdminAuthGuard,

@@ -3,9 +3,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Config } from '@tributary/config';
 import { DomainError, FORBIDDEN_KEY, ITEM_ID_MAX_LENGTH, ValidationError } from '@tributary/contracts';
-import { requestIdFor } from '@tributary/observability';
+import { createLogger, logAccess, requestIdFor } from '@tributary/observability';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { IncomingMessage } from 'node:http';
+import type { DestinationStream } from 'pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -124,8 +125,20 @@ function acceptNdjsonStreams(fastify: FastifyInstance, config: Config): void {
   });
 }
 
+/** Requests the access log leaves out: probes and scrapes, every few seconds. */
+const quietRoute = (url: string) => url === '/metrics' || url.startsWith('/health/');
+
+export interface CreateAppOptions {
+  /** Where log lines go; default stdout. Tests pass a stream to read them. */
+  logDestination?: DestinationStream;
+}
+
 /** Builds the API application (not yet listening). Used by `main.ts` and by the tests. */
-export async function createApp(config: Config): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: Config,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const logger = createLogger(config, 'api', options.logDestination);
   const adapter = new FastifyAdapter({
     // Bodies are bounded per route by boundRequestBodies, with errors that state the limit.
     bodyLimit: FASTIFY_BODY_LIMIT,
@@ -137,11 +150,14 @@ export async function createApp(config: Config): Promise<NestFastifyApplication>
     // request.ip, which the failed-authentication limit keys on, honours X-Forwarded-For only so far.
     trustProxy: config.TRUST_PROXY,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, logger), adapter, {
     bufferLogs: true,
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  // Nest flushes its start-up buffer only in listen(); from here on every line goes to pino at once
+  // (an app driven by inject(), as in the tests, would otherwise buffer its logs forever).
+  app.flushLogs();
 
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
@@ -152,13 +168,23 @@ export async function createApp(config: Config): Promise<NestFastifyApplication>
     void reply.header('x-request-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpRequestDuration.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: String(reply.statusCode),
-      },
+      { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
+    );
+    if (quietRoute(route)) return;
+    logAccess(
+      logger,
+      {
+        requestId: request.id,
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        durationMs: reply.elapsedTime,
+        tenantId: request.principal?.tenant.id,
+      },
+      request.headers,
     );
   });
 

@@ -4,6 +4,7 @@ import { DbModule } from '@tributary/db';
 import { loggerOptions, Metrics } from '@tributary/observability';
 import { createRedis, JOB_HANDLERS } from '@tributary/queue';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
 import { ApiKeyUsageRepository } from './maintenance/api-key-usage.repository';
 import { RequeueOrphanedItemsHandler } from './maintenance/requeue-orphaned-items.handler';
@@ -15,12 +16,17 @@ const handlers = [ApiKeyUsageFlushHandler, RequeueOrphanedItemsHandler];
 
 @Module({})
 export class WorkerModule {
-  static register(config: Config): DynamicModule {
+  /** `logDestination`: where log lines go (default stdout; tests pass a stream to read them). */
+  static register(config: Config, logDestination?: DestinationStream): DynamicModule {
     return {
       module: WorkerModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot({ pinoHttp: loggerOptions(config, 'worker') }),
+        LoggerModule.forRoot({
+          pinoHttp: logDestination
+            ? [loggerOptions(config, 'worker'), logDestination]
+            : loggerOptions(config, 'worker'),
+        }),
         DbModule,
       ],
       providers: [

@@ -154,7 +154,7 @@ export const configSchema = z.object({
   DEFAULT_RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
   /** After SIGTERM, how long readiness reports false before the server stops accepting requests. */
   SHUTDOWN_GRACE_MS: int(0, 120_000).default(0),
-  /** Port of the worker's Prometheus endpoint (GET /metrics); unset: none. The API serves /metrics on PORT. */
+  /** Port of the worker's Prometheus endpoint (GET /metrics); unset: none. The API's is set by API_METRICS_*. */
   METRICS_PORT: z.preprocess(emptyAsUndefined, int(0, 65535).optional()),
   /** Queues this worker process serves: `all` or a comma-separated list of queue names. */
   WORKER_QUEUES: z.string().min(1).default('all'),
@@ -240,8 +240,15 @@ export const configSchema = z.object({
    * trust each other.
    */
   EMBEDDING_CACHE_SCOPE: z.enum(['tenant', 'global']).default('tenant'),
-  /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json. */
+  /** Serve Swagger UI at /docs and the OpenAPI document at /docs-json (`false`: neither, 404). */
   DOCS_ENABLED: booleanish.default(true),
+  /** Serve the API's Prometheus metrics (`GET /metrics`) at all; `false`: not anywhere (404). */
+  API_METRICS_ENABLED: booleanish.default(true),
+  /**
+   * Port of the API's `GET /metrics` when it should not share PORT with tenants (a listener of its
+   * own on HOST; keep it off the public load balancer). Unset: /metrics on PORT.
+   */
+  API_METRICS_PORT: z.preprocess(emptyAsUndefined, int(0, 65535).optional()),
   /** Where vectors live: `embedded` (usearch under DATA_DIR/vectors), `pgvector` (DATABASE_URL with the vector extension) or `qdrant` (QDRANT_URL). */
   VECTOR_STORE: z.enum(['embedded', 'pgvector', 'qdrant']).default('embedded'),
   /** Folder of the embedded vector indexes; default DATA_DIR/vectors. */

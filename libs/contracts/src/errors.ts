@@ -42,7 +42,8 @@ export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /**
  * An error a service throws on purpose. Services never choose HTTP statuses; the API's error
- * filter maps each code to one.
+ * filter maps each code to one. The message is what the caller reads, so it never carries internal
+ * error text: that goes in `cause`, which the filter logs with the request id and never sends.
  */
 export class DomainError extends Error {
   constructor(
@@ -51,8 +52,10 @@ export class DomainError extends Error {
     readonly details?: unknown,
     /** For `rate_limited` and `unavailable`: when the caller may try again. */
     readonly retryAfterSeconds?: number,
+    /** The internal failure behind it (a Redis or database error): logged, never answered. */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
   }
 }
@@ -94,7 +97,8 @@ export class RateLimitedError extends DomainError {
 }
 
 export class UnavailableError extends DomainError {
-  constructor(message: string, retryAfterSeconds: number) {
-    super('unavailable', message, undefined, retryAfterSeconds);
+  /** `cause`: the internal failure, logged with the request id by the API's error filter. */
+  constructor(message: string, retryAfterSeconds: number, cause?: unknown) {
+    super('unavailable', message, undefined, retryAfterSeconds, cause);
   }
 }

@@ -157,9 +157,29 @@ export const ingestResultSchema = z
   .meta({ example: { accepted: 998, duplicates: 2 } });
 export type IngestResult = z.infer<typeof ingestResultSchema>;
 
+/**
+ * Why an item failed for good, as stored and listed by `/failures`: a stable code and the message
+ * shown for it. Never the error text of the failure itself (that names internals; it is in the
+ * worker's log, with the item and job ids).
+ */
+export const itemFailureReasons = {
+  empty_text:
+    'The text is empty once normalised (only spaces or control characters); send it with visible text.',
+  untokenizable: "The text could not be tokenized for the stream's model.",
+  collection_missing: "The stream's collection no longer exists.",
+  attempts_exhausted:
+    'Embedding failed on every attempt because of a temporary problem on our side; retry it with POST /v1/streams/{id}/failures/retry.',
+} as const;
+export type ItemFailureReason = keyof typeof itemFailureReasons;
+export const itemFailureReasonCodes = Object.keys(itemFailureReasons) as [
+  ItemFailureReason,
+  ...ItemFailureReason[],
+];
+
 export const failureSchema = z.object({
   id: z.string(),
-  error: z.string().nullable(),
+  reason: z.enum(itemFailureReasonCodes).describe('Stable code of why the item failed'),
+  error: z.string().describe('What the reason means and what to do; the same text for every item with it'),
   retries: z.number().int(),
   acceptedAt: z.iso.datetime(),
 });
@@ -170,7 +190,8 @@ export const failureListSchema = z
       data: [
         {
           id: 'tweet-9',
-          error: 'input is empty after normalisation',
+          reason: 'empty_text',
+          error: itemFailureReasons.empty_text,
           retries: 0,
           acceptedAt: '2026-11-25T10:00:00.000Z',
         },

@@ -386,3 +386,28 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw err;
   }
 }
+
+/**
+ * The embedded PostgreSQL under `dataDir` for a one-off command (`npm run admin:key`): the server
+ * a running launcher owns when there is one (found by its `postmaster.pid`, which names the port;
+ * left running afterwards), otherwise one started just for the command and stopped by `close`.
+ */
+export async function openEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<{ url: string; started: boolean; close: () => Promise<void> }> {
+  const dataDir = path.resolve(options.dataDir);
+  const pointer = path.join(dataDir, 'pgdata.location');
+  const clusterDir = existsSync(pointer)
+    ? readFileSync(pointer, 'utf8').trim()
+    : path.join(dataDir, 'pgdata');
+  const passwordFile = path.join(dataDir, 'password');
+  if (runningPostmaster(clusterDir) && existsSync(passwordFile)) {
+    // postmaster.pid: pid, data directory, start time, port, ...
+    const port = Number(readFileSync(path.join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    const url = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres?sslmode=disable`;
+    if (port > 0 && (await connects(url))) return { url, started: false, close: () => Promise.resolve() };
+  }
+  const db = await startEmbeddedPostgres(options);
+  return { url: db.url, started: true, close: () => db.stop() };
+}

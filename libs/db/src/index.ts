@@ -1,7 +1,7 @@
 export { DbModule } from './db.module';
 export { createPrismaClient, DatabaseNotConfiguredError, PrismaService } from './prisma.service';
 export { createPgAdapter, createPgPool } from './pg-adapter';
-export { startEmbeddedPostgres } from './embedded-postgres';
+export { openEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded-postgres';
 export { findPostgresBinaries, serverUser, systemPostgresBinDir, userCan } from './postgres-binaries';
 export type { PostgresBinaries, ServerUser } from './postgres-binaries';

@@ -179,7 +179,7 @@ export class ItemStore {
          SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id)
          ORDER BY i.stream_id, i.id FOR UPDATE OF i
        ), written AS (
-         UPDATE item SET status = 'embedded', vector = input.vector, embedded_at = now(), error = NULL
+         UPDATE item SET status = 'embedded', vector = input.vector, embedded_at = now(), failure_reason = NULL
          FROM input JOIN before USING (stream_id, id)
          WHERE item.stream_id = input.stream_id AND item.id = input.id AND before.status <> 'deleted'
          RETURNING item.stream_id, item.id, item.text, item.metadata, (before.status = 'embedded') AS was_embedded
@@ -198,17 +198,17 @@ export class ItemStore {
    * Marks an item failed for good (unless it was embedded or deleted meanwhile) and counts it, in
    * one statement; true when it changed.
    */
-  async markFailed(streamId: string, itemId: string, error: string): Promise<boolean> {
+  async markFailed(streamId: string, itemId: string, reason: string): Promise<boolean> {
     const [row] = await this.rows<{ changed: string }>(
       `WITH changed AS (
-         UPDATE item SET status = 'failed', error = $3
+         UPDATE item SET status = 'failed', failure_reason = $3
          WHERE stream_id = $1::uuid AND id = $2 AND status IN ('pending', 'queued')
          RETURNING 1
        )
        UPDATE stream SET failed_count = failed_count + (SELECT count(*) FROM changed)
        WHERE id = $1::uuid
        RETURNING (SELECT count(*) FROM changed) AS changed`,
-      [streamId, itemId, error.slice(0, 2000)],
+      [streamId, itemId, reason],
     );
     return Number(row?.changed ?? 0) > 0;
   }
@@ -295,8 +295,8 @@ export class ItemStore {
 
   /** Failed items of a stream, a page at a time (ordered by id). */
   failures(streamId: string, limit: number, after?: string) {
-    return this.rows<{ id: string; error: string | null; retries: number; acceptedAt: Date }>(
-      `SELECT id, error, retries, accepted_at AS "acceptedAt" FROM item
+    return this.rows<{ id: string; reason: string | null; retries: number; acceptedAt: Date }>(
+      `SELECT id, failure_reason AS reason, retries, accepted_at AS "acceptedAt" FROM item
        WHERE stream_id = $1::uuid AND status = 'failed' AND ($2::text IS NULL OR id > $2)
        ORDER BY id LIMIT $3`,
       [streamId, after ?? null, limit],
@@ -310,7 +310,7 @@ export class ItemStore {
   retryFailed(streamId: string, ids: string[] | undefined): Promise<PendingItem[]> {
     return this.rows<PendingItem>(
       `WITH moved AS (
-         UPDATE item SET status = 'queued', retries = retries + 1, error = NULL, enqueued_at = now(), job_id = NULL
+         UPDATE item SET status = 'queued', retries = retries + 1, failure_reason = NULL, enqueued_at = now(), job_id = NULL
          WHERE stream_id = $1::uuid AND status = 'failed' AND ($2::text[] IS NULL OR id = ANY($2::text[]))
          RETURNING id, text, retries, accepted_at
        ), counted AS (

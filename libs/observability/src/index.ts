@@ -1,4 +1,5 @@
-export { createLogger, loggerOptions, requestIdFor } from './logger';
+export { createLogger, logAccess, loggerOptions, requestIdFor } from './logger';
+export type { AccessLogEntry } from './logger';
 export { Metrics } from './metrics';
 export { closeOnSignals, exitOnStartupFailure, runApplicationContext } from './shutdown';
 export { serveMetrics } from './metrics-server';

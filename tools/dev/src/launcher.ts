@@ -240,15 +240,21 @@ async function main(): Promise<void> {
     );
     const admin = config.ADMIN_API_KEY
       ? 'the value of ADMIN_API_KEY'
-      : (adminKey ?? 'generated on an earlier first boot and printed then (set ADMIN_API_KEY to choose one)');
+      : (adminKey ??
+        'generated on an earlier first boot and printed then (lost it? npm run admin:key -- --rotate; or set ADMIN_API_KEY)');
+    const apiMetrics = !config.API_METRICS_ENABLED
+      ? 'off (API_METRICS_ENABLED=false)'
+      : config.API_METRICS_PORT !== undefined
+        ? `http://localhost:${config.API_METRICS_PORT}/metrics`
+        : `${base}/metrics`;
     process.stdout.write(
       [
         '',
         'Tributary is up.',
         `  API         ${base}`,
-        `  Swagger UI  ${base}/docs`,
-        `  OpenAPI     ${base}/docs-json`,
-        `  Metrics     ${base}/metrics (API), http://localhost:${workerMetricsPort}/metrics (worker)`,
+        `  Swagger UI  ${config.DOCS_ENABLED ? `${base}/docs` : 'off (DOCS_ENABLED=false)'}`,
+        `  OpenAPI     ${config.DOCS_ENABLED ? `${base}/docs-json` : 'off'}`,
+        `  Metrics     ${apiMetrics} (API), http://localhost:${workerMetricsPort}/metrics (worker)`,
         `  Admin key   ${admin}`,
         `  Data        ${dataDir}${postgres ? ` (embedded PostgreSQL on 127.0.0.1:${postgres.port}, files in ${postgres.clusterDir})` : ''}${redis ? ' (local redis-server)' : ''}`,
         'Press Ctrl-C to stop everything.',

@@ -8,8 +8,20 @@ export class AdminCredentialRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   async findHash(): Promise<string | undefined> {
-    const row = await this.prisma.adminCredential.findUnique({ where: { id: SINGLETON } });
-    return row?.hash;
+    return (await this.find())?.hash;
+  }
+
+  async find(): Promise<{ hash: string; prefix: string; createdAt: Date } | undefined> {
+    return (await this.prisma.adminCredential.findUnique({ where: { id: SINGLETON } })) ?? undefined;
+  }
+
+  /** Stores a new admin key's hash in place of the old one (or the first one). */
+  async replace(hash: string, prefix: string): Promise<void> {
+    await this.prisma.adminCredential.upsert({
+      where: { id: SINGLETON },
+      create: { id: SINGLETON, hash, prefix },
+      update: { hash, prefix, createdAt: new Date() },
+    });
   }
 
   /** Stores the generated admin key's hash unless one exists; true when this call stored it. */

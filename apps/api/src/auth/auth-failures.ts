@@ -76,8 +76,7 @@ export class AuthFailures {
     try {
       blocked = await this.redis.client.get(this.keys.authBlocked(address));
     } catch (err) {
-      this.logger.warn(`failed-authentication limit unreadable, request refused: ${(err as Error).message}`);
-      throw new UnavailableError('Authentication cannot be checked right now; retry shortly.', 1);
+      throw new UnavailableError('Authentication cannot be checked right now; retry shortly.', 1, err);
     }
     this.refuseIfBlocked(blocked);
   }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DomainError, UnavailableError } from '@tributary/contracts';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
@@ -21,8 +21,6 @@ export interface TakeOptions {
  */
 @Injectable()
 export class RateLimiter {
-  private readonly logger = new Logger('RateLimiter');
-
   constructor(
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
@@ -44,8 +42,8 @@ export class RateLimiter {
       });
     } catch (err) {
       this.metrics.rateLimitErrors.inc();
-      this.logger.warn(`rate limit check failed, request refused: ${(err as Error).message}`);
-      throw new UnavailableError('The rate limiter cannot be reached; retry shortly.', 1);
+      // The filter logs the detail with the request id; the caller reads only the stable message.
+      throw new UnavailableError('The rate limiter cannot be reached; retry shortly.', 1, err);
     }
   }
 }

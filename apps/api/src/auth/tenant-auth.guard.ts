@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CONFIG, type Config } from '@tributary/config';
 import { RateLimitedError, UnauthorizedError, UnavailableError } from '@tributary/contracts';
@@ -25,7 +25,6 @@ import { REQUEST_COST, type RequestCost } from './request-cost';
  */
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
-  private readonly logger = new Logger('TenantAuth');
   private readonly keys: ReturnType<typeof redisKeys>;
 
   constructor(
@@ -68,9 +67,9 @@ export class TenantAuthGuard implements CanActivate {
       ]);
     } catch (err) {
       this.metrics.rateLimitErrors.inc();
-      // The detail goes to the log: Redis's error text is no business of the caller's.
-      this.logger.warn(`principal cache unreadable, request refused: ${(err as Error).message}`);
-      throw new UnavailableError('Authentication cannot be checked right now; retry shortly.', 1);
+      // The detail goes to the log (by the filter, with the request id): Redis's error text is no
+      // business of the caller's.
+      throw new UnavailableError('Authentication cannot be checked right now; retry shortly.', 1, err);
     }
     let principal = found.principal;
     const [unknown, blocked] = found.also;

@@ -44,7 +44,8 @@ function mapHttpException(err: HttpException): Mapped {
  * Turns every error into `{ error: { code, message, details, requestId } }`: domain errors by the
  * status table, Nest's and Fastify's client errors by their status, and anything else (5xx
  * included) into a logged 500
- * that reveals nothing about the internals.
+ * that reveals nothing about the internals. A domain error's `cause` (the Redis or database error
+ * behind a 503) is logged here with the request id, and only its stable message is answered.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
@@ -75,6 +76,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   private map(exception: unknown, request: FastifyRequest): Mapped {
     if (exception instanceof DomainError) {
+      if (exception.cause !== undefined) {
+        this.logger.warn(
+          { ...this.context(request), code: exception.code, err: exception.cause },
+          `request refused: ${exception.message}`,
+        );
+      }
       return {
         code: exception.code,
         message: exception.message,
@@ -83,15 +90,17 @@ export class ApiExceptionFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) return mapHttpException(exception);
-    this.logger.error(
-      {
-        err: exception,
-        requestId: request.id,
-        method: request.method,
-        route: request.routeOptions?.url,
-      },
-      'unhandled error',
-    );
+    this.logger.error({ ...this.context(request), err: exception }, 'unhandled error');
     return { code: 'internal', message: 'Internal server error; quote the request id when reporting it' };
+  }
+
+  /** What a log line needs to find the request again: its id (also in the answer), route and tenant. */
+  private context(request: FastifyRequest) {
+    return {
+      requestId: request.id,
+      method: request.method,
+      route: request.routeOptions?.url,
+      ...(request.principal ? { tenantId: request.principal.tenant.id } : {}),
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { UnavailableError } from '@tributary/contracts';
+import { DomainError, UnavailableError } from '@tributary/contracts';
 import { PrismaService } from '@tributary/db';
 import { ApiErrors } from '../common/openapi';
 import { EngineService } from '../embeddings/engine.service';
@@ -9,7 +9,8 @@ import { LifecycleService } from './lifecycle.service';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-async function check(probe: () => Promise<unknown>): Promise<string> {
+/** A probe's outcome: `undefined` when it answered, otherwise what went wrong (for the log only). */
+async function check(probe: () => Promise<unknown>): Promise<Error | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -21,9 +22,9 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
         );
       }),
     ]);
-    return 'up';
+    return undefined;
   } catch (err) {
-    return `down: ${(err as Error).message}`;
+    return err instanceof Error ? err : new Error(String(err));
   } finally {
     clearTimeout(timer);
   }
@@ -52,7 +53,7 @@ export class HealthController {
       'Readiness: the database and Redis answer, the models are loaded, and the process is not shutting down',
   })
   @ApiOkResponse({
-    schema: { example: { status: 'ok', checks: { database: 'up', redis: 'up', models: 'up' } } },
+    schema: { example: { status: 'ok', checks: { database: 'ok', redis: 'ok', models: 'ok' } } },
   })
   @ApiErrors(503)
   async ready() {
@@ -61,10 +62,25 @@ export class HealthController {
       check(() => this.prisma.ping()),
       check(() => this.redis.client.ping()),
     ]);
-    const models = this.engines.ready ? 'up' : 'down: loading';
-    const checks = { database, redis, models };
-    if (database !== 'up' || redis !== 'up' || models !== 'up') {
-      throw new UnavailableError(`Not ready: database ${database}; redis ${redis}; models ${models}`, 5);
+    const problems = {
+      database,
+      redis,
+      models: this.engines.ready ? undefined : new Error('models are still loading'),
+    };
+    // Unauthenticated: the body names components and their state, never an error's text (which
+    // would tell anyone addresses, versions and credentials' shapes). The filter logs the detail.
+    const checks = Object.fromEntries(
+      Object.entries(problems).map(([name, problem]) => [name, problem ? 'failing' : 'ok']),
+    );
+    const failing = Object.entries(problems).filter(([, problem]) => problem !== undefined);
+    if (failing.length > 0) {
+      throw new DomainError(
+        'unavailable',
+        `Not ready: ${failing.map(([name]) => name).join(', ')} failing`,
+        { checks },
+        5,
+        new Error(failing.map(([name, problem]) => `${name}: ${problem!.message}`).join('; ')),
+      );
     }
     return { status: 'ok', checks };
   }

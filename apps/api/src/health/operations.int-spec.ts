@@ -11,7 +11,7 @@ describe('operations endpoints', () => {
     expect((await api.request({ method: 'GET', url: '/health/live' })).status).toBe(200);
     const ready = await api.request({ method: 'GET', url: '/health/ready' });
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'up', redis: 'up', models: 'up' } });
+    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok', models: 'ok' } });
   });
 
   it('/metrics exposes request durations by route template and status, without ids', async () => {

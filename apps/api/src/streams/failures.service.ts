@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
+import { itemFailureReasons, type ItemFailureReason } from '@tributary/contracts';
 import { ItemStore, PrismaService } from '@tributary/db';
 import { IngestService } from './ingest.service';
 import { StreamRepository } from './stream.repository';
+
+/** The listed reason of a stored code (a code this version does not know reads as a temporary failure). */
+function failureReason(stored: string | null): { reason: ItemFailureReason; error: string } {
+  const reason: ItemFailureReason =
+    stored !== null && stored in itemFailureReasons ? (stored as ItemFailureReason) : 'attempts_exhausted';
+  return { reason, error: itemFailureReasons[reason] };
+}
 
 /** Failed items of a stream: listed, and queued again on request. */
 @Injectable()
@@ -23,7 +31,7 @@ export class FailuresService {
     return {
       data: page.map((r) => ({
         id: r.id,
-        error: r.error,
+        ...failureReason(r.reason),
         retries: r.retries,
         acceptedAt: r.acceptedAt.toISOString(),
       })),

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import {
   DomainError,
@@ -41,7 +41,6 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
  */
 @Injectable()
 export class IngestService {
-  private readonly logger = new Logger('Ingest');
   private readonly items: ItemStore;
   private readonly keys: ReturnType<typeof redisKeys>;
 
@@ -139,8 +138,11 @@ export class IngestService {
       );
       await withTimeout(queue.addBulk(jobs), 'enqueueing');
     } catch (err) {
-      this.logger.warn(`enqueue failed for stream ${stream.id}: ${(err as Error).message}`);
-      throw new UnavailableError('The queue is unavailable; nothing was acknowledged. Retry shortly.', 2);
+      throw new UnavailableError(
+        'The queue is unavailable; nothing was acknowledged. Retry shortly.',
+        2,
+        new Error(`enqueue failed for stream ${stream.id}`, { cause: err }),
+      );
     }
     // Each item with the job carrying it, which the orphan sweep checks for in Redis.
     const carried = jobs.flatMap((job) =>

@@ -26,12 +26,22 @@ export interface TestRequest {
   remoteAddress?: string;
 }
 
+/** One JSON log line; tests read the fields they assert on. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LogLine = any;
+
 export interface ApiHarness {
   app: NestFastifyApplication;
   config: Config;
   db: TestDatabase;
   /** Sends a request through the real Fastify stack (no socket). */
   request(options: TestRequest): Promise<TestResponse>;
+  /**
+   * The log lines the app wrote so far, parsed (pass a LOG_LEVEL in `env` to get any), and the raw
+   * text, for assertions that a secret appears nowhere.
+   */
+  logs(): LogLine[];
+  logText(): string;
   /** Starts listening on a free loopback port (for real HTTP clients); returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -56,7 +66,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
     INFERENCE_INTRA_OP_THREADS: '1',
     ...env,
   });
-  const app = await createApp(config);
+  const lines: string[] = [];
+  const app = await createApp(config, { logDestination: { write: (line: string) => lines.push(line) } });
   await app.init();
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.ready();
@@ -88,6 +99,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
       }
       return { status: response.statusCode, body: parsed, headers: response.headers };
     },
+    logs: (): LogLine[] => lines.map((line): LogLine => JSON.parse(line)),
+    logText: () => lines.join(''),
     async listen() {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const address = app.getHttpServer().address();

@@ -111,7 +111,8 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
           for (const [i, outcome] of outcomes.entries()) {
             if (outcome.status === 'fulfilled') continue;
             const error = outcome.reason as Error;
-            if (error instanceof UnrecoverableError) await embedder.fail({ ...items[i]!, ...stream }, error);
+            if (error instanceof UnrecoverableError)
+              await embedder.fail({ ...items[i]!, ...stream }, error, job.id);
             else transient.push(error);
           }
           if (transient.length === 0) {
@@ -124,7 +125,7 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
             for (const [i, outcome] of outcomes.entries()) {
               if (outcome.status === 'rejected' && !(outcome.reason instanceof UnrecoverableError))
                 await embedder
-                  .fail({ ...items[i]!, ...stream }, outcome.reason as Error)
+                  .fail({ ...items[i]!, ...stream }, outcome.reason as Error, job.id)
                   .catch(() => undefined);
             }
           }

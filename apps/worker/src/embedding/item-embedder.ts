@@ -14,6 +14,7 @@ import {
   type Redis,
 } from '@tributary/queue';
 import type { VectorStore } from '@tributary/vector-store';
+import { ItemFailure } from './item-failure';
 
 interface CollectionRef {
   key: string;
@@ -68,7 +69,8 @@ export class ItemEmbedder {
     // API refuses such text; this catches items accepted before it did.
     texts.forEach((text, i) => {
       if (isBlankText(text))
-        outcome[i] = new UnrecoverableError(
+        outcome[i] = new ItemFailure(
+          'empty_text',
           'text is empty after normalisation (only spaces or control characters)',
         );
     });
@@ -88,7 +90,7 @@ export class ItemEmbedder {
           rows.push(this.engine.tokenize(this.model, [texts[i]!], 'passage').rows[0]!);
           rowOf.push(i);
         } catch (err) {
-          outcome[i] = new UnrecoverableError(`cannot tokenize: ${(err as Error).message}`);
+          outcome[i] = new ItemFailure('untokenizable', `cannot tokenize: ${(err as Error).message}`);
         }
       }
       let computed: Float32Array[];
@@ -189,18 +191,27 @@ export class ItemEmbedder {
         where: { id },
         select: { storeKey: true, dimensions: true },
       });
-      if (!row) throw new UnrecoverableError(`collection ${id} no longer exists`);
+      if (!row) throw new ItemFailure('collection_missing', `collection ${id} no longer exists`);
       ref = { key: row.storeKey, dimensions: row.dimensions };
       this.collections.set(id, ref);
     }
     return ref;
   }
 
-  /** Records an item that failed for good (bad input, or out of attempts). */
-  async fail(job: EmbedItemJob, error: Error): Promise<void> {
-    const reason = error instanceof UnrecoverableError ? 'bad_input' : 'attempts_exhausted';
-    if (await this.items.markFailed(job.streamId, job.itemId, error.message)) {
-      this.metrics.itemFailures.inc({ reason });
+  /**
+   * Records an item that failed for good (bad input, or out of attempts): the item keeps a reason
+   * code (what `/failures` shows the tenant); the error itself is logged here, with the ids to find it.
+   */
+  async fail(job: EmbedItemJob, error: Error, jobId: string | undefined): Promise<void> {
+    const reason = error instanceof ItemFailure ? error.reason : 'attempts_exhausted';
+    this.logger.warn(
+      { tenantId: job.tenantId, streamId: job.streamId, itemId: job.itemId, jobId, reason, err: error },
+      `item failed for good: ${reason}`,
+    );
+    if (await this.items.markFailed(job.streamId, job.itemId, reason)) {
+      this.metrics.itemFailures.inc({
+        reason: error instanceof UnrecoverableError ? 'bad_input' : 'attempts_exhausted',
+      });
     }
   }
 }

@@ -95,13 +95,13 @@ describe('ItemStore (real PostgreSQL)', () => {
 
   it('keeps counters right through failure, retry and delete, whatever the order', async () => {
     const s = await stream('lifecycle', ['q', 'f', 'e', 'd']);
-    expect(await items.markFailed(s.id, 'f', 'bad input')).toBe(true);
-    expect(await items.markFailed(s.id, 'f', 'again')).toBe(false);
+    expect(await items.markFailed(s.id, 'f', 'empty_text')).toBe(true);
+    expect(await items.markFailed(s.id, 'f', 'attempts_exhausted')).toBe(false);
     await items.writeEmbedded([{ streamId: s.id, itemId: 'e', vector: vec(1, 0, 0, 0) }]);
     // An embedded item cannot fail any more.
-    expect(await items.markFailed(s.id, 'e', 'late')).toBe(false);
+    expect(await items.markFailed(s.id, 'e', 'attempts_exhausted')).toBe(false);
     expect(await counters(s.id)).toEqual({ accepted: 4, embedded: 1, failed: 1 });
-    expect((await items.failures(s.id, 10)).map((f) => [f.id, f.error])).toEqual([['f', 'bad input']]);
+    expect((await items.failures(s.id, 10)).map((f) => [f.id, f.reason])).toEqual([['f', 'empty_text']]);
 
     const retried = await items.retryFailed(s.id, undefined);
     expect(retried.map((r) => [r.id, r.retries])).toEqual([['f', 1]]);
@@ -113,7 +113,7 @@ describe('ItemStore (real PostgreSQL)', () => {
     expect(await items.markDeleted(s.collectionId, 'e')).toEqual([{ streamId: s.id, status: 'embedded' }]);
     expect(await items.markDeleted(s.collectionId, 'e')).toEqual([]);
     expect(await counters(s.id)).toEqual({ accepted: 3, embedded: 1, failed: 0 });
-    await items.markFailed(s.id, 'd', 'bad input');
+    await items.markFailed(s.id, 'd', 'empty_text');
     expect(await items.markDeleted(s.collectionId, 'd')).toEqual([{ streamId: s.id, status: 'failed' }]);
     expect(await counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 0 });
     // A deleted item is not written back by a late worker.

@@ -108,7 +108,7 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     const stream = await streamWithItems('settled', ['b1', 'b2', 'b3']);
     await age(stream.id, ['b1', 'b2', 'b3']);
     await items.writeEmbedded([{ streamId: stream.id, itemId: 'b1', vector: new Float32Array(512) }]);
-    await items.markFailed(stream.id, 'b2', 'bad input');
+    await items.markFailed(stream.id, 'b2', 'empty_text');
 
     const result = await handler.handle();
     const ids = await queuedItemIds();
