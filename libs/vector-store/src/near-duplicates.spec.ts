@@ -1,5 +1,4 @@
-import { unitVector } from './embedded/flat-copy';
-import { angleOf, BestHits, capBound } from './near-duplicates';
+import { angleOf, BestHits, capBound, unitVector } from './near-duplicates';
 
 describe('capBound', () => {
   it('is the cosine of the angle to the point less the radius (golden values)', () => {

@@ -28,6 +28,23 @@ export const LARGE_GROUP_SIZE = 64;
  */
 const BOUND_SLACK = 1e-5;
 
+/** The dot product of two vectors of the same length (the cosine, for unit vectors). */
+export function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let d = 0; d < a.length; d++) sum += (a[d] as number) * (b[d] as number);
+  return sum;
+}
+
+/** `vector` scaled to unit length, in a buffer of its own (the binding reads from a buffer's start). */
+export function unitVector(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (let d = 0; d < vector.length; d++) norm += (vector[d] as number) ** 2;
+  const scale = 1 / Math.sqrt(norm);
+  const unit = new Float32Array(vector.length);
+  for (let d = 0; d < vector.length; d++) unit[d] = (vector[d] as number) * scale;
+  return unit;
+}
+
 /** The angle (radians) whose cosine is `score`, clamped to [0, π]. */
 export function angleOf(score: number): number {
   return Math.acos(Math.min(1, Math.max(-1, score)));

@@ -31,8 +31,15 @@ import {
   tmpFlatPath,
   tmpIndexPath,
 } from './collection-files';
-import { FlatCopy, scanRows, unitVector } from './flat-copy';
-import { angleOf, BestHits, capBound, FOLD_MIN_COSINE, LARGE_GROUP_SIZE } from '../near-duplicates';
+import { FlatCopy, scanRows } from './flat-copy';
+import {
+  angleOf,
+  BestHits,
+  capBound,
+  FOLD_MIN_COSINE,
+  LARGE_GROUP_SIZE,
+  unitVector,
+} from '../near-duplicates';
 import { DEFAULT_SEARCH_TUNING, planSearch, SearchTuning, searchTuning } from '../search-plan';
 
 /**

@@ -1,5 +1,5 @@
 import { exactSearch, MetricKind } from 'usearch';
-import { BestHits } from '../near-duplicates';
+import { BestHits, unitVector } from '../near-duplicates';
 
 /**
  * Rows allocated up front (a collection holds one copy per near-duplicate group, most of them
@@ -7,16 +7,6 @@ import { BestHits } from '../near-duplicates';
  */
 const INITIAL_ROWS = 4;
 const DOUBLING_ROWS = 16_384;
-
-/** `vector` scaled to unit length, in a buffer of its own (the binding reads from a buffer's start). */
-export function unitVector(vector: Float32Array): Float32Array {
-  let norm = 0;
-  for (let d = 0; d < vector.length; d++) norm += (vector[d] as number) ** 2;
-  const scale = 1 / Math.sqrt(norm);
-  const unit = new Float32Array(vector.length);
-  for (let d = 0; d < vector.length; d++) unit[d] = (vector[d] as number) * scale;
-  return unit;
-}
 
 export interface FlatMatches {
   ids: string[];

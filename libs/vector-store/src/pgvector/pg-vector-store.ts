@@ -18,8 +18,15 @@ import {
 } from '../validation';
 import { collectionRelations, quoteIdentifier, SCHEMA_PATTERN } from './pg-names';
 import { MAX_SEARCH_BREADTH, planSearch, SearchTuning, searchTuning } from '../search-plan';
-import { BestHits, capBound, FOLD_MIN_COSINE, LARGE_GROUP_SIZE } from '../near-duplicates';
-import { unitVector } from '../embedded/flat-copy';
+import {
+  angleOf,
+  BestHits,
+  capBound,
+  dot,
+  FOLD_MIN_COSINE,
+  LARGE_GROUP_SIZE,
+  unitVector,
+} from '../near-duplicates';
 
 /** The one thing the store needs from a PostgreSQL client; `pg.Pool`, `pg.Client` and PGlite all fit. */
 export interface SqlClient {
@@ -74,12 +81,6 @@ interface DeletedRow {
   members: number;
   embedding: string;
 }
-
-const dot = (a: Float32Array, b: Float32Array): number => {
-  let sum = 0;
-  for (let d = 0; d < a.length; d++) sum += (a[d] as number) * (b[d] as number);
-  return sum;
-};
 
 const vectorLiteral = (vector: Float32Array): string => `[${vector.join(',')}]`;
 
@@ -269,7 +270,7 @@ export class PgVectorStore implements VectorStore {
       }
       const group = grown.get(best.id) ?? { id: best.id, n: 0, radius: 0 };
       group.n++;
-      group.radius = Math.max(group.radius, Math.acos(Math.min(1, best.score)));
+      group.radius = Math.max(group.radius, angleOf(best.score));
       grown.set(best.id, group);
       return best.id;
     });
