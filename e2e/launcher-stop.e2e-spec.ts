@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createRedis, waitForRedis } from '@tributary/queue';
+import { createRedis, waitForRedis } from '@tributary/redis';
 import { freePort, isRunning, waitUntil } from '@tributary/testing';
 import { call, portOpen, smokeFlow, startProcess, type AppProcess } from './support/app-process';
 

@@ -1,12 +1,7 @@
 import { createPgPool } from '@tributary/db';
-import {
-  createNamedQueue,
-  createRedis,
-  EmbeddingCacheStore,
-  embedQueueName,
-  waitForRedis,
-  type EmbedItemsJob,
-} from '@tributary/queue';
+import { createNamedQueue, embedQueueName, type EmbedItemsJob } from '@tributary/queue';
+import { createRedis, waitForRedis } from '@tributary/redis';
+import { EmbeddingCacheStore } from '@tributary/embedding';
 import { waitUntil } from '@tributary/testing';
 import { signWebhookForTest } from './support/webhook';
 import { call } from './support/app-process';

@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPgPool } from '@tributary/db';
-import { createRedis, waitForRedis } from '@tributary/queue';
+import { createRedis, waitForRedis } from '@tributary/redis';
 import { freePort, isRunning, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
 import { ROOT, startProcess, type AppProcess } from './app-process';
 import { ADMIN_KEY, startPlatform } from './pipeline';

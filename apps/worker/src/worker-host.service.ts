@@ -18,9 +18,9 @@ import {
   type JobHandler,
   type JobName,
   type QueueName,
-  type Redis,
   type Worker,
 } from '@tributary/queue';
+import { type Redis } from '@tributary/redis';
 import { knownQueues } from './embedding/embed-worker.host';
 import { WORKER_REDIS } from './worker-redis';
 

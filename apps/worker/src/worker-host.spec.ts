@@ -1,6 +1,7 @@
 import { loadConfig } from '@tributary/config';
 import { Metrics } from '@tributary/observability';
-import type { JobHandler, Redis } from '@tributary/queue';
+import type { JobHandler } from '@tributary/queue';
+import type { Redis } from '@tributary/redis';
 import { MissingJobHandlerError, WorkerHost } from './worker-host.service';
 
 const handlers: JobHandler[] = [

@@ -6,7 +6,7 @@ import {
   STALLED_CHECK_MAX_INTERVAL_MS,
 } from './bullmq';
 import { EMBED_JOB, embedQueueName } from './embed-jobs';
-import { createRedis } from './redis';
+import { createRedis } from '@tributary/redis';
 
 describe('createNamedWorker (real Redis)', () => {
   // @tributary/testing depends on this library, so the Redis of the test run is read directly.

@@ -1,7 +1,11 @@
 import { Queue, QueueKeys, Worker, type Job, type Processor } from 'bullmq';
-import { redisConnectionOptions, type RedisRole } from './redis';
-import { bullPrefix } from './redis-keys';
+import { redisConnectionOptions, type RedisRole } from '@tributary/redis';
 import type { QueueName } from './jobs';
+
+/** BullMQ's key prefix under `REDIS_PREFIX`. */
+export function bullPrefix(prefix: string): string {
+  return `${prefix}:bull`;
+}
 
 export interface QueueConnection {
   redisUrl: string;

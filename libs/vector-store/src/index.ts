@@ -26,3 +26,12 @@ export { DEFAULT_SEARCH_TUNING, HNSW_ONLY_SEARCH_TUNING, planSearch } from './se
 export type { SearchPlan, SearchTuning } from './search-plan';
 export { cosine, duplicateHeavyVectors, randomVectors } from './testing/vectors';
 export { startFakeQdrantServer } from './testing/fake-qdrant-server';
+export {
+  appendIndexOp,
+  decodeIndexOp,
+  fromPayload,
+  indexOpHeader,
+  itemPayload,
+  metadataFilter,
+} from './index-log/index-log';
+export type { IndexOp, IndexPayload, IndexPoint } from './index-log/index-log';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { RateLimitedError, UnavailableError } from '@tributary/contracts';
-import { redisKeys } from '@tributary/queue';
+import { redisKeys } from '@tributary/redis';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { redisKeys } from '@tributary/queue';
+import { redisKeys } from '@tributary/redis';
 import { RedisService } from '../redis/redis.module';
 
 /**

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import type { ApiKey, Tenant } from '@tributary/db';
-import { redisKeys } from '@tributary/queue';
+import { redisKeys } from '@tributary/redis';
 import { RedisService } from '../redis/redis.module';
 import type { TenantPrincipal } from './authenticated-request';
 

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { CONFIG, type Config } from '@tributary/config';
 import { RateLimitedError, UnauthorizedError, UnavailableError } from '@tributary/contracts';
-import { redisKeys } from '@tributary/queue';
+import { redisKeys } from '@tributary/redis';
 import type { Tenant } from '@tributary/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyRepository } from '../keys/api-key.repository';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from '@tributary/queue';
+import type { Redis } from '@tributary/redis';
 
 /**
  * Token bucket in one atomic script, on Redis's own clock so every API replica agrees.

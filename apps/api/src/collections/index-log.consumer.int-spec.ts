@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
 import { DbModule, ItemStore, PrismaService } from '@tributary/db';
-import { appendIndexOp, itemPayload, redisKeys, type IndexOp } from '@tributary/queue';
+import { appendIndexOp, itemPayload, type IndexOp } from '@tributary/vector-store';
+import { redisKeys } from '@tributary/redis';
 import {
   createTestDatabase,
   tenantWithStream,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Config } from '@tributary/config';
-import { createRedis, decodeIndexOp, indexOpHeader, type IndexOp, type Redis } from '@tributary/queue';
+import { createRedis, type Redis } from '@tributary/redis';
+import { decodeIndexOp, indexOpHeader, type IndexOp } from '@tributary/vector-store';
 import type { EmbeddedVectorStore } from '@tributary/vector-store';
 import type { MetricsService } from '../metrics/metrics.service';
 

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { ItemStore, PrismaService } from '@tributary/db';
-import { itemPayload, redisKeys } from '@tributary/queue';
+import { itemPayload } from '@tributary/vector-store';
+import { redisKeys } from '@tributary/redis';
 import {
   EmbeddedVectorStore,
   openSharedVectorStore,

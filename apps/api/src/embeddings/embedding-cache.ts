@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { EmbeddingCacheStore } from '@tributary/queue';
+import { EmbeddingCacheStore } from '@tributary/embedding';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
 

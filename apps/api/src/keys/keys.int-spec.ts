@@ -1,7 +1,7 @@
 import { hashSecret } from '../auth/api-key-secret';
 import { PrincipalCache } from '../auth/principal-cache';
 import { ApiKeyRepository } from './api-key.repository';
-import { createRedis } from '@tributary/queue';
+import { createRedis } from '@tributary/redis';
 import { PrismaService } from '@tributary/db';
 import { startRedisServer, type RedisServer } from '@tributary/testing';
 import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';

@@ -8,7 +8,7 @@ import {
   OnModuleInit,
 } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { createRedis, waitForRedis, type Redis } from '@tributary/queue';
+import { createRedis, waitForRedis, type Redis } from '@tributary/redis';
 
 /** Thrown at boot when no Redis is configured. */
 export class RedisNotConfiguredError extends Error {

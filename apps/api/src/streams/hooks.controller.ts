@@ -19,7 +19,7 @@ import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
 import { CONFIG, type Config } from '@tributary/config';
 import { ConflictError, UnauthorizedError, UnavailableError } from '@tributary/contracts';
-import { redisKeys } from '@tributary/queue';
+import { redisKeys } from '@tributary/redis';
 import type { FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, throwError, type Observable } from 'rxjs';
 import { AuthFailures } from '../auth/auth-failures';

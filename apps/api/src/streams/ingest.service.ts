@@ -8,7 +8,8 @@ import {
   type IngestResult,
 } from '@tributary/contracts';
 import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
-import { embedJobsFor, redisKeys } from '@tributary/queue';
+import { embedJobsFor } from '@tributary/queue';
+import { redisKeys } from '@tributary/redis';
 import { RateLimiter } from '../auth/rate-limiter';
 import { MetricsService } from '../metrics/metrics.service';
 import { EmbedQueues } from './embed-queues';

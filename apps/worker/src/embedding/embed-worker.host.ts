@@ -18,9 +18,9 @@ import {
   type EmbedItemJob,
   type EmbedItemsJob,
   type Job,
-  type Redis,
   type Worker,
 } from '@tributary/queue';
+import { type Redis } from '@tributary/redis';
 import { openSharedVectorStore, type VectorStore } from '@tributary/vector-store';
 import { WORKER_REDIS } from '../worker-redis';
 import { ItemEmbedder } from './item-embedder';

@@ -4,15 +4,10 @@ import { isBlankText } from '@tributary/contracts';
 import { ItemStore, type PrismaService, type WrittenItem } from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
-import {
-  appendIndexOp,
-  EmbeddingCacheStore,
-  itemPayload,
-  redisKeys,
-  UnrecoverableError,
-  type EmbedItemJob,
-  type Redis,
-} from '@tributary/queue';
+import { appendIndexOp, itemPayload } from '@tributary/vector-store';
+import { EmbeddingCacheStore } from '@tributary/embedding';
+import { redisKeys, type Redis } from '@tributary/redis';
+import { UnrecoverableError, type EmbedItemJob } from '@tributary/queue';
 import type { VectorStore } from '@tributary/vector-store';
 import { ItemFailure } from './item-failure';
 

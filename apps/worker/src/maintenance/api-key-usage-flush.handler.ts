@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { redisKeys, type JobHandler, type Redis } from '@tributary/queue';
+import { redisKeys, type Redis } from '@tributary/redis';
+import { type JobHandler } from '@tributary/queue';
 import { WORKER_REDIS } from '../worker-redis';
 import { ApiKeyUsageRepository } from './api-key-usage.repository';
 

@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
 import { createPrismaClient } from '@tributary/db';
-import { createRedis, redisKeys, type Redis } from '@tributary/queue';
+import { createRedis, redisKeys, type Redis } from '@tributary/redis';
 import { createTestDatabase, testRedisUrl, uniqueRedisPrefix, type TestDatabase } from '@tributary/testing';
 import { DbModule } from '@tributary/db';
 import { WORKER_REDIS } from '../worker-redis';

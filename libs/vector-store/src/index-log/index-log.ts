@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '@tributary/redis';
 
 /** Scalar payload values, filterable in every vector store. */
 export type IndexPayload = Record<string, string | number | boolean | null>;

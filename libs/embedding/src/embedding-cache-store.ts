@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@tributary/redis';
 import { decodeVector, encodeVector, type VectorFormat } from './vector-codec';
 
 export interface EmbeddingCacheOptions {

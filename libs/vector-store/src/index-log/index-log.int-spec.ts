@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@tributary/redis';
 import { appendIndexOp, decodeIndexOp, indexOpHeader, itemPayload } from './index-log';
-import { createRedis, waitForRedis } from './redis';
+import { createRedis, waitForRedis } from '@tributary/redis';
 
 const HOUR = 3_600_000;
 

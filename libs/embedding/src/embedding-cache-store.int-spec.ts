@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '@tributary/redis';
 import { EmbeddingCacheStore } from './embedding-cache-store';
-import { createRedis, waitForRedis } from './redis';
+import { createRedis, waitForRedis } from '@tributary/redis';
 
 describe('EmbeddingCacheStore (real Redis)', () => {
   let redis: Redis;

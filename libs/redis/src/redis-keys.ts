@@ -31,8 +31,3 @@ export function redisKeys(prefix: string) {
     indexLog: `${prefix}:index-log`,
   } as const;
 }
-
-/** BullMQ's key prefix under `REDIS_PREFIX`. */
-export function bullPrefix(prefix: string): string {
-  return `${prefix}:bull`;
-}
