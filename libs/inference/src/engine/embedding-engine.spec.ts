@@ -57,6 +57,21 @@ describe('EmbeddingEngine (real ONNX Runtime sessions on worker threads)', () =>
     expect(t.rows[1]).toHaveLength(128);
   });
 
+  it('tokenizes a batch in one call, a text it cannot tokenize failing alone', () => {
+    // No string makes today's tokenizers throw; a Symbol does (it cannot join the model's prefix).
+    const bad = Symbol('not text') as unknown as string;
+    const long = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ');
+    const each = engine.tokenizeEach('use-lite@1', ['short', bad, long]);
+    const alone = engine.tokenize('use-lite@1', ['short', long]);
+    expect(each.rows).toEqual([alone.rows[0], undefined, alone.rows[1]]);
+    expect(each.errors[0]).toBeUndefined();
+    expect(each.errors[1]).toBeInstanceOf(TypeError);
+    expect(each.errors[2]).toBeUndefined();
+    expect(each.truncated).toEqual([2]);
+    expect(each.tokens).toBe(alone.tokens);
+    expect(() => engine.tokenize('use-lite@1', ['short', bad])).toThrow(TypeError);
+  });
+
   it('refuses work beyond the queue bound at once', async () => {
     const rows = Array.from({ length: 65 }, () => [74, 337]);
     await expect(engine.embedRows('use-lite@1', rows, Date.now() + 1000)).rejects.toBeInstanceOf(

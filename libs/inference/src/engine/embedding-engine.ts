@@ -37,6 +37,17 @@ export interface Tokenized {
   tokens: number;
 }
 
+/** {@link Tokenized}, with a text that could not be tokenized reported at its index. */
+export interface TokenizedEach {
+  /** Token ids per text; undefined where the text could not be tokenized. */
+  rows: (number[] | undefined)[];
+  /** Why a text could not be tokenized, at its index (undefined where it was). */
+  errors: (Error | undefined)[];
+  /** Indices of texts cut to the model's token limit. */
+  truncated: number[];
+  tokens: number;
+}
+
 interface LoadedModel {
   manifest: ModelManifest;
   runtime: ModelRuntime;
@@ -66,7 +77,7 @@ class EngineMetrics {
     });
     this.tokenize = new Histogram({
       name: 'tributary_tokenize_duration_seconds',
-      help: 'Tokenisation time per request',
+      help: 'Tokenisation time per call (one request, or one worker micro-batch)',
       labelNames: ['model'],
       buckets: seconds,
       registers,
@@ -203,21 +214,43 @@ export class EmbeddingEngine {
     return model;
   }
 
-  /** Token ids per text; `inputType` picks the model's query or passage prefix, where it has them. */
+  /**
+   * Token ids per text; `inputType` picks the model's query or passage prefix, where it has them.
+   * Throws the first text's error when a text cannot be tokenized (see {@link tokenizeEach}).
+   */
   tokenize(id: string, texts: readonly string[], inputType: InputType = 'passage'): Tokenized {
+    const { rows, errors, truncated, tokens } = this.tokenizeEach(id, texts, inputType);
+    const failed = errors.find((error) => error !== undefined);
+    if (failed) throw failed;
+    return { rows: rows as number[][], truncated, tokens };
+  }
+
+  /**
+   * Tokenizes every text in one call, a text that cannot be tokenized failing alone: its row is
+   * undefined and its error sits at its index, the others are tokenized as usual. `truncated` and
+   * `tokens` cover the texts tokenized.
+   */
+  tokenizeEach(id: string, texts: readonly string[], inputType: InputType = 'passage'): TokenizedEach {
     const model = this.get(id);
     const started = process.hrtime.bigint();
-    const rows: number[][] = [];
+    const rows: (number[] | undefined)[] = [];
+    const errors: (Error | undefined)[] = [];
     const truncated: number[] = [];
     let tokens = 0;
     texts.forEach((text, i) => {
-      const { ids, truncated: cut } = model.runtime.tokenize(text, inputType);
-      rows.push(ids);
-      tokens += ids.length;
-      if (cut) truncated.push(i);
+      try {
+        const { ids, truncated: cut } = model.runtime.tokenize(text, inputType);
+        rows.push(ids);
+        errors.push(undefined);
+        tokens += ids.length;
+        if (cut) truncated.push(i);
+      } catch (err) {
+        rows.push(undefined);
+        errors.push(err instanceof Error ? err : new Error(String(err)));
+      }
     });
     this.metrics.tokenize.observe({ model: id }, Number(process.hrtime.bigint() - started) / 1e9);
-    return { rows, truncated, tokens };
+    return { rows, errors, truncated, tokens };
   }
 
   /**

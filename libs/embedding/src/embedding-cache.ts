@@ -28,9 +28,9 @@ export interface CacheInput {
  * Embeddings in Redis, keyed by model version, the tenant (unless the scope is `global`) and the
  * sha256 of the NFKC-normalised input (the model tokenizes that form, so equal keys mean equal
  * vectors). Shared by the API and the workers, which build every key here, so all of them agree on
- * the scope. Throws on Redis errors; callers decide to degrade to a miss.
+ * the scope. Throws on Redis errors; `CachedEmbedder` turns them into misses.
  */
-export class EmbeddingCacheStore {
+export class EmbeddingCache {
   constructor(
     private readonly redis: Redis,
     private readonly options: EmbeddingCacheOptions,
@@ -45,8 +45,8 @@ export class EmbeddingCacheStore {
       EMBEDDING_CACHE_FORMAT: VectorFormat;
       EMBEDDING_CACHE_SCOPE: EmbeddingCacheScope;
     },
-  ): EmbeddingCacheStore {
-    return new EmbeddingCacheStore(redis, {
+  ): EmbeddingCache {
+    return new EmbeddingCache(redis, {
       prefix: config.REDIS_PREFIX,
       ttlSeconds: config.EMBEDDING_CACHE_TTL_SECONDS,
       format: config.EMBEDDING_CACHE_FORMAT,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from '@tributary/redis';
-import { EmbeddingCacheStore } from './embedding-cache-store';
+import { EmbeddingCache } from './embedding-cache';
 import { createRedis, waitForRedis } from '@tributary/redis';
 
-describe('EmbeddingCacheStore (real Redis)', () => {
+describe('EmbeddingCache (real Redis)', () => {
   let redis: Redis;
   // @tributary/testing depends on this library, so the Redis of the test run is read directly.
   const redisUrl = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -18,7 +18,7 @@ describe('EmbeddingCacheStore (real Redis)', () => {
   afterAll(() => redis.disconnect());
 
   it('gives back what was stored, position for position, with the lifetime asked for', async () => {
-    const cache = new EmbeddingCacheStore(redis, {
+    const cache = new EmbeddingCache(redis, {
       prefix,
       ttlSeconds: 600,
       format: 'float32',
@@ -38,7 +38,7 @@ describe('EmbeddingCacheStore (real Redis)', () => {
   });
 
   it('stores nothing with a lifetime of 0, or when the cache is off', async () => {
-    const cache = new EmbeddingCacheStore(redis, {
+    const cache = new EmbeddingCache(redis, {
       prefix,
       ttlSeconds: 600,
       format: 'float32',
@@ -46,7 +46,7 @@ describe('EmbeddingCacheStore (real Redis)', () => {
     });
     await cache.setMany('m@1', 'passage', [{ tenantId: 'a', text: 'not kept', vector }], 0);
     expect(await redis.exists(cache.key('m@1', 'passage', a('not kept')))).toBe(0);
-    const off = new EmbeddingCacheStore(redis, { prefix, ttlSeconds: 0, format: 'float32', scope: 'tenant' });
+    const off = new EmbeddingCache(redis, { prefix, ttlSeconds: 0, format: 'float32', scope: 'tenant' });
     await off.setMany('m@1', 'passage', [{ tenantId: 'a', text: 'off', vector }]);
     expect(await redis.exists(off.key('m@1', 'passage', a('off')))).toBe(0);
     await cache.setMany('m@1', 'passage', [{ tenantId: 'a', text: 'off', vector }]);
@@ -57,7 +57,7 @@ describe('EmbeddingCacheStore (real Redis)', () => {
     const down = createRedis('redis://127.0.0.1:1', 'producer', 'cache-spec-down');
     down.on('error', () => undefined);
     try {
-      const cache = new EmbeddingCacheStore(down, {
+      const cache = new EmbeddingCache(down, {
         prefix,
         ttlSeconds: 600,
         format: 'float32',
@@ -72,7 +72,7 @@ describe('EmbeddingCacheStore (real Redis)', () => {
   });
 
   it("keeps each tenant's entries to itself by default, and shares them with scope global", async () => {
-    const scoped = new EmbeddingCacheStore(redis, {
+    const scoped = new EmbeddingCache(redis, {
       prefix,
       ttlSeconds: 600,
       format: 'float32',
@@ -88,7 +88,7 @@ describe('EmbeddingCacheStore (real Redis)', () => {
     expect(forA).toEqual(vector);
     expect(forB).toBeUndefined();
 
-    const shared = new EmbeddingCacheStore(redis, {
+    const shared = new EmbeddingCache(redis, {
       prefix,
       ttlSeconds: 600,
       format: 'float32',
