@@ -1,7 +1,7 @@
 import { createPgPool } from '@tributary/db';
 import { createNamedQueue, embedQueueName, type EmbedItemsJob } from '@tributary/queue';
 import { createRedis, waitForRedis } from '@tributary/redis';
-import { EmbeddingCacheStore } from '@tributary/embedding';
+import { EmbeddingCache } from '@tributary/embedding';
 import { waitUntil } from '@tributary/testing';
 import { signWebhookForTest } from './support/webhook';
 import { call } from './support/app-process';
@@ -106,7 +106,7 @@ describe('streaming data plane: ingest → queue → worker → index → search
     const redis = createRedis(platform.env['REDIS_URL']!, 'producer', 'e2e-cache');
     try {
       await waitForRedis(redis);
-      const cache = new EmbeddingCacheStore(redis, {
+      const cache = new EmbeddingCache(redis, {
         prefix: platform.env['REDIS_PREFIX']!,
         ttlSeconds: 600,
         format: 'float32',

@@ -38,12 +38,13 @@ describe('CachedEmbedder (real engine with use-lite@1, real Redis)', () => {
     });
     redis = createRedis(redisUrl, 'producer', 'cached-embedder-spec');
     await waitForRedis(redis);
-    down = createRedis('redis://127.0.0.1:1', 'producer', 'cached-embedder-spec-down');
-    down.on('error', () => undefined);
+    // A connection closed on purpose: every command on it fails at once, as when Redis is away.
+    down = createRedis(redisUrl, 'producer', 'cached-embedder-spec-down');
+    await waitForRedis(down);
+    await down.quit();
   }, 60_000);
   afterAll(async () => {
     redis.disconnect();
-    down.disconnect();
     await engine.close();
   });
 
@@ -117,7 +118,9 @@ describe('CachedEmbedder (real engine with use-lite@1, real Redis)', () => {
     expect((await metrics.cacheMisses.get()).values).toEqual([{ labels: { model: MODEL }, value: 4 }]);
 
     // Another input type is another entry.
-    expect((await embedder.embed({ ...request, inputType: 'passage', inputs: inputsOf(texts) })).cached).toBe(0);
+    expect((await embedder.embed({ ...request, inputType: 'passage', inputs: inputsOf(texts) })).cached).toBe(
+      0,
+    );
   });
 
   it('fails a blank or untokenizable input alone, the rest of the batch embedded in one tokenize call', async () => {
@@ -160,7 +163,13 @@ describe('CachedEmbedder (real engine with use-lite@1, real Redis)', () => {
       deadline: Date.now() + 30_000,
     });
     expect(again.cached).toBe(3);
-    expect(again.errors.map((e) => e?.reason)).toEqual([undefined, 'empty_text', 'untokenizable', undefined, undefined]);
+    expect(again.errors.map((e) => e?.reason)).toEqual([
+      undefined,
+      'empty_text',
+      'untokenizable',
+      undefined,
+      undefined,
+    ]);
     // A cached input still reports its truncation.
     expect(again.truncated).toEqual([3]);
   });
@@ -196,7 +205,9 @@ describe('CachedEmbedder (real engine with use-lite@1, real Redis)', () => {
       });
 
     await embed('kept for the default', 'a');
-    expect(await redis.ttl(cache.key(MODEL, 'passage', { tenantId: 'a', text: 'kept for the default' }))).toBeGreaterThan(590);
+    expect(
+      await redis.ttl(cache.key(MODEL, 'passage', { tenantId: 'a', text: 'kept for the default' })),
+    ).toBeGreaterThan(590);
     await embed('kept briefly', 'a', 5);
     const brief = await redis.ttl(cache.key(MODEL, 'passage', { tenantId: 'a', text: 'kept briefly' }));
     expect(brief).toBeGreaterThan(0);
