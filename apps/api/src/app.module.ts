@@ -15,7 +15,7 @@ import { AuthFailures } from './auth/auth-failures';
 import { RateLimiter } from './auth/rate-limiter';
 import { TenantAuthGuard } from './auth/tenant-auth.guard';
 import { ApiExceptionFilter } from './common/api-exception.filter';
-import { EmbeddingCache } from './embeddings/embedding-cache';
+import { cachedEmbedderProvider } from './embeddings/cached-embedder.provider';
 import { EmbeddingsController } from './embeddings/embeddings.controller';
 import { EmbeddingsService } from './embeddings/embeddings.service';
 import { EngineService } from './embeddings/engine.service';
@@ -105,7 +105,7 @@ export class AppModule {
         ApiKeyService,
         ModelCatalog,
         EngineService,
-        EmbeddingCache,
+        cachedEmbedderProvider,
         EmbeddingsService,
         EmbedQueues,
         StreamRepository,

@@ -8,9 +8,9 @@ import {
   type CreateEmbeddings,
   type EmbeddingsResponse,
 } from '@tributary/contracts';
+import { CachedEmbedder, type EmbedResult } from '@tributary/embedding';
 import { InferenceDeadlineError, InferenceOverloadedError, type InputType } from '@tributary/inference';
 import type { TenantPrincipal } from '../auth/authenticated-request';
-import { EmbeddingCache } from './embedding-cache';
 import { EngineService } from './engine.service';
 
 export interface EmbeddingsResult {
@@ -38,7 +38,7 @@ function toBase64(vector: Float32Array): string {
 export class EmbeddingsService {
   constructor(
     private readonly engines: EngineService,
-    private readonly cache: EmbeddingCache,
+    private readonly embedder: CachedEmbedder,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -102,9 +102,9 @@ export class EmbeddingsService {
   }
 
   /**
-   * The one embed path of the API (this endpoint and text search): tokenize, look the inputs up in
-   * the tenant's cache, send the misses to the engine's batcher, cache what was computed. Cached
-   * inputs are always answered; the rest can be refused (429) or time out (503).
+   * The API's one embed path (this endpoint and text search): one {@link CachedEmbedder} call for
+   * the tenant (its cache entries, its fair share of the inference queue). Cached inputs are always
+   * answered; the rest can be refused (429) or time out (503).
    */
   async embed(
     tenantId: string,
@@ -112,46 +112,38 @@ export class EmbeddingsService {
     inputType: InputType,
     inputs: readonly string[],
   ): Promise<Embedded> {
-    const engine = this.engines.engine;
-    const model = engine.model(modelId);
-    if (!model) throw new ValidationError(`Model ${modelId} is not served here`, []);
-    const tokenized = engine.tokenize(modelId, inputs, inputType);
-    const vectors = await this.cache.getMany(tenantId, modelId, inputType, inputs, model.dimensions);
-    const missing = vectors.flatMap((v, i) => (v ? [] : [i]));
-    if (missing.length > 0) {
-      let computed: Float32Array[];
-      try {
-        computed = await engine.embedRows(
-          modelId,
-          missing.map((i) => tokenized.rows[i]!),
-          Date.now() + this.config.EMBEDDINGS_TIMEOUT_MS,
-          // The queue is shared fairly between tenants.
-          tenantId,
-        );
-      } catch (err) {
-        if (err instanceof InferenceOverloadedError) {
-          throw new RateLimitedError(
-            'The embedding queue is full; cached inputs are still served. Retry shortly.',
-            err.retryAfterSeconds,
-          );
-        }
-        if (err instanceof InferenceDeadlineError)
-          throw new UnavailableError('Inference did not finish in time; retry shortly.', 1);
-        throw err;
-      }
-      missing.forEach((index, k) => (vectors[index] = computed[k]));
-      await this.cache.setMany(
-        tenantId,
-        modelId,
+    if (!this.engines.engine.model(modelId))
+      throw new ValidationError(`Model ${modelId} is not served here`, []);
+    let result: EmbedResult;
+    try {
+      result = await this.embedder.embed({
+        model: modelId,
         inputType,
-        missing.map((index, k) => ({ text: inputs[index]!, vector: computed[k]! })),
-      );
+        inputs: inputs.map((text) => ({ tenantId, text })),
+        deadline: Date.now() + this.config.EMBEDDINGS_TIMEOUT_MS,
+        // The queue is shared fairly between tenants.
+        fairShareKey: tenantId,
+      });
+    } catch (err) {
+      if (err instanceof InferenceOverloadedError) {
+        throw new RateLimitedError(
+          'The embedding queue is full; cached inputs are still served. Retry shortly.',
+          err.retryAfterSeconds,
+        );
+      }
+      if (err instanceof InferenceDeadlineError)
+        throw new UnavailableError('Inference did not finish in time; retry shortly.', 1);
+      throw err;
     }
+    // Validation refuses blank text before this, and no text it accepts fails to tokenize: an error
+    // here is a bug, answered as one (500, logged).
+    const failed = result.errors.find((error) => error !== undefined);
+    if (failed) throw failed;
     return {
-      vectors: vectors as Float32Array[],
-      cached: inputs.length - missing.length,
-      truncated: tokenized.truncated,
-      tokens: tokenized.tokens,
+      vectors: result.vectors as Float32Array[],
+      cached: result.cached,
+      truncated: result.truncated,
+      tokens: result.tokens,
     };
   }
 }
