@@ -19,6 +19,17 @@ describe('streaming data plane: ingest → queue → worker → index → search
   });
   afterAll(() => platform.close());
 
+  /** The worker's embedding cache counters for use-lite@1, from its /metrics. */
+  async function workerCacheLookups(): Promise<{ hits: number; misses: number }> {
+    const text = await (await fetch(platform.workerMetrics)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{[^}]*model="use-lite@1"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return {
+      hits: value('tributary_embedding_cache_hits_total'),
+      misses: value('tributary_embedding_cache_misses_total'),
+    };
+  }
+
   it('embeds accepted items and finds them by text and by vector, with exact-match filters', async () => {
     const { key } = await newTenant(base, 'search');
     const created = await call(base, 'POST', '/v1/streams', key, { name: 'tweets', kind: 'text' });
@@ -123,6 +134,7 @@ describe('streaming data plane: ingest → queue → worker → index → search
         { tenantId: '00000000-0000-4000-8000-000000000000', text: foreignText, vector: planted },
       ]);
       const otherText = 'a text nobody embedded before';
+      const lookupsBefore = await workerCacheLookups();
       const sent = await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, {
         items: [
           { id: 'cached', text: cachedText },
@@ -132,6 +144,15 @@ describe('streaming data plane: ingest → queue → worker → index → search
       });
       expect(sent.status).toBe(202);
       expect(await drained(base, key, stream.id)).toMatchObject({ embedded: 3, lag: 0 });
+      // The worker counts its lookups like the API: one hit (the planted entry), two misses.
+      const lookups = await workerCacheLookups();
+      expect({
+        hits: lookups.hits - lookupsBefore.hits,
+        misses: lookups.misses - lookupsBefore.misses,
+      }).toEqual({
+        hits: 1,
+        misses: 2,
+      });
 
       let hits: { id: string; score: number }[] = [];
       for (let i = 0; i < 50 && hits.length < 3; i++) {

@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { Config } from '@tributary/config';
-import { isBlankText } from '@tributary/contracts';
 import { ItemStore, type PrismaService, type WrittenItem } from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
 import { appendIndexOp, itemPayload } from '@tributary/vector-store';
-import { EmbeddingCacheStore } from '@tributary/embedding';
+import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
 import { redisKeys, type Redis } from '@tributary/redis';
 import { UnrecoverableError, type EmbedItemJob } from '@tributary/queue';
 import type { VectorStore } from '@tributary/vector-store';
@@ -26,7 +25,7 @@ interface CollectionRef {
 export class ItemEmbedder {
   private readonly logger = new Logger('ItemEmbedder');
   private readonly items: ItemStore;
-  private readonly cache: EmbeddingCacheStore;
+  private readonly embedder: CachedEmbedder;
   private readonly collections = new Map<string, CollectionRef>();
   private readonly ensured = new Set<string>();
   private readonly logKey: string;
@@ -44,7 +43,7 @@ export class ItemEmbedder {
     config: Config,
   ) {
     this.items = new ItemStore(prisma.sql);
-    this.cache = EmbeddingCacheStore.fromConfig(redis, config);
+    this.embedder = new CachedEmbedder(engine, EmbeddingCache.fromConfig(redis, config), { metrics });
     this.logKey = redisKeys(config.REDIS_PREFIX).indexLog;
     this.logRetentionMs = config.INDEX_LOG_RETENTION_MS;
     this.streamCacheTtlSeconds = config.STREAM_EMBEDDING_CACHE_TTL_SECONDS;
@@ -52,59 +51,23 @@ export class ItemEmbedder {
 
   /** Per job: undefined when done, an Error (UnrecoverableError for bad input) otherwise. */
   async embed(jobs: EmbedItemJob[]): Promise<(Error | undefined)[]> {
-    const info = this.engine.model(this.model);
-    if (!info) throw new Error(`model ${this.model} is not loaded in this worker`);
+    if (!this.engine.model(this.model)) throw new Error(`model ${this.model} is not loaded in this worker`);
     this.metrics.embedBatchSize.observe({ model: this.model }, jobs.length);
-    const outcome: (Error | undefined)[] = jobs.map(() => undefined);
-
-    const texts = jobs.map((j) => j.text);
-    // Each item is looked up (and stored) for its own tenant, as the API does.
-    const inputs = jobs.map((j) => ({ tenantId: j.tenantId, text: j.text }));
-    // Bad input fails for good at once (no retries): nothing is left to embed once normalised. The
-    // API refuses such text; this catches items accepted before it did.
-    texts.forEach((text, i) => {
-      if (isBlankText(text))
-        outcome[i] = new ItemFailure(
-          'empty_text',
-          'text is empty after normalisation (only spaces or control characters)',
-        );
-    });
-    let vectors: (Float32Array | undefined)[];
-    try {
-      vectors = await this.cache.getMany(this.model, 'passage', inputs, info.dimensions);
-    } catch (err) {
-      this.logger.warn(`cache read failed, computing instead: ${(err as Error).message}`);
-      vectors = texts.map(() => undefined);
-    }
-    const missing = vectors.flatMap((v, i) => (v || outcome[i] ? [] : [i]));
-    if (missing.length > 0) {
-      const rows: number[][] = [];
-      const rowOf: number[] = [];
-      for (const i of missing) {
-        try {
-          rows.push(this.engine.tokenize(this.model, [texts[i]!], 'passage').rows[0]!);
-          rowOf.push(i);
-        } catch (err) {
-          outcome[i] = new ItemFailure('untokenizable', `cannot tokenize: ${(err as Error).message}`);
-        }
-      }
-      let computed: Float32Array[];
-      try {
-        computed = await this.engine.embedRows(this.model, rows, Date.now() + 120_000);
-      } catch (err) {
-        if (err instanceof InferenceDeadlineError) throw new Error('inference did not finish in time');
-        throw err;
-      }
-      rowOf.forEach((i, k) => (vectors[i] = computed[k]));
-      await this.cache
-        .setMany(
-          this.model,
-          'passage',
-          rowOf.map((i, k) => ({ ...inputs[i]!, vector: computed[k]! })),
-          this.streamCacheTtlSeconds,
-        )
-        .catch((err: Error) => this.logger.warn(`cache write failed: ${err.message}`));
-    }
+    // Each item is looked up (and stored) for its own tenant, as the API does. Bad input (nothing
+    // left to embed once normalised, or untokenizable) fails for good at once, without retries; the
+    // API refuses blank text, so this catches items accepted before it did.
+    const { vectors, errors } = await this.embedder
+      .embed({
+        model: this.model,
+        inputType: 'passage',
+        inputs: jobs.map((j) => ({ tenantId: j.tenantId, text: j.text })),
+        deadline: Date.now() + 120_000,
+        cacheTtlSeconds: this.streamCacheTtlSeconds,
+      })
+      .catch((err: unknown) => {
+        throw err instanceof InferenceDeadlineError ? new Error('inference did not finish in time') : err;
+      });
+    const outcome: (Error | undefined)[] = errors.map((e) => e && new ItemFailure(e.reason, e.message));
 
     const ready = jobs.flatMap((job, i) => (outcome[i] || !vectors[i] ? [] : [{ job, vector: vectors[i] }]));
     const written = await this.items.writeEmbedded(
