@@ -7,7 +7,7 @@ import type { Metrics } from '@tributary/observability';
 import { appendIndexOp, itemPayload } from '@tributary/vector-store';
 import { EmbeddingCacheStore } from '@tributary/embedding';
 import { redisKeys, type Redis } from '@tributary/redis';
-import { UnrecoverableError, type EmbedItemJob } from '@tributary/queue';
+import { UnrecoverableError, type StreamItem } from '@tributary/queue';
 import type { VectorStore } from '@tributary/vector-store';
 import { ItemFailure } from './item-failure';
 
@@ -51,7 +51,7 @@ export class ItemEmbedder {
   }
 
   /** Per job: undefined when done, an Error (UnrecoverableError for bad input) otherwise. */
-  async embed(jobs: EmbedItemJob[]): Promise<(Error | undefined)[]> {
+  async embed(jobs: StreamItem[]): Promise<(Error | undefined)[]> {
     const info = this.engine.model(this.model);
     if (!info) throw new Error(`model ${this.model} is not loaded in this worker`);
     this.metrics.embedBatchSize.observe({ model: this.model }, jobs.length);
@@ -197,7 +197,7 @@ export class ItemEmbedder {
    * Records an item that failed for good (bad input, or out of attempts): the item keeps a reason
    * code (what `/failures` shows the tenant); the error itself is logged here, with the ids to find it.
    */
-  async fail(job: EmbedItemJob, error: Error, jobId: string | undefined): Promise<void> {
+  async fail(job: StreamItem, error: Error, jobId: string | undefined): Promise<void> {
     const reason = error instanceof ItemFailure ? error.reason : 'attempts_exhausted';
     this.logger.warn(
       { tenantId: job.tenantId, streamId: job.streamId, itemId: job.itemId, jobId, reason, err: error },
