@@ -111,6 +111,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnModuleDestroy, OnAp
       }
       this.logger.log(`serving ${label(family)} queues: ${queues.map((q) => q.name).join(', ')}`);
     }
+    this.logger.log(`serving queues: ${served.map((q) => q.name).join(', ')}`);
   }
 
   private async dispatch(queue: QueueRef, job: Job): Promise<unknown> {
