@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createNamedQueue, embedQueueName } from '@tributary/queue';
+import { createQueue, embedQueueName } from '@tributary/queue';
 import { createRedis, redisKeys } from '@tributary/redis';
 import { decodeIndexOp, indexOpHeader } from '@tributary/vector-store';
 import { freePort, startRedisServer, waitUntil, type RedisServer } from '@tributary/testing';
@@ -283,7 +283,7 @@ describe.each(MODES)('durability in %s', (mode, start) => {
     // Another stream of the same model keeps the queue busy until the crashed-on stream has
     // drained: a sweep that waits for an idle queue would never run.
     const busyStream = await newStream(p, key, 'crash-busy');
-    const queue = createNamedQueue(
+    const queue = createQueue(
       embedQueueName('use-lite@1'),
       { redisUrl: p.redisUrl, prefix: p.redisPrefix },
       'durability-test',

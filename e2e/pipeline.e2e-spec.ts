@@ -1,5 +1,5 @@
 import { createPgPool } from '@tributary/db';
-import { createNamedQueue, embedQueueName, type EmbedItemsJob } from '@tributary/queue';
+import { createQueue, embedQueueName, type ItemEmbedData } from '@tributary/queue';
 import { createRedis, waitForRedis } from '@tributary/redis';
 import { EmbeddingCache } from '@tributary/embedding';
 import { waitUntil } from '@tributary/testing';
@@ -207,7 +207,7 @@ describe('streaming data plane: ingest → queue → worker → index → search
       'the item sent after the duplicates to reach the index',
       async () => (await points()) > 50,
     );
-    const queue = createNamedQueue(
+    const queue = createQueue(
       embedQueueName('use-lite@1'),
       { redisUrl: platform.env['REDIS_URL']!, prefix: platform.env['REDIS_PREFIX']! },
       'e2e-dupes',
@@ -285,7 +285,7 @@ describe('streaming data plane: ingest → queue → worker → index → search
    */
   async function rewriteQueuedItem(streamId: string, itemId: string, text: string): Promise<void> {
     const pool = createPgPool(platform.db.url, { poolSize: 1, allowExitOnIdle: true });
-    const queue = createNamedQueue(
+    const queue = createQueue(
       embedQueueName('use-lite@1'),
       { redisUrl: platform.env['REDIS_URL']!, prefix: platform.env['REDIS_PREFIX']! },
       'e2e:rewrite',
@@ -296,7 +296,7 @@ describe('streaming data plane: ingest → queue → worker → index → search
         [streamId, itemId, text],
       );
       const job = await queue.getJob(rows[0]!.jobId);
-      const data = job!.data as EmbedItemsJob;
+      const data = job!.data as ItemEmbedData;
       await job!.updateData({
         ...data,
         items: data.items.map((item) => (item.itemId === itemId ? { ...item, text } : item)),

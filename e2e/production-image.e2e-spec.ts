@@ -267,7 +267,7 @@ describe('the production image, built and run without Docker (deploy/Dockerfile,
     const worker = run('tributary-worker-embed-use-lite-1', { METRICS_PORT: String(metricsPort) });
     await timed('worker ready', () => worker.waitForLine(/serving embedding queues/, 120_000));
     const scheduler = run('tributary-scheduler');
-    await scheduler.waitForLine(/scheduled RequeueOrphanedItems/, 120_000);
+    await scheduler.waitForLine(/scheduled OrphanedItemsRequeue/, 120_000);
 
     const tenant = await call(base, 'POST', '/v1/admin/tenants', adminKey, { name: 'image' });
     expect(tenant.status).toBe(201);

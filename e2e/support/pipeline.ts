@@ -87,7 +87,7 @@ export async function startPlatform(
       } else if (app === 'worker') {
         await proc.waitForLine(/serving embedding queues/, 90_000);
       } else {
-        await proc.waitForLine(/scheduled RequeueOrphanedItems/, 90_000);
+        await proc.waitForLine(/scheduled OrphanedItemsRequeue/, 90_000);
       }
       return proc;
     },

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CONFIG, ConfigModule, type Config } from '@tributary/config';
 import { DbModule, SecretBox } from '@tributary/db';
 import { requestIdFor } from '@tributary/observability';
+import { QueueModule } from '@tributary/queue';
 import type { Logger as PinoRoot } from 'pino';
 import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { LoggerModule } from 'nestjs-pino';
@@ -38,7 +39,6 @@ import { TenantsController } from './tenants/tenants.controller';
 import { CollectionsController } from './collections/collections.controller';
 import { CollectionsService } from './collections/collections.service';
 import { VectorStoreService } from './collections/vector-store.service';
-import { EmbedQueues } from './streams/embed-queues';
 import { FailuresService } from './streams/failures.service';
 import { HooksController, WebhookReplayRelease, WebhookSignatureGuard } from './streams/hooks.controller';
 import { IngestService } from './streams/ingest.service';
@@ -71,6 +71,8 @@ export class AppModule {
         }),
         DbModule,
         RedisModule,
+        // Every model's queue opened before traffic arrives.
+        QueueModule.forRoot({ clientName: 'api', openAtStart: true }),
       ],
       controllers: [
         HealthController,
@@ -107,7 +109,6 @@ export class AppModule {
         EngineService,
         cachedEmbedderProvider,
         EmbeddingsService,
-        EmbedQueues,
         StreamRepository,
         StreamsService,
         IngestService,

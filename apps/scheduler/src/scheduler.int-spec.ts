@@ -1,29 +1,58 @@
 import { loadConfig } from '@tributary/config';
-import { createQueue } from '@tributary/queue';
+import { createQueue, jobOptions } from '@tributary/queue';
 import { testRedisUrl, uniqueRedisPrefix } from '@tributary/testing';
 import { SchedulerService } from './scheduler.service';
 
 describe('SchedulerService (real Redis)', () => {
-  it('registers each recurring job once, however often it starts', async () => {
-    const prefix = uniqueRedisPrefix();
-    const config = loadConfig({
+  const configFor = (prefix: string) =>
+    loadConfig({
       REDIS_URL: testRedisUrl(),
       REDIS_PREFIX: prefix,
       KEY_USAGE_FLUSH_EVERY_MS: '5000',
       ORPHAN_SWEEP_EVERY_MS: '7000',
     });
-    for (let i = 0; i < 2; i++) {
-      const scheduler = new SchedulerService(config);
-      await scheduler.onApplicationBootstrap();
-      await scheduler.onApplicationShutdown();
-    }
+
+  async function start(prefix: string): Promise<void> {
+    const scheduler = new SchedulerService(configFor(prefix));
+    await scheduler.onApplicationBootstrap();
+    await scheduler.onApplicationShutdown();
+  }
+
+  it('registers each recurring job once, however often it starts', async () => {
+    const prefix = uniqueRedisPrefix();
+    for (let i = 0; i < 2; i++) await start(prefix);
     const queue = createQueue('maintenance', { redisUrl: testRedisUrl(), prefix }, 'test');
     try {
       const schedulers = await queue.getJobSchedulers();
       expect(schedulers).toHaveLength(2);
       const byKey = Object.fromEntries(schedulers.map((s) => [s.key, s]));
       expect(byKey['ApiKeyUsageFlush']).toMatchObject({ name: 'ApiKeyUsageFlush', every: 5000 });
-      expect(byKey['RequeueOrphanedItems']).toMatchObject({ name: 'RequeueOrphanedItems', every: 7000 });
+      expect(byKey['OrphanedItemsRequeue']).toMatchObject({ name: 'OrphanedItemsRequeue', every: 7000 });
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+
+  it('removes the job scheduler an earlier version registered under the old name, and its next job', async () => {
+    const prefix = uniqueRedisPrefix();
+    const queue = createQueue('maintenance', { redisUrl: testRedisUrl(), prefix }, 'test');
+    try {
+      // As the version before the rename left it between two runs: its next job delayed.
+      await queue.upsertJobScheduler(
+        'RequeueOrphanedItems',
+        { every: 60_000, startDate: Date.now() + 60_000 },
+        { name: 'RequeueOrphanedItems', data: {}, opts: jobOptions.OrphanedItemsRequeue },
+      );
+      expect((await queue.getDelayed()).map((job) => job.name)).toEqual(['RequeueOrphanedItems']);
+
+      await start(prefix);
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((s) => s.key).sort()).toEqual(['ApiKeyUsageFlush', 'OrphanedItemsRequeue']);
+      // Only the new scheduler's job waits for the sweep: it would not run twice as often. (A job
+      // already waiting under the old name is run by the worker as OrphanedItemsRequeue.)
+      const upcoming = await queue.getJobs(['delayed', 'waiting', 'prioritized']);
+      expect(upcoming.map((job) => job.name).sort()).toEqual(['ApiKeyUsageFlush', 'OrphanedItemsRequeue']);
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();

@@ -1,10 +1,17 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { createQueue, jobOptions, queueOf, type JobName, type Queue } from '@tributary/queue';
+import {
+  createQueue,
+  jobOptions,
+  legacyNamesOf,
+  queueOf,
+  type Queue,
+  type SingleQueueJob,
+} from '@tributary/queue';
 
 /** A recurring job: BullMQ job schedulers are idempotent, so a restarted scheduler just re-asserts them. */
 interface Schedule {
-  job: JobName;
+  job: SingleQueueJob;
   everyMs: number;
 }
 
@@ -22,7 +29,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   schedules(): Schedule[] {
     return [
       { job: 'ApiKeyUsageFlush', everyMs: this.config.KEY_USAGE_FLUSH_EVERY_MS },
-      { job: 'RequeueOrphanedItems', everyMs: this.config.ORPHAN_SWEEP_EVERY_MS },
+      { job: 'OrphanedItemsRequeue', everyMs: this.config.ORPHAN_SWEEP_EVERY_MS },
     ];
   }
 
@@ -38,6 +45,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         this.queues.set(name, queue);
       }
       await queue.upsertJobScheduler(job, { every: everyMs }, { name: job, data: {}, opts: jobOptions[job] });
+      // The same job under its name before an upgrade would run twice as often.
+      for (const legacy of legacyNamesOf(job)) {
+        if (await queue.removeJobScheduler(legacy))
+          this.logger.log(`removed the job scheduler ${legacy}, now ${job}`);
+      }
       this.logger.log(`scheduled ${job} every ${everyMs} ms on ${name}`);
     }
   }

@@ -6,34 +6,62 @@ import { MissingJobHandlerError, WorkerHost } from './worker-host.service';
 
 const handlers: JobHandler[] = [
   { job: 'ApiKeyUsageFlush', handle: () => Promise.resolve(undefined) },
-  { job: 'RequeueOrphanedItems', handle: () => Promise.resolve(undefined) },
+  { job: 'OrphanedItemsRequeue', handle: () => Promise.resolve(undefined) },
+  { job: 'ItemEmbed', handle: () => Promise.resolve(undefined) },
 ];
 const redis = {} as Redis;
+const host = (env: Record<string, string>, served: JobHandler[]) =>
+  new WorkerHost(loadConfig(env), served, redis, new Metrics('worker'));
 
 describe('WorkerHost start-up checks', () => {
   it('refuses to start when a served queue carries a job without a handler', () => {
-    const host = new WorkerHost(loadConfig({}), [], redis, new Metrics('worker'));
-    expect(() => host.servedQueues()).toThrow(MissingJobHandlerError);
-    expect(() => host.servedQueues()).toThrow(
+    const empty = host({}, []);
+    expect(() => empty.servedQueues()).toThrow(MissingJobHandlerError);
+    expect(() => empty.servedQueues()).toThrow(
       'queue maintenance carries job ApiKeyUsageFlush but this worker has no handler for it',
     );
   });
 
   it('serves the queues WORKER_QUEUES names when every job has a handler', () => {
-    const host = new WorkerHost(
-      loadConfig({ WORKER_QUEUES: 'maintenance' }),
-      handlers,
-      redis,
-      new Metrics('worker'),
-    );
-    expect(host.servedQueues()).toEqual(['maintenance']);
+    expect(host({ WORKER_QUEUES: 'maintenance' }, handlers).servedQueues()).toEqual([
+      { name: 'maintenance', family: 'maintenance' },
+    ]);
     // One handler missing is enough to refuse.
-    const partial = new WorkerHost(
-      loadConfig({ WORKER_QUEUES: 'maintenance' }),
-      handlers.slice(0, 1),
-      redis,
-      new Metrics('worker'),
+    expect(() => host({ WORKER_QUEUES: 'maintenance' }, handlers.slice(0, 1)).servedQueues()).toThrow(
+      'carries job OrphanedItemsRequeue',
     );
-    expect(() => partial.servedQueues()).toThrow('carries job RequeueOrphanedItems');
+  });
+
+  it('serves every queue, embedding ones included, through the same handler registry', () => {
+    expect(host({ MODELS: 'use-lite@1,use-lite-int8@1' }, handlers).servedQueues()).toEqual([
+      { name: 'maintenance', family: 'maintenance' },
+      { name: 'embed-use-lite-1', family: 'embed', model: 'use-lite@1' },
+      { name: 'embed-use-lite-int8-1', family: 'embed', model: 'use-lite-int8@1' },
+    ]);
+    expect(
+      host(
+        { MODELS: 'use-lite@1,use-lite-int8@1', WORKER_QUEUES: 'embed-use-lite-int8-1' },
+        handlers,
+      ).servedQueues(),
+    ).toEqual([{ name: 'embed-use-lite-int8-1', family: 'embed', model: 'use-lite-int8@1' }]);
+  });
+
+  it('refuses to serve an embedding queue without the ItemEmbed handler', () => {
+    const maintenanceOnly = handlers.filter((h) => h.job !== 'ItemEmbed');
+    const embedding = host({ MODELS: 'use-lite@1', WORKER_QUEUES: 'embed-use-lite-1' }, maintenanceOnly);
+    expect(() => embedding.servedQueues()).toThrow(MissingJobHandlerError);
+    expect(() => embedding.servedQueues()).toThrow(
+      'queue embed-use-lite-1 carries job ItemEmbed but this worker has no handler for it',
+    );
+    // A worker serving only maintenance needs no embedding handler.
+    expect(
+      host({ MODELS: 'use-lite@1', WORKER_QUEUES: 'maintenance' }, maintenanceOnly).servedQueues(),
+    ).toEqual([{ name: 'maintenance', family: 'maintenance' }]);
+  });
+
+  it('refuses a queue no model or family names', () => {
+    expect(() =>
+      host({ MODELS: 'use-lite@1', WORKER_QUEUES: 'embed-nope-1' }, handlers).servedQueues(),
+    ).toThrow(/WORKER_QUEUES: unknown queue\(s\) embed-nope-1/);
   });
 });

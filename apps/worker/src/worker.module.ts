@@ -3,17 +3,18 @@ import { ConfigModule, type Config } from '@tributary/config';
 import { DbModule } from '@tributary/db';
 import { loggerOptions, Metrics } from '@tributary/observability';
 import { createRedis } from '@tributary/redis';
-import { JOB_HANDLERS } from '@tributary/queue';
+import { JOB_HANDLERS, QueueModule } from '@tributary/queue';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
 import { ApiKeyUsageRepository } from './maintenance/api-key-usage.repository';
-import { RequeueOrphanedItemsHandler } from './maintenance/requeue-orphaned-items.handler';
-import { EmbedWorkerHost } from './embedding/embed-worker.host';
+import { OrphanedItemsRequeueHandler } from './maintenance/orphaned-items-requeue.handler';
+import { ItemEmbedHandler } from './embedding/item-embed.handler';
 import { WorkerHost } from './worker-host.service';
 import { WORKER_REDIS } from './worker-redis';
 
-const handlers = [ApiKeyUsageFlushHandler, RequeueOrphanedItemsHandler];
+/** Every job's handler: the one registry WorkerHost dispatches through. */
+const handlers = [ItemEmbedHandler, ApiKeyUsageFlushHandler, OrphanedItemsRequeueHandler];
 
 @Module({})
 export class WorkerModule {
@@ -29,6 +30,8 @@ export class WorkerModule {
             : loggerOptions(config, 'worker'),
         }),
         DbModule,
+        // The orphan sweep's producers.
+        QueueModule.forRoot({ clientName: 'worker:producer' }),
       ],
       providers: [
         { provide: Metrics, useFactory: () => new Metrics('worker') },
@@ -46,7 +49,6 @@ export class WorkerModule {
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
         WorkerHost,
-        EmbedWorkerHost,
       ],
     };
   }

@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createNamedQueue,
-  createNamedWorker,
-  queueWaitListKey,
-  STALLED_CHECK_MAX_INTERVAL_MS,
-} from './bullmq';
-import { EMBED_JOB, embedQueueName } from './embed-jobs';
+import { createQueue, createWorker, queueWaitListKey, STALLED_CHECK_MAX_INTERVAL_MS } from './bullmq';
+import { embedQueueName } from './jobs';
 import { createRedis } from '@tributary/redis';
 
-describe('createNamedWorker (real Redis)', () => {
+describe('createWorker (real Redis)', () => {
   // @tributary/testing depends on this library, so the Redis of the test run is read directly.
   const connection = {
     redisUrl: process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
@@ -18,7 +13,7 @@ describe('createNamedWorker (real Redis)', () => {
   it.each([2_000, 30_000, 120_000])(
     'with a %i ms lock, checks for stalled jobs at most 5 s apart, so a killed worker’s jobs come back about a lock duration after the kill',
     async (lockDurationMs) => {
-      const worker = createNamedWorker('stall-check', () => Promise.resolve(), connection, {
+      const worker = createWorker('stall-check', () => Promise.resolve(), connection, {
         concurrency: 1,
         lockDurationMs,
       });
@@ -41,10 +36,10 @@ describe('queueWaitListKey (real Redis)', () => {
 
   it('names the Redis list that holds the waiting jobs of a queue, as an autoscaler reads it', async () => {
     const name = embedQueueName('use-lite@1');
-    const queue = createNamedQueue(name, connection, 'wait-key-test');
+    const queue = createQueue(name, connection, 'wait-key-test');
     const redis = createRedis(connection.redisUrl, 'worker', 'wait-key-test-reader');
     try {
-      await queue.addBulk([1, 2, 3].map((i) => ({ name: EMBED_JOB, data: { i } })));
+      await queue.addBulk([1, 2, 3].map((i) => ({ name: 'ItemEmbed', data: { i } })));
       const key = queueWaitListKey(connection.prefix, name);
       expect(key).toBe(`${connection.prefix}:bull:${name}:wait`);
       expect(await redis.type(key)).toBe('list');

@@ -1,6 +1,6 @@
 import { Queue, QueueKeys, Worker, type Job, type Processor } from 'bullmq';
 import { redisConnectionOptions, type RedisRole } from '@tributary/redis';
-import type { QueueName } from './jobs';
+import type { QueueWorkerOptions } from './jobs';
 
 /** BullMQ's key prefix under `REDIS_PREFIX`. */
 export function bullPrefix(prefix: string): string {
@@ -22,34 +22,11 @@ export function queueWaitListKey(prefix: string, queue: string): string {
   return new QueueKeys(bullPrefix(prefix)).toKey(queue, 'wait');
 }
 
-/** A producer for one queue (used by the scheduler and, later, the API). */
-export function createQueue(name: QueueName, connection: QueueConnection, clientName: string): Queue {
-  return new Queue(name, {
-    connection: redisConnectionOptions(connection.redisUrl, 'worker', clientName),
-    prefix: bullPrefix(connection.prefix),
-  });
-}
-
-/** A BullMQ worker for one queue, on a connection that retries forever as BullMQ requires. */
-export function createWorker(
-  name: QueueName,
-  processor: Processor,
-  connection: QueueConnection,
-  concurrency: number,
-): Worker {
-  return new Worker(name, processor, {
-    connection: redisConnectionOptions(connection.redisUrl, 'worker', `worker:${name}`),
-    prefix: bullPrefix(connection.prefix),
-    concurrency,
-  });
-}
-
 /**
- * A producer for a queue whose name is computed (the per-model embedding queues). On the request
- * path use the `producer` role: commands fail at once while Redis is away (the API answers 503)
- * instead of waiting for it.
+ * A producer for one queue. On the request path use the `producer` role: commands fail at once
+ * while Redis is away instead of waiting for it.
  */
-export function createNamedQueue(
+export function createQueue(
   name: string,
   connection: QueueConnection,
   clientName: string,
@@ -61,11 +38,12 @@ export function createNamedQueue(
   });
 }
 
-/** The longest pause between two stalled-job checks of a queue (see {@link createNamedWorker}). */
+/** The longest pause between two stalled-job checks of a queue (see {@link createWorker}). */
 export const STALLED_CHECK_MAX_INTERVAL_MS = 5_000;
 
 /**
- * A worker for a computed queue name, with BullMQ's worker options (concurrency, lock duration).
+ * A BullMQ worker for one queue, on a connection that retries forever as BullMQ requires, with the
+ * queue's worker options (`queueFamilies` in jobs.ts).
  *
  * A job held by a killed worker comes back once its lock has expired and a stalled-job check has
  * seen it twice (once to mark it, once to move it), and the first check of a new worker may be
@@ -75,15 +53,11 @@ export const STALLED_CHECK_MAX_INTERVAL_MS = 5_000;
  * two checks. A check only moves jobs whose lock is gone, so checking often never takes a job
  * from a live worker; it costs one script over the active list.
  */
-export function createNamedWorker(
+export function createWorker(
   name: string,
   processor: Processor,
   connection: QueueConnection,
-  options: {
-    concurrency: number;
-    /** How long a job's lock lasts without renewal. @defaultValue 30000 (BullMQ's) */
-    lockDurationMs?: number;
-  },
+  options: QueueWorkerOptions,
 ): Worker {
   const lockDuration = options.lockDurationMs ?? 30_000;
   return new Worker(name, processor, {

@@ -1,16 +1,55 @@
-import { createNamedQueue, type Queue } from './bullmq';
-import { embedQueueName } from './embed-jobs';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import type { Metrics } from '@tributary/observability';
+import { createQueue, type Queue } from './bullmq';
+import {
+  enqueuedItems,
+  itemEmbedJobs,
+  type EnqueuedItem,
+  type ItemToEnqueue,
+  type StreamRef,
+} from './item-embed.job';
+import { configuredModels, embedQueueName, jobOptions, type JobName } from './jobs';
 
-/** Producers for the per-model embedding queues, each opened on first use and kept. */
-export class EmbedQueueProducers {
+/** Nest token of the {@link QueueModule}'s options. */
+export const QUEUE_OPTIONS = Symbol('tributary.queue-options');
+
+export interface QueueOptions {
+  /** Names the producers' Redis connections: `<clientName>:<queue>`. */
+  clientName: string;
+  /**
+   * Open every configured model's queue at start (the API: before traffic arrives), rather than
+   * on first use. @defaultValue false
+   */
+  openAtStart?: boolean;
+}
+
+/**
+ * The producers of the per-model embedding queues, each opened on first use and kept: the one
+ * place items are put on a queue (ingest, retries, the orphan sweep) and queues are measured.
+ */
+@Injectable()
+export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('EmbedQueues');
   private readonly queues = new Map<string, Queue>();
 
   constructor(
-    /** `REDIS_URL` and `REDIS_PREFIX` of the configuration; no connection is made until a queue is used. */
-    private readonly config: { REDIS_URL?: string | undefined; REDIS_PREFIX: string },
-    /** Names the Redis connections (`<clientName>:<queue>`). */
-    private readonly clientName: string,
+    /** `REDIS_URL` and `REDIS_PREFIX`; no connection is made until a queue is used. */
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(QUEUE_OPTIONS) private readonly options: QueueOptions,
   ) {}
+
+  /** With `openAtStart`: opens every configured model's queue (a fail-fast connection must be up first). */
+  async onModuleInit(): Promise<void> {
+    if (!this.options.openAtStart) return;
+    await Promise.all(
+      configuredModels(this.config).map((m) =>
+        this.for(m)
+          .waitUntilReady()
+          .catch((err: Error) => this.logger.warn(`queue for ${m} not ready yet: ${err.message}`)),
+      ),
+    );
+  }
 
   /** The queue of one model version. */
   for(model: string): Queue {
@@ -18,19 +57,35 @@ export class EmbedQueueProducers {
     if (!queue) {
       if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
       const name = embedQueueName(model);
-      queue = createNamedQueue(
+      queue = createQueue(
         name,
         { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
-        `${this.clientName}:${name}`,
+        `${this.options.clientName}:${name}`,
       );
       this.queues.set(model, queue);
     }
     return queue;
   }
 
-  /** The queues opened so far, by model. */
-  opened(): [string, Queue][] {
-    return [...this.queues.entries()];
+  /**
+   * Puts a stream's items on its model's queue as `ItemEmbed` jobs and returns each item with the
+   * id of the job carrying it, for the caller to record with the item. The ids derive from the
+   * items (and their retries), so enqueueing the same items again adds nothing; `idSuffix` makes
+   * new ids for items whose job was lost but may still be known to BullMQ (kept as failed, say).
+   * Resolves once Redis has taken every job; on a rejection some may have been taken, which is
+   * harmless: the caller records nothing, and sending the items again finds the same jobs.
+   */
+  async enqueue(stream: StreamRef, items: ItemToEnqueue[], idSuffix = ''): Promise<EnqueuedItem[]> {
+    if (items.length === 0) return [];
+    const jobs = itemEmbedJobs(stream, items, idSuffix);
+    await this.for(stream.model).addBulk(
+      jobs.map(({ jobId, data }) => ({
+        name: 'ItemEmbed' satisfies JobName,
+        data,
+        opts: { ...jobOptions.ItemEmbed, jobId },
+      })),
+    );
+    return enqueuedItems(jobs);
   }
 
   /** Jobs waiting, delayed or running in one model's queue. */
@@ -43,6 +98,19 @@ export class EmbedQueueProducers {
       'waiting-children',
     );
     return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  /** Sets the queue depth gauge of every queue opened so far (at scrape time; a failure leaves the last value). */
+  async recordDepth(metrics: Pick<Metrics, 'queueDepth'>): Promise<void> {
+    await Promise.all(
+      [...this.queues.keys()].map(async (model) => {
+        try {
+          metrics.queueDepth.set({ queue: embedQueueName(model) }, await this.depth(model));
+        } catch {
+          // Redis away: readiness reports it; the gauge keeps its last value.
+        }
+      }),
+    );
   }
 
   /**
@@ -67,7 +135,7 @@ export class EmbedQueueProducers {
     return done;
   }
 
-  async close(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }

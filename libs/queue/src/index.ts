@@ -1,25 +1,47 @@
-export { jobOptions, queueJobs, queueNames, queueOf } from './jobs';
-export type { JobData, JobDefinition, JobName, QueueName } from './jobs';
+export {
+  configuredModels,
+  embedQueueName,
+  familyOf,
+  jobNameOf,
+  jobOptions,
+  legacyJobNames,
+  legacyNamesOf,
+  queueFamilies,
+  queueFamilyNames,
+  queueOf,
+  queuesFor,
+  workerQueueNames,
+} from './jobs';
+export type {
+  JobData,
+  JobDefinition,
+  JobName,
+  QueueFamily,
+  QueueRef,
+  QueueWorkerOptions,
+  SingleQueueJob,
+  WorkerSettings,
+} from './jobs';
+export { ITEM_EMBED_MAX_ITEMS, enqueuedItems, itemEmbedJobId, itemEmbedJobs } from './item-embed.job';
+export type {
+  EnqueuedItem,
+  ItemEmbedData,
+  ItemEmbedEntry,
+  ItemToEnqueue,
+  StreamItem,
+  StreamRef,
+} from './item-embed.job';
 export { JOB_HANDLERS } from './job-handler';
 export type { JobHandler } from './job-handler';
 export {
-  createNamedQueue,
-  createNamedWorker,
+  bullPrefix,
   createQueue,
   createWorker,
-  bullPrefix,
   queueWaitListKey,
+  STALLED_CHECK_MAX_INTERVAL_MS,
   UnrecoverableError,
 } from './bullmq';
 export type { Job, Queue, QueueConnection, Worker } from './bullmq';
-export {
-  EMBED_JOB,
-  EMBED_JOB_MAX_ITEMS,
-  embedJobId,
-  embedJobOptions,
-  embedJobsFor,
-  embedQueueName,
-  workerQueueNames,
-} from './embed-jobs';
-export type { EmbedItemJob, EmbedItemsJob, EmbedJobItem, ItemToEmbed } from './embed-jobs';
-export { EmbedQueueProducers } from './embed-queues';
+export { EmbedQueues, QUEUE_OPTIONS } from './embed-queues';
+export type { QueueOptions } from './embed-queues';
+export { QueueModule } from './queue.module';

@@ -1,6 +1,6 @@
 import { TriggerAuthentication, ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { loadConfig } from '@tributary/config';
-import { queueNames, queueWaitListKey, workerQueueNames } from '@tributary/queue';
+import { configuredModels, queuesFor, queueWaitListKey, type QueueRef } from '@tributary/queue';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Service, type IContainer, type IEnvVar, type IProbe } from 'kubernetes-models/v1';
@@ -134,8 +134,8 @@ function deployment(
 }
 
 /** The worker Deployment of one queue: `WORKER_QUEUES` names only that queue. */
-function workerDeployment(queue: string): Deployment {
-  const embeds = !(queueNames as readonly string[]).includes(queue);
+function workerDeployment({ name: queue, family }: QueueRef): Deployment {
+  const embeds = family === 'embed';
   const sizing = embeds ? SIZING.embedWorker : SIZING.maintenanceWorker;
   const labels = { app: 'tributary-worker', queue };
   return deployment(
@@ -171,8 +171,8 @@ function workerDeployment(queue: string): Deployment {
 }
 
 /** KEDA scales one queue's workers on the length of that queue's BullMQ wait list. */
-function workerScaledObject(queue: string, redisPrefix: string): ScaledObject {
-  const scaling = (queueNames as readonly string[]).includes(queue) ? SCALING.maintenance : SCALING.embed;
+function workerScaledObject({ name: queue, family }: QueueRef, redisPrefix: string): ScaledObject {
+  const scaling = family === 'embed' ? SCALING.embed : SCALING.maintenance;
   return new ScaledObject({
     metadata: { name: `tributary-worker-${queue}` },
     spec: {
@@ -195,8 +195,7 @@ function workerScaledObject(queue: string, redisPrefix: string): ScaledObject {
 /** Every manifest of the cluster layout, by file (deploy/kubernetes/<file>). */
 export function kubernetesManifests(): ManifestFile[] {
   const config = loadConfig(SHARED_ENV);
-  const models = config.MODELS.split(',').filter(Boolean);
-  const queues = workerQueueNames(models);
+  const queues = queuesFor(configuredModels(config));
   const api = deployment(
     'tributary-api',
     { app: 'tributary-api' },

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { serveMetrics } from '@tributary/observability';
-import { EmbedQueues } from '../streams/embed-queues';
+import { EmbedQueues } from '@tributary/queue';
 import { MetricsService } from './metrics.service';
 
 /** Where the API's /metrics is served: on PORT (the controller), on API_METRICS_PORT, or nowhere. */

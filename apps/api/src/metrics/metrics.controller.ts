@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { EmbedQueues } from '../streams/embed-queues';
+import { EmbedQueues } from '@tributary/queue';
 import { MetricsService } from './metrics.service';
 
 /** Prometheus scrape endpoint (text exposition format). */

@@ -8,11 +8,10 @@ import {
   type IngestResult,
 } from '@tributary/contracts';
 import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
-import { embedJobsFor } from '@tributary/queue';
+import { EmbedQueues, type EnqueuedItem } from '@tributary/queue';
 import { redisKeys } from '@tributary/redis';
 import { RateLimiter } from '../auth/rate-limiter';
 import { MetricsService } from '../metrics/metrics.service';
-import { EmbedQueues } from './embed-queues';
 import type { StreamWithCollection } from './stream.repository';
 
 export type IngestChannel = 'rest' | 'ndjson' | 'webhook';
@@ -124,20 +123,21 @@ export class IngestService {
   /** Puts items on the model's queue, then marks them queued; returns how many moved to queued. */
   async enqueue(stream: StreamWithCollection, items: PendingItem[], alreadyQueued = false): Promise<number> {
     if (items.length === 0) return 0;
-    const queue = this.queues.for(stream.model);
     const now = Date.now();
-    let jobs: ReturnType<typeof embedJobsFor>;
+    let carried: EnqueuedItem[];
     try {
-      jobs = embedJobsFor(
-        { tenantId: stream.tenantId, id: stream.id, collectionId: stream.collectionId },
-        items.map((item) => ({
-          id: item.id,
-          text: item.text,
-          retries: item.retries,
-          acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
-        })),
+      carried = await withTimeout(
+        this.queues.enqueue(
+          stream,
+          items.map((item) => ({
+            id: item.id,
+            text: item.text,
+            retries: item.retries,
+            acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
+          })),
+        ),
+        'enqueueing',
       );
-      await withTimeout(queue.addBulk(jobs), 'enqueueing');
     } catch (err) {
       throw new UnavailableError(
         'The queue is unavailable; nothing was acknowledged. Retry shortly.',
@@ -146,9 +146,6 @@ export class IngestService {
       );
     }
     // Each item with the job carrying it, which the orphan sweep checks for in Redis.
-    const carried = jobs.flatMap((job) =>
-      job.data.items.map((item) => ({ id: item.itemId, jobId: job.opts.jobId! })),
-    );
     if (alreadyQueued) {
       await this.items.recordRequeued(stream.id, carried);
       return items.length;

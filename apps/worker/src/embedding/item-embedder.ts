@@ -6,7 +6,7 @@ import type { Metrics } from '@tributary/observability';
 import { appendIndexOp, itemPayload } from '@tributary/vector-store';
 import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
 import { redisKeys, type Redis } from '@tributary/redis';
-import { UnrecoverableError, type EmbedItemJob } from '@tributary/queue';
+import { UnrecoverableError, type StreamItem } from '@tributary/queue';
 import type { VectorStore } from '@tributary/vector-store';
 import { ItemFailure } from './item-failure';
 
@@ -50,7 +50,7 @@ export class ItemEmbedder {
   }
 
   /** Per job: undefined when done, an Error (UnrecoverableError for bad input) otherwise. */
-  async embed(jobs: EmbedItemJob[]): Promise<(Error | undefined)[]> {
+  async embed(jobs: StreamItem[]): Promise<(Error | undefined)[]> {
     if (!this.engine.model(this.model)) throw new Error(`model ${this.model} is not loaded in this worker`);
     this.metrics.embedBatchSize.observe({ model: this.model }, jobs.length);
     // Each item is looked up (and stored) for its own tenant, as the API does. Bad input (nothing
@@ -160,7 +160,7 @@ export class ItemEmbedder {
    * Records an item that failed for good (bad input, or out of attempts): the item keeps a reason
    * code (what `/failures` shows the tenant); the error itself is logged here, with the ids to find it.
    */
-  async fail(job: EmbedItemJob, error: Error, jobId: string | undefined): Promise<void> {
+  async fail(job: StreamItem, error: Error, jobId: string | undefined): Promise<void> {
     const reason = error instanceof ItemFailure ? error.reason : 'attempts_exhausted';
     this.logger.warn(
       { tenantId: job.tenantId, streamId: job.streamId, itemId: job.itemId, jobId, reason, err: error },

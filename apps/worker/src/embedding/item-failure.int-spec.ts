@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@tributary/config';
 import { ItemStore, PrismaService } from '@tributary/db';
-import { createNamedQueue, embedQueueName, type Queue } from '@tributary/queue';
+import { EmbedQueues, embedQueueName } from '@tributary/queue';
 import {
   createTestDatabase,
   testRedisUrl,
@@ -17,7 +17,6 @@ import { WorkerModule } from '../worker.module';
 describe('an item that fails for good keeps a reason code, the error text goes to the log (real worker, PostgreSQL, Redis)', () => {
   let db: TestDatabase;
   let app: INestApplicationContext;
-  let queue: Queue;
   const lines: string[] = [];
 
   beforeAll(async () => {
@@ -43,11 +42,9 @@ describe('an item that fails for good keeps a reason code, the error text goes t
     app.useLogger(app.get(Logger));
     app.flushLogs();
     await app.init();
-    queue = createNamedQueue(embedQueueName('use-lite@1'), { redisUrl: testRedisUrl(), prefix }, 'test');
   }, 120_000);
 
   afterAll(async () => {
-    await queue.close();
     await app.close();
     await db.drop();
   });
@@ -62,7 +59,7 @@ describe('an item that fails for good keeps a reason code, the error text goes t
       BEGIN RAISE EXCEPTION 'could not extend file "/srv/pgdata/base/16384/2619": No space left on device'; END $$;
       CREATE TRIGGER refuse_embedding BEFORE UPDATE ON item
         FOR EACH ROW WHEN (NEW.status = 'embedded') EXECUTE FUNCTION refuse_embedding();`);
-    const stream = await streamWithQueuedItems(prisma, items, 'failing', ['x1'], 512, queue);
+    const stream = await streamWithQueuedItems(prisma, items, 'failing', ['x1'], 512, app.get(EmbedQueues));
     // Five attempts with exponential backoff from 500 ms: about 8 s, more on a loaded machine.
     await waitUntil(
       'the item to fail for good',

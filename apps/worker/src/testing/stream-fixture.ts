@@ -1,12 +1,12 @@
 import type { ItemStore, PrismaService } from '@tributary/db';
-import { embedJobsFor, type Queue } from '@tributary/queue';
+import { enqueuedItems, itemEmbedJobs, type EmbedQueues } from '@tributary/queue';
 import { tenantWithStream } from '@tributary/testing';
 
 /**
  * A tenant with one `use-lite@1` stream and collection, and the given items stored and confirmed
  * in the queue as ingest leaves them (with the ids of their jobs), for tests of what workers do
- * with items. The jobs are added to `queue` when one is given; without it they are as good as
- * lost (Redis never kept them).
+ * with items. The jobs are put on the model's queue when `queues` is given; without it they are as
+ * good as lost (Redis never kept them).
  */
 export async function streamWithQueuedItems(
   prisma: PrismaService,
@@ -14,19 +14,15 @@ export async function streamWithQueuedItems(
   name: string,
   ids: string[],
   dimensions = 512,
-  queue?: Queue,
+  queues?: EmbedQueues,
 ) {
   const { tenant, stream } = await tenantWithStream(prisma, name, dimensions);
   const rows = ids.map((id) => ({ id, text: `text of ${id}`, metadata: { n: id }, occurredAt: null }));
   await items.insertNew(tenant.id, stream.id, 'use-lite@1', rows);
-  const jobs = embedJobsFor(
-    stream,
-    rows.map((row) => ({ id: row.id, text: row.text, retries: 0, acceptedAt: Date.now() })),
-  );
-  if (queue) await queue.addBulk(jobs);
-  await items.markQueued(
-    stream.id,
-    jobs.flatMap((job) => job.data.items.map((item) => ({ id: item.itemId, jobId: job.opts.jobId! }))),
-  );
+  const toQueue = rows.map((row) => ({ id: row.id, text: row.text, retries: 0, acceptedAt: Date.now() }));
+  const carried = queues
+    ? await queues.enqueue(stream, toQueue)
+    : enqueuedItems(itemEmbedJobs(stream, toQueue));
+  await items.markQueued(stream.id, carried);
   return stream;
 }

@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { ItemStore, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
-import { embedJobsFor, EmbedQueueProducers, type JobHandler } from '@tributary/queue';
+import { EmbedQueues, type JobHandler } from '@tributary/queue';
 
 const PAGE = 1000;
 
@@ -17,21 +17,18 @@ const PAGE = 1000;
  * Re-running an item is harmless: workers write the same row and point and count it once.
  */
 @Injectable()
-export class RequeueOrphanedItemsHandler
-  implements JobHandler<'RequeueOrphanedItems'>, OnApplicationShutdown
-{
-  readonly job = 'RequeueOrphanedItems' as const;
-  private readonly logger = new Logger('RequeueOrphanedItems');
+export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsRequeue'> {
+  readonly job = 'OrphanedItemsRequeue' as const;
+  private readonly logger = new Logger('OrphanedItemsRequeue');
   private readonly items: ItemStore;
-  private readonly queues: EmbedQueueProducers;
 
   constructor(
     prisma: PrismaService,
+    private readonly queues: EmbedQueues,
     private readonly metrics: Metrics,
     @Inject(CONFIG) private readonly config: Config,
   ) {
     this.items = new ItemStore(prisma.sql);
-    this.queues = new EmbedQueueProducers(config, 'worker:requeue');
   }
 
   async handle(): Promise<{ requeued: number }> {
@@ -59,16 +56,12 @@ export class RequeueOrphanedItemsHandler
         const orphans = candidates.filter((item) => still.has(item.id));
         if (orphans.length > 0) {
           // A new job id: the lost job's id may still be known to BullMQ (kept as failed, say).
-          const jobs = embedJobsFor(
+          const carried = await this.queues.enqueue(
             stream,
             orphans.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
             `.r${sweep}`,
           );
-          await this.queues.for(stream.model).addBulk(jobs);
-          await this.items.recordRequeued(
-            stream.id,
-            jobs.flatMap((job) => job.data.items.map((i) => ({ id: i.itemId, jobId: job.opts.jobId! }))),
-          );
+          await this.items.recordRequeued(stream.id, carried);
           requeued += orphans.length;
           this.metrics.itemsRequeued.inc({ model: stream.model }, orphans.length);
           this.logger.warn(`stream ${stream.id}: enqueued again ${orphans.length} items whose job was lost`);
@@ -78,9 +71,5 @@ export class RequeueOrphanedItemsHandler
       }
     }
     return { requeued };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.queues.close();
   }
 }

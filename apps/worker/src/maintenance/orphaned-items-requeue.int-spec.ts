@@ -3,11 +3,13 @@ import { ConfigModule, loadConfig } from '@tributary/config';
 import { DbModule, ItemStore, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import {
-  createNamedQueue,
-  createNamedWorker,
+  createQueue,
+  createWorker,
+  EmbedQueues,
   embedQueueName,
+  QueueModule,
   UnrecoverableError,
-  type EmbedItemsJob,
+  type ItemEmbedData,
   type Queue,
 } from '@tributary/queue';
 import {
@@ -18,11 +20,12 @@ import {
   type TestDatabase,
 } from '@tributary/testing';
 import { streamWithQueuedItems } from '../testing/stream-fixture';
-import { RequeueOrphanedItemsHandler } from './requeue-orphaned-items.handler';
+import { OrphanedItemsRequeueHandler } from './orphaned-items-requeue.handler';
 
-describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
+describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
   let db: TestDatabase;
-  let handler: RequeueOrphanedItemsHandler;
+  let handler: OrphanedItemsRequeueHandler;
+  let queues: EmbedQueues;
   let prisma: PrismaService;
   let items: ItemStore;
   let queue: Queue;
@@ -40,15 +43,16 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
       ORPHANED_AFTER_MS: '60000',
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DbModule],
-      providers: [{ provide: Metrics, useValue: new Metrics('worker') }, RequeueOrphanedItemsHandler],
+      imports: [ConfigModule.forRoot(config), DbModule, QueueModule.forRoot({ clientName: 'test' })],
+      providers: [{ provide: Metrics, useValue: new Metrics('worker') }, OrphanedItemsRequeueHandler],
     }).compile();
     await moduleRef.init();
-    handler = moduleRef.get(RequeueOrphanedItemsHandler);
+    handler = moduleRef.get(OrphanedItemsRequeueHandler);
+    queues = moduleRef.get(EmbedQueues);
     prisma = moduleRef.get(PrismaService);
     metrics = moduleRef.get(Metrics);
     items = new ItemStore(prisma.sql);
-    queue = createNamedQueue(embedQueueName('use-lite@1'), { redisUrl: testRedisUrl(), prefix }, 'test');
+    queue = createQueue(embedQueueName('use-lite@1'), { redisUrl: testRedisUrl(), prefix }, 'test');
     close = () => moduleRef.close();
   });
 
@@ -60,7 +64,7 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
 
   /** Items confirmed in the queue; their jobs are in `queue` when `inQueue`, otherwise lost. */
   const streamWithItems = (name: string, ids: string[], inQueue = false) =>
-    streamWithQueuedItems(prisma, items, name, ids, 512, inQueue ? queue : undefined);
+    streamWithQueuedItems(prisma, items, name, ids, 512, inQueue ? queues : undefined);
 
   /** Pretends the items were put on the queue ten minutes ago. */
   async function age(streamId: string, ids: string[]) {
@@ -74,7 +78,7 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     const jobs = await queue.getJobs(['waiting']);
     return jobs
       .filter((job) => !onlyRequeued || /\.r\d+$/.test(job.id!))
-      .flatMap((job) => (job.data as EmbedItemsJob).items.map((i) => i.itemId))
+      .flatMap((job) => (job.data as ItemEmbedData).items.map((i) => i.itemId))
       .sort();
   }
 
@@ -85,6 +89,10 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     expect(await handler.handle()).toEqual({ requeued: 2 });
     expect(await queuedItemIds()).toEqual(['a1', 'a2']);
     const [job] = await queue.getJobs(['waiting']);
+    // The job ingest enqueues, under a new id (the lost job's may still be known to BullMQ).
+    expect(job!.name).toBe('ItemEmbed');
+    expect(job!.id).toMatch(/\.r\d+$/);
+    expect(job!.opts).toMatchObject({ attempts: 5, backoff: { type: 'exponential', delay: 500 } });
     expect(job!.data).toMatchObject({
       tenantId: stream.tenantId,
       streamId: stream.id,
@@ -122,7 +130,7 @@ describe('RequeueOrphanedItems (real PostgreSQL + Redis)', () => {
     await queue.obliterate({ force: true });
     // A job that failed for good while its item stayed queued (its failure was never recorded).
     const failedStream = await streamWithItems('failed-job', ['f1'], true);
-    const worker = createNamedWorker(
+    const worker = createWorker(
       embedQueueName('use-lite@1'),
       () => Promise.reject(new UnrecoverableError('worker crashed on it')),
       { redisUrl: testRedisUrl(), prefix },

@@ -1,0 +1,123 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import { PrismaService } from '@tributary/db';
+import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
+import { Metrics } from '@tributary/observability';
+import {
+  ITEM_EMBED_MAX_ITEMS,
+  UnrecoverableError,
+  type ItemEmbedData,
+  type Job,
+  type JobHandler,
+  type QueueRef,
+  type StreamItem,
+} from '@tributary/queue';
+import { type Redis } from '@tributary/redis';
+import { openSharedVectorStore, type VectorStore } from '@tributary/vector-store';
+import { WORKER_REDIS } from '../worker-redis';
+import { ItemEmbedder } from './item-embedder';
+import { MicroBatcher } from './micro-batcher';
+
+/** What one model's queue embeds through: its embedder and the batcher that feeds it. */
+interface ModelPipeline {
+  embedder: ItemEmbedder;
+  batcher: MicroBatcher<StreamItem, undefined>;
+}
+
+/**
+ * `ItemEmbed` on every served embedding queue: loads only the served models, and micro-batches the
+ * items of the jobs in hand (EMBED_WORKER_CONCURRENCY per queue, up to 100 items each) across jobs,
+ * per model (see {@link ItemEmbedder}). A killed worker's jobs are taken back by BullMQ's
+ * stalled-job check and done again (idempotently).
+ */
+@Injectable()
+export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
+  readonly job = 'ItemEmbed' as const;
+  private readonly logger = new Logger('ItemEmbed');
+  /** By queue name. */
+  private readonly pipelines = new Map<string, ModelPipeline>();
+  private engine: EmbeddingEngine | undefined;
+  private store: VectorStore | undefined;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly prisma: PrismaService,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async open(queues: readonly QueueRef[]): Promise<void> {
+    const models = queues.map((queue) => {
+      if (!queue.model) throw new Error(`queue ${queue.name} serves no model`);
+      return queue.model;
+    });
+    // Every item this process holds (jobs of up to 100 items) may be waiting for inference at once.
+    this.engine = await EmbeddingEngine.start(
+      engineOptionsFromConfig(
+        this.config,
+        models,
+        this.metrics.registry,
+        this.config.EMBED_WORKER_CONCURRENCY * ITEM_EMBED_MAX_ITEMS,
+        'throughput',
+      ),
+    );
+    this.store = openSharedVectorStore(this.config, this.prisma.sql);
+    queues.forEach((queue, i) => {
+      const embedder = new ItemEmbedder(
+        models[i]!,
+        this.engine!,
+        this.prisma,
+        this.redis,
+        this.store,
+        this.metrics,
+        this.config,
+      );
+      const batcher = new MicroBatcher<StreamItem, undefined>((items) => embedder.embed(items), {
+        maxItems: Math.max(this.config.BATCH_MAX_SIZE * 4, 64),
+        maxWaitMs: 5,
+        // Later batches are embedded while earlier ones are written to PostgreSQL and indexed.
+        concurrency: this.config.EMBED_WORKER_BATCHES_IN_FLIGHT,
+      });
+      this.pipelines.set(queue.name, { embedder, batcher });
+    });
+    this.logger.log(`models ${models.join(', ')} loaded (vector store: ${this.config.VECTOR_STORE})`);
+  }
+
+  /**
+   * Embeds the job's items. Bad input fails its item for good at once and the job goes on with the
+   * others; any other failure fails the job (BullMQ retries it), and on its last attempt the items
+   * not embedded by then fail for good.
+   */
+  async handle(job: Job<ItemEmbedData>): Promise<void> {
+    const pipeline = this.pipelines.get(job.queueName);
+    if (!pipeline) throw new Error(`queue ${job.queueName} is not served by this worker`);
+    const { embedder, batcher } = pipeline;
+    const { items, ...stream } = job.data;
+    const outcomes = await Promise.allSettled(items.map((item) => batcher.submit({ ...item, ...stream })));
+    const transient: Error[] = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') continue;
+      const error = outcome.reason as Error;
+      if (error instanceof UnrecoverableError)
+        await embedder.fail({ ...items[i]!, ...stream }, error, job.id);
+      else transient.push(error);
+    }
+    if (transient.length === 0) return;
+    // Out of attempts: what is not embedded by now fails for good (and is listed as such).
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.status === 'rejected' && !(outcome.reason instanceof UnrecoverableError))
+          await embedder
+            .fail({ ...items[i]!, ...stream }, outcome.reason as Error, job.id)
+            .catch(() => undefined);
+      }
+    }
+    throw transient[0]!;
+  }
+
+  /** After the workers finished their jobs in hand: the store, then the engine. */
+  async close(): Promise<void> {
+    await this.store?.close();
+    await this.engine?.close();
+  }
+}
