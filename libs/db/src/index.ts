@@ -30,3 +30,10 @@ export { poolSqlClient } from './sql-client';
 export type { SqlClient, TransactionalSqlClient } from './sql-client';
 export { createLegacyPgliteData } from './testing/legacy-pglite';
 export type { LegacyPgliteData } from './testing/legacy-pglite';
+export {
+  createTestDatabase,
+  prepareTemplateDatabase,
+  TEMPLATE_DATABASE,
+  testServerUrl,
+} from './testing/test-database';
+export type { TestDatabase } from './testing/test-database';
