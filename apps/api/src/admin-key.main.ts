@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '@tributary/config';
-import { openEmbeddedPostgres, PrismaService } from '@tributary/db';
-import { AdminCredentialRepository } from './auth/admin-credential.repository';
+import { AdminCredentialRepository, openEmbeddedPostgres, PrismaService } from '@tributary/db';
 import { ADMIN_KEY_BANNER, AdminKeyService } from './auth/admin-key.service';
 
 /**

@@ -7,7 +7,6 @@ import { JOB_HANDLERS } from '@tributary/queue';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
-import { ApiKeyUsageRepository } from './maintenance/api-key-usage.repository';
 import { RequeueOrphanedItemsHandler } from './maintenance/requeue-orphaned-items.handler';
 import { EmbedWorkerHost } from './embedding/embed-worker.host';
 import { WorkerHost } from './worker-host.service';
@@ -42,7 +41,6 @@ export class WorkerModule {
             return createRedis(config.REDIS_URL, 'worker', 'worker');
           },
         },
-        ApiKeyUsageRepository,
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
         WorkerHost,

@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-export {
-  createTestDatabase,
-  prepareTemplateDatabase,
-  TEMPLATE_DATABASE,
-  testServerUrl,
-} from '@tributary/db';
+export { createTestDatabase, prepareTemplateDatabase, TEMPLATE_DATABASE, testServerUrl } from '@tributary/db';
 export type { TestDatabase } from '@tributary/db';
 
 /** The Redis the test run provides. */

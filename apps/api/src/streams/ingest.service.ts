@@ -7,13 +7,17 @@ import {
   type IngestItem,
   type IngestResult,
 } from '@tributary/contracts';
-import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
+import {
+  ItemIngestRepository,
+  ItemQueueRepository,
+  type PendingItem,
+  type StreamWithCollection,
+} from '@tributary/db';
 import { embedJobsFor } from '@tributary/queue';
 import { redisKeys } from '@tributary/redis';
 import { RateLimiter } from '../auth/rate-limiter';
 import { MetricsService } from '../metrics/metrics.service';
 import { EmbedQueues } from './embed-queues';
-import type { StreamWithCollection } from './stream.repository';
 
 export type IngestChannel = 'rest' | 'ndjson' | 'webhook';
 
@@ -42,17 +46,16 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
  */
 @Injectable()
 export class IngestService {
-  private readonly items: ItemStore;
   private readonly keys: ReturnType<typeof redisKeys>;
 
   constructor(
-    prisma: PrismaService,
+    private readonly items: ItemIngestRepository,
+    private readonly queued: ItemQueueRepository,
     private readonly queues: EmbedQueues,
     private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {
-    this.items = new ItemStore(prisma.sql);
     this.keys = redisKeys(config.REDIS_PREFIX);
   }
 
@@ -92,6 +95,7 @@ export class IngestService {
       inserted.length === batch.length
         ? null
         : await this.items.pending(
+            stream.tenantId,
             stream.id,
             batch.map((i) => i.id),
           );
@@ -150,11 +154,11 @@ export class IngestService {
       job.data.items.map((item) => ({ id: item.itemId, jobId: job.opts.jobId! })),
     );
     if (alreadyQueued) {
-      await this.items.recordRequeued(stream.id, carried);
+      await this.queued.recordRequeued(stream.tenantId, stream.id, carried);
       return items.length;
     }
     // Marks them queued and counts them as accepted, in one statement.
-    return this.items.markQueued(stream.id, carried);
+    return this.queued.markQueued(stream.tenantId, stream.id, carried);
   }
 
   private async checkBackpressure(stream: StreamWithCollection, count: number): Promise<void> {

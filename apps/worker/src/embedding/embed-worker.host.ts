@@ -7,7 +7,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
-import { PrismaService } from '@tributary/db';
+import { CollectionRepository, ItemEmbeddingRepository, PrismaService } from '@tributary/db';
 import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
 import { Metrics, serveMetrics } from '@tributary/observability';
 import {
@@ -54,6 +54,8 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
     @Inject(CONFIG) private readonly config: Config,
     @Inject(WORKER_REDIS) private readonly redis: Redis,
     private readonly prisma: PrismaService,
+    private readonly items: ItemEmbeddingRepository,
+    private readonly collections: CollectionRepository,
     private readonly metrics: Metrics,
   ) {}
 
@@ -86,7 +88,8 @@ export class EmbedWorkerHost implements OnApplicationBootstrap, OnModuleDestroy,
       const embedder = new ItemEmbedder(
         model,
         this.engine,
-        this.prisma,
+        this.items,
+        this.collections,
         this.redis,
         this.store,
         this.metrics,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { ItemQueueRepository } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import { embedJobsFor, EmbedQueueProducers, type JobHandler } from '@tributary/queue';
 
@@ -22,15 +22,13 @@ export class RequeueOrphanedItemsHandler
 {
   readonly job = 'RequeueOrphanedItems' as const;
   private readonly logger = new Logger('RequeueOrphanedItems');
-  private readonly items: ItemStore;
   private readonly queues: EmbedQueueProducers;
 
   constructor(
-    prisma: PrismaService,
+    private readonly items: ItemQueueRepository,
     private readonly metrics: Metrics,
     @Inject(CONFIG) private readonly config: Config,
   ) {
-    this.items = new ItemStore(prisma.sql);
     this.queues = new EmbedQueueProducers(config, 'worker:requeue');
   }
 
@@ -42,10 +40,16 @@ export class RequeueOrphanedItemsHandler
       return idle.get(model)!;
     };
     let requeued = 0;
-    for (const stream of await this.items.streamsWithLag()) {
+    for (const stream of await this.items.streamsWithLagAcrossTenants()) {
       let after: string | undefined;
       for (;;) {
-        const page = await this.items.queuedBefore(stream.id, this.config.ORPHANED_AFTER_MS, PAGE, after);
+        const page = await this.items.queuedBefore(
+          stream.tenantId,
+          stream.id,
+          this.config.ORPHANED_AFTER_MS,
+          PAGE,
+          after,
+        );
         if (page.length === 0) break;
         const jobIds = [...new Set(page.flatMap((item) => (item.jobId ? [item.jobId] : [])))];
         const lost = await this.queues.finishedOrGone(stream.model, jobIds);
@@ -53,6 +57,7 @@ export class RequeueOrphanedItemsHandler
         const candidates = page.filter((item) => (item.jobId ? lost.has(item.jobId) : legacy));
         // A job that finished since the page was read wrote its items first: they are not queued now.
         const still = await this.items.stillQueued(
+          stream.tenantId,
           stream.id,
           candidates.map((item) => item.id),
         );
@@ -66,6 +71,7 @@ export class RequeueOrphanedItemsHandler
           );
           await this.queues.for(stream.model).addBulk(jobs);
           await this.items.recordRequeued(
+            stream.tenantId,
             stream.id,
             jobs.flatMap((job) => job.data.items.map((i) => ({ id: i.itemId, jobId: job.opts.jobId! }))),
           );
