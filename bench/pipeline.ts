@@ -4,12 +4,14 @@
 // that rate, search latency over 100,000 vectors with its recall@10 against exact (brute-force)
 // search over the same vectors read back from PostgreSQL, and the peak RSS of the api and worker processes.
 // Real PostgreSQL (the system's when installed; else the launcher's embedded one), real Redis, the embedded vector store.
+import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createPgPool, ItemStore, poolSqlClient, runMigrations, startEmbeddedPostgres } from '@tributary/db';
-import { loadConfig } from '@tributary/config';
+import { NestFactory } from '@nestjs/core';
+import { CollectionRepository, DbModule, runMigrations, startEmbeddedPostgres } from '@tributary/db';
+import { ConfigModule, loadConfig } from '@tributary/config';
 import {
   buildModels,
   EmbeddingEngine,
@@ -51,16 +53,22 @@ async function searchRecall(
   queries: Float32Array[],
   ownTexts: { id: string; text: string }[],
 ): Promise<{ recall: number; ownFirst: string }> {
-  const pool = createPgPool(databaseUrl, { poolSize: 2 });
+  const db = await NestFactory.createApplicationContext(
+    {
+      module: class BenchDb {},
+      imports: [
+        ConfigModule.forRoot(loadConfig({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '2' })),
+        DbModule,
+      ],
+    },
+    { logger: false },
+  );
   try {
-    const sql = poolSqlClient(pool);
-    const { rows } = await sql.query<{ id: string }>(
-      `SELECT id FROM collection WHERE tenant_id = $1::uuid AND name = 'tweets'`,
-      [tenantId],
-    );
+    const collections = db.get(CollectionRepository);
+    const collection = await collections.byName(tenantId, 'tweets');
     const ids: string[] = [];
     const scores = queries.map(() => [] as number[]);
-    for await (const page of new ItemStore(sql).collectionVectors(rows[0]!.id)) {
+    for await (const page of collections.collectionVectors(tenantId, collection.id)) {
       for (const point of page) {
         ids.push(point.itemId);
         const norm = Math.hypot(...point.vector);
@@ -92,7 +100,7 @@ async function searchRecall(
     }
     return { recall: found / (queries.length * 10), ownFirst: `${ownFirst}/${ownTexts.length}` };
   } finally {
-    await pool.end();
+    await db.close();
   }
 }
 

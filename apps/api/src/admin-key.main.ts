@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '@tributary/config';
-import { openEmbeddedPostgres, PrismaService } from '@tributary/db';
-import { AdminCredentialRepository } from './auth/admin-credential.repository';
+import { NestFactory } from '@nestjs/core';
+import { ConfigModule, loadConfig } from '@tributary/config';
+import { AdminCredentialRepository, DbModule, openEmbeddedPostgres } from '@tributary/db';
 import { ADMIN_KEY_BANNER, AdminKeyService } from './auth/admin-key.service';
 
 /**
@@ -32,11 +32,21 @@ async function main(argv: string[]): Promise<void> {
   const database = config.DATABASE_URL
     ? { url: config.DATABASE_URL, started: false, close: () => Promise.resolve() }
     : await openEmbeddedPostgres({ dataDir: path.join(path.resolve(config.DATA_DIR), 'postgres') });
-  const prisma = new PrismaService(
-    loadConfig({ ...process.env, DATABASE_URL: database.url, DATABASE_POOL_SIZE: '1' }),
+  // The database module alone: the API's AdminKeyService would generate a key on start-up.
+  const db = await NestFactory.createApplicationContext(
+    {
+      module: class AdminKeyDatabase {},
+      imports: [
+        ConfigModule.forRoot(
+          loadConfig({ ...process.env, DATABASE_URL: database.url, DATABASE_POOL_SIZE: '1' }),
+        ),
+        DbModule,
+      ],
+    },
+    { logger: false },
   );
   try {
-    const keys = new AdminKeyService(config, new AdminCredentialRepository(prisma));
+    const keys = new AdminKeyService(config, db.get(AdminCredentialRepository));
     if (rotate) {
       const secret = await keys.rotate();
       process.stdout.write(
@@ -51,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
         : 'No admin key yet: the API generates one on its first start (or run npm run admin:key -- --rotate).\n',
     );
   } finally {
-    await prisma.$disconnect();
+    await db.close();
     await database.close();
   }
 }

@@ -1,14 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { CONFIG, ConfigModule, type Config } from '@tributary/config';
-import { DbModule, SecretBox } from '@tributary/db';
+import { ConfigModule, type Config } from '@tributary/config';
+import { DbModule } from '@tributary/db';
 import { requestIdFor } from '@tributary/observability';
 import { QueueModule } from '@tributary/queue';
 import type { Logger as PinoRoot } from 'pino';
 import { ZodSerializerInterceptor } from 'nestjs-zod';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminAuthGuard } from './auth/admin-auth.guard';
-import { AdminCredentialRepository } from './auth/admin-credential.repository';
 import { AdminKeyService } from './auth/admin-key.service';
 import { KeyUsageRecorder } from './auth/key-usage.recorder';
 import { PrincipalCache } from './auth/principal-cache';
@@ -24,7 +23,6 @@ import { ModelCatalog } from './embeddings/model-catalog';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { HealthController } from './health/health.controller';
 import { LifecycleService } from './health/lifecycle.service';
-import { ApiKeyRepository } from './keys/api-key.repository';
 import { ApiKeyService } from './keys/api-key.service';
 import { KeysController } from './keys/keys.controller';
 import { OwnKeysController } from './keys/own-keys.controller';
@@ -33,7 +31,6 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsListener, metricsPlacement } from './metrics/metrics-listener';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
-import { TenantRepository } from './tenants/tenant.repository';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
 import { CollectionsController } from './collections/collections.controller';
@@ -43,7 +40,6 @@ import { FailuresService } from './streams/failures.service';
 import { HooksController, WebhookReplayRelease, WebhookSignatureGuard } from './streams/hooks.controller';
 import { IngestService } from './streams/ingest.service';
 import { NdjsonIngestService } from './streams/ndjson-ingest.service';
-import { StreamRepository } from './streams/stream.repository';
 import { StreamsController } from './streams/streams.controller';
 import { StreamsService } from './streams/streams.service';
 
@@ -69,7 +65,7 @@ export class AppModule {
             customAttributeKeys: { reqId: 'requestId' },
           },
         }),
-        DbModule,
+        DbModule.withStreams(),
         RedisModule,
         // Every model's queue opened before traffic arrives.
         QueueModule.forRoot({ clientName: 'api', openAtStart: true }),
@@ -93,7 +89,6 @@ export class AppModule {
         LifecycleService,
         MetricsService,
         MetricsListener,
-        AdminCredentialRepository,
         AdminKeyService,
         AdminAuthGuard,
         KeyUsageRecorder,
@@ -101,23 +96,18 @@ export class AppModule {
         TenantAuthGuard,
         RateLimiter,
         AuthFailures,
-        TenantRepository,
         TenantService,
-        ApiKeyRepository,
         ApiKeyService,
         ModelCatalog,
         EngineService,
         cachedEmbedderProvider,
         EmbeddingsService,
-        StreamRepository,
         StreamsService,
         IngestService,
         NdjsonIngestService,
         FailuresService,
         WebhookSignatureGuard,
         WebhookReplayRelease,
-        // Stored webhook secrets' keys; resolved at boot, so a missing key stops start-up, not a request.
-        { provide: SecretBox, useFactory: (c: Config) => SecretBox.fromConfig(c), inject: [CONFIG] },
         VectorStoreService,
         CollectionsService,
       ],

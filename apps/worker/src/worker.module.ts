@@ -7,7 +7,6 @@ import { JOB_HANDLERS, QueueModule } from '@tributary/queue';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
-import { ApiKeyUsageRepository } from './maintenance/api-key-usage.repository';
 import { OrphanedItemsRequeueHandler } from './maintenance/orphaned-items-requeue.handler';
 import { ItemEmbedHandler } from './embedding/item-embed.handler';
 import { WorkerHost } from './worker-host.service';
@@ -45,7 +44,6 @@ export class WorkerModule {
             return createRedis(config.REDIS_URL, 'worker', 'worker');
           },
         },
-        ApiKeyUsageRepository,
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
         WorkerHost,

@@ -1,7 +1,52 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
 import { PrismaService } from './prisma.service';
+import { AdminCredentialRepository } from './repositories/admin-credential.repository';
+import { ApiKeyUsageRepository } from './repositories/api-key-usage.repository';
+import { ApiKeyRepository } from './repositories/api-key.repository';
+import { CollectionRepository } from './repositories/collection.repository';
+import { ItemEmbeddingRepository } from './repositories/item-embedding.repository';
+import { ItemFailureRepository } from './repositories/item-failure.repository';
+import { ItemIngestRepository } from './repositories/item-ingest.repository';
+import { ItemQueueRepository } from './repositories/item-queue.repository';
+import { StreamRepository } from './repositories/stream.repository';
+import { TenantRepository } from './repositories/tenant.repository';
+import { SecretBox } from './secret-box';
 
-/** Provides the {@link PrismaService}; expects the CONFIG provider from the app module. */
+const repositories: Provider[] = [
+  TenantRepository,
+  ApiKeyRepository,
+  ApiKeyUsageRepository,
+  AdminCredentialRepository,
+  CollectionRepository,
+  ItemIngestRepository,
+  ItemQueueRepository,
+  ItemEmbeddingRepository,
+  ItemFailureRepository,
+];
+
+/**
+ * The {@link PrismaService} and the repositories, the only code that touches the database;
+ * expects the CONFIG provider from the app module. Global: a feature injects the repository it
+ * uses. {@link DbModule.withStreams} adds the stream repository, which needs the webhook secrets'
+ * keys.
+ */
 @Global()
-@Module({ providers: [PrismaService], exports: [PrismaService] })
-export class DbModule {}
+@Module({ providers: [PrismaService, ...repositories], exports: [PrismaService, ...repositories] })
+export class DbModule {
+  /**
+   * Also the {@link StreamRepository} and the {@link SecretBox} it encrypts webhook secrets with,
+   * its keys resolved at boot (a missing key stops start-up, not a request). For the API: workers
+   * hold no secrets keys.
+   */
+  static withStreams(): DynamicModule {
+    return {
+      module: DbModule,
+      providers: [
+        { provide: SecretBox, useFactory: (c: Config) => SecretBox.fromConfig(c), inject: [CONFIG] },
+        StreamRepository,
+      ],
+      exports: [SecretBox, StreamRepository],
+    };
+  }
+}

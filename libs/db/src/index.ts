@@ -15,18 +15,32 @@ export type { MigrationOptions } from './migrate';
 export { SecretBox, SecretDecryptError } from './secret-box';
 export { encryptStoredSecrets, webhookSecretContext } from './stored-secrets';
 export type { StoredSecretsReport } from './stored-secrets';
-export { ItemStore } from './item-store';
-export type {
-  EmbeddedItem,
-  ItemJob,
-  NewItem,
-  PendingItem,
-  QueuedItem,
-  StoredVector,
-  WrittenItem,
-} from './item-store';
+export { AdminCredentialRepository } from './repositories/admin-credential.repository';
+export { ApiKeyRepository } from './repositories/api-key.repository';
+export type { NewApiKey } from './repositories/api-key.repository';
+export { ApiKeyUsageRepository } from './repositories/api-key-usage.repository';
+export { CollectionRepository } from './repositories/collection.repository';
+export type { CollectionVersion, StoredVector } from './repositories/collection.repository';
+export { ItemEmbeddingRepository } from './repositories/item-embedding.repository';
+export type { EmbeddedItem, WrittenItem } from './repositories/item-embedding.repository';
+export { ItemFailureRepository } from './repositories/item-failure.repository';
+export type { FailedItem } from './repositories/item-failure.repository';
+export { ItemIngestRepository } from './repositories/item-ingest.repository';
+export type { NewItem, PendingItem } from './repositories/item-ingest.repository';
+export { ItemQueueRepository } from './repositories/item-queue.repository';
+export type { ItemJob, QueuedItem, StreamWithLag } from './repositories/item-queue.repository';
+export { StreamRepository } from './repositories/stream.repository';
+export type { StreamWithCollection } from './repositories/stream.repository';
+export { TenantRepository } from './repositories/tenant.repository';
 export type { Collection, Item, Stream } from './generated/prisma/client';
 export { poolSqlClient } from './sql-client';
 export type { SqlClient, TransactionalSqlClient } from './sql-client';
 export { createLegacyPgliteData } from './testing/legacy-pglite';
 export type { LegacyPgliteData } from './testing/legacy-pglite';
+export {
+  createTestDatabase,
+  prepareTemplateDatabase,
+  TEMPLATE_DATABASE,
+  testServerUrl,
+} from './testing/test-database';
+export type { TestDatabase } from './testing/test-database';

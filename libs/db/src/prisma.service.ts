@@ -27,7 +27,8 @@ export function createPrismaClient(url: string, poolSize = 10): PrismaClient {
 
 /**
  * The process-wide Prisma client, and raw SQL over the same pool ({@link PrismaService.sql}) for the
- * set-based statements of the hot paths. Only repositories and stores use them.
+ * set-based statements of the hot paths. Only the repositories use them, besides the health check's
+ * ping and the pgvector store (over `sql`).
  */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {

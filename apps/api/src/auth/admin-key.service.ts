@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { AdminCredentialRepository } from './admin-credential.repository';
+import { AdminCredentialRepository } from '@tributary/db';
 import { generateSecret, hashSecret, sameHash, secretPrefix } from './api-key-secret';
 
 /** The line the launcher looks for to show the generated admin key in its summary. */

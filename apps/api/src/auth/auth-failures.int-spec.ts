@@ -1,4 +1,4 @@
-import { ApiKeyRepository } from '../keys/api-key.repository';
+import { ApiKeyRepository } from '@tributary/db';
 import { signWebhook } from '../streams/webhook-signature';
 import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
 

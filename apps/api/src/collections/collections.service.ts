@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { NotFoundError, UnavailableError, ValidationError, type SearchRequest } from '@tributary/contracts';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { CollectionRepository } from '@tributary/db';
 import { appendIndexOp, fromPayload, metadataFilter } from '@tributary/vector-store';
 import { redisKeys } from '@tributary/redis';
 import { VectorStoreError } from '@tributary/vector-store';
@@ -10,7 +10,6 @@ import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { EngineService } from '../embeddings/engine.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
-import { StreamRepository } from '../streams/stream.repository';
 import { VectorStoreService } from './vector-store.service';
 
 /**
@@ -20,23 +19,18 @@ import { VectorStoreService } from './vector-store.service';
  */
 @Injectable()
 export class CollectionsService {
-  private readonly items: ItemStore;
-
   constructor(
-    prisma: PrismaService,
-    private readonly streams: StreamRepository,
+    private readonly collections: CollectionRepository,
     private readonly vectors: VectorStoreService,
     private readonly engines: EngineService,
     private readonly embeddings: EmbeddingsService,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
-  ) {
-    this.items = new ItemStore(prisma.sql);
-  }
+  ) {}
 
   async list(principal: TenantPrincipal) {
-    const collections = await this.streams.collections(principal.tenant.id);
+    const collections = await this.collections.list(principal.tenant.id);
     const data = await Promise.all(
       collections.map(async (c) => ({
         name: c.name,
@@ -50,7 +44,7 @@ export class CollectionsService {
   }
 
   async search(principal: TenantPrincipal, name: string, request: SearchRequest) {
-    const collection = await this.streams.collection(principal.tenant.id, name);
+    const collection = await this.collections.byName(principal.tenant.id, name);
     let vector: Float32Array;
     if (typeof request.query === 'string') {
       vector = await this.embedQuery(principal.tenant.id, collection.model, request.query);
@@ -93,20 +87,25 @@ export class CollectionsService {
 
   /** Deletes one item's point (and marks the stored item deleted); 404 when the collection has no such item. */
   async deleteItem(principal: TenantPrincipal, name: string, itemId: string): Promise<void> {
-    const collection = await this.streams.collection(principal.tenant.id, name);
+    const collection = await this.collections.byName(principal.tenant.id, name);
     const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
-    const deleted = await this.items.deleteFromCollection(collection.id, itemId, async (version) => {
-      if (this.config.VECTOR_STORE === 'embedded') {
-        await appendIndexOp(
-          this.redis.client,
-          logKey,
-          { op: 'delete', key: collection.storeKey, version, ids: [itemId] },
-          this.config.INDEX_LOG_RETENTION_MS,
-        );
-      } else if (await this.vectors.store.info(collection.storeKey)) {
-        await this.vectors.store.delete(collection.storeKey, [itemId]);
-      }
-    });
+    const deleted = await this.collections.deleteFromCollection(
+      principal.tenant.id,
+      collection.id,
+      itemId,
+      async (version) => {
+        if (this.config.VECTOR_STORE === 'embedded') {
+          await appendIndexOp(
+            this.redis.client,
+            logKey,
+            { op: 'delete', key: collection.storeKey, version, ids: [itemId] },
+            this.config.INDEX_LOG_RETENTION_MS,
+          );
+        } else if (await this.vectors.store.info(collection.storeKey)) {
+          await this.vectors.store.delete(collection.storeKey, [itemId]);
+        }
+      },
+    );
     if (deleted.length === 0) throw new NotFoundError('Item', itemId);
   }
 }

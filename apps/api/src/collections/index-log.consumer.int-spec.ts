@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
-import { DbModule, ItemStore, PrismaService } from '@tributary/db';
+import {
+  CollectionRepository,
+  DbModule,
+  ItemEmbeddingRepository,
+  ItemIngestRepository,
+  ItemQueueRepository,
+  PrismaService,
+} from '@tributary/db';
 import { appendIndexOp, itemPayload, type IndexOp } from '@tributary/vector-store';
 import { redisKeys } from '@tributary/redis';
 import {
@@ -90,7 +97,12 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
     const prisma = moduleRef.get(PrismaService);
     const redis = moduleRef.get(RedisService).client;
     const logKey = redisKeys(config.REDIS_PREFIX).indexLog;
-    const items = new ItemStore(prisma.sql);
+    const collections = moduleRef.get(CollectionRepository);
+    const [ingest, queued, embedding] = [
+      moduleRef.get(ItemIngestRepository),
+      moduleRef.get(ItemQueueRepository),
+      moduleRef.get(ItemEmbeddingRepository),
+    ];
     const vectors = moduleRef.get(VectorStoreService);
     const metrics = moduleRef.get(MetricsService);
 
@@ -104,13 +116,14 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
     /** Items accepted, embedded and written as a worker writes them; returns their log entry. */
     async function embed(c: Collection, ids: string[]) {
       const rows = ids.map((id) => ({ id, text: `text of ${id}`, metadata: { n: id }, occurredAt: null }));
-      await items.insertNew(c.tenantId, c.streamId, 'use-lite@1', rows);
-      await items.markQueued(
+      await ingest.insertNew(c.tenantId, c.streamId, 'use-lite@1', rows);
+      await queued.markQueued(
+        c.tenantId,
         c.streamId,
         ids.map((id) => ({ id, jobId: `job-${id}` })),
       );
-      const written = await items.writeEmbedded(
-        ids.map((id) => ({ streamId: c.streamId, itemId: id, vector: vectorOf(id) })),
+      const written = await embedding.writeEmbedded(
+        ids.map((id) => ({ tenantId: c.tenantId, streamId: c.streamId, itemId: id, vector: vectorOf(id) })),
       );
       const points = written.map((w) => ({
         id: w.itemId,
@@ -129,7 +142,7 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
 
     /** Bumps the version and runs `publish` in that transaction, as the worker does. */
     const publish = (c: Collection, work: (version: string) => Promise<unknown>) =>
-      items.withNextCollectionVersion(c.id, work);
+      collections.withNextCollectionVersion(c.id, work);
     const append = (op: IndexOp) => appendIndexOp(redis, logKey, op, HOUR);
 
     /** The fields of an entry as Redis stores it (appended to a scratch key and read back). */
@@ -149,7 +162,7 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
     /** Whether the collection holds exactly PostgreSQL's embedded items, each with its own vector. */
     async function differences(c: Collection): Promise<string[]> {
       const expected = new Map<string, Float32Array>();
-      for await (const page of items.collectionVectors(c.id))
+      for await (const page of collections.collectionVectors(c.tenantId, c.id))
         for (const v of page) expected.set(v.itemId, v.vector);
       const problems: string[] = [];
       const count = (await vectors.store.info(c.key))?.count ?? 0;
@@ -188,7 +201,7 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
       appendAndLose,
       expectEqualToPostgres,
       rebuilds,
-      items,
+      collections,
     };
   }
 
@@ -222,7 +235,7 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
     for (const batch of ['c', 'd', 'e', 'f']) {
       await t.publish(c, async (v) => t.append((await t.embed(c, ids(batch, 30)))(v)));
     }
-    await t.items.markDeleted(c.id, 'c3');
+    await t.collections.markDeleted(c.tenantId, c.id, 'c3');
     await t.publish(c, (v) => t.append({ op: 'delete', key: c.key, version: v, ids: ['c3'] }));
 
     await t.expectEqualToPostgres(c);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { CollectionRepository, PrismaService } from '@tributary/db';
 import { itemPayload } from '@tributary/vector-store';
 import { redisKeys } from '@tributary/redis';
 import {
@@ -30,6 +30,7 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(CONFIG) private readonly config: Config,
     private readonly prisma: PrismaService,
+    private readonly collections: CollectionRepository,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
   ) {}
@@ -67,26 +68,15 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
 
   /** PostgreSQL as the source of truth for the embedded indexes. */
   private rebuildSource(): RebuildSource {
-    const items = new ItemStore(this.prisma.sql);
-    const prisma = this.prisma;
+    const collections = this.collections;
     return {
       async collections() {
-        const rows = await prisma.collection.findMany({
-          select: { storeKey: true, dimensions: true, version: true },
-        });
-        return rows.map((r) => ({ key: r.storeKey, dimensions: r.dimensions, version: String(r.version) }));
+        const rows = await collections.versionsAcrossTenants();
+        return rows.map((r) => ({ key: r.storeKey, dimensions: r.dimensions, version: r.version }));
       },
-      async version(key: string) {
-        const row = await prisma.collection.findUnique({
-          where: { storeKey: key },
-          select: { version: true },
-        });
-        return row ? String(row.version) : undefined;
-      },
+      version: (key: string) => collections.versionByStoreKey(key),
       async *points(key: string) {
-        const row = await prisma.collection.findUnique({ where: { storeKey: key }, select: { id: true } });
-        if (!row) return;
-        for await (const page of items.collectionVectors(row.id)) {
+        for await (const page of collections.vectorsByStoreKey(key)) {
           yield page.map((p) => ({ id: p.itemId, vector: p.vector, payload: itemPayload(p) }));
         }
       },

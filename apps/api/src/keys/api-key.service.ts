@@ -8,7 +8,7 @@ import {
 import { generateSecret, hashSecret, secretPrefix } from '../auth/api-key-secret';
 import { AuthFailures } from '../auth/auth-failures';
 import { PrincipalCache } from '../auth/principal-cache';
-import { ApiKeyRepository } from './api-key.repository';
+import { ApiKeyRepository } from '@tributary/db';
 import { toApiKeyView } from './api-key.view';
 
 @Injectable()

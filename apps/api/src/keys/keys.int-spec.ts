@@ -1,6 +1,6 @@
 import { hashSecret } from '../auth/api-key-secret';
 import { PrincipalCache } from '../auth/principal-cache';
-import { ApiKeyRepository } from './api-key.repository';
+import { ApiKeyRepository } from '@tributary/db';
 import { createRedis } from '@tributary/redis';
 import { PrismaService } from '@tributary/db';
 import { startRedisServer, type RedisServer } from '@tributary/testing';

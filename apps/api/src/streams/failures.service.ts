@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { itemFailureReasons, type ItemFailureReason } from '@tributary/contracts';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { ItemFailureRepository, StreamRepository } from '@tributary/db';
 import { IngestService } from './ingest.service';
-import { StreamRepository } from './stream.repository';
 
 /** The listed reason of a stored code (a code this version does not know reads as a temporary failure). */
 function failureReason(stored: string | null): { reason: ItemFailureReason; error: string } {
@@ -14,19 +13,15 @@ function failureReason(stored: string | null): { reason: ItemFailureReason; erro
 /** Failed items of a stream: listed, and queued again on request. */
 @Injectable()
 export class FailuresService {
-  private readonly items: ItemStore;
-
   constructor(
-    prisma: PrismaService,
+    private readonly items: ItemFailureRepository,
     private readonly streams: StreamRepository,
     private readonly ingestion: IngestService,
-  ) {
-    this.items = new ItemStore(prisma.sql);
-  }
+  ) {}
 
   async list(tenantId: string, streamId: string, limit: number, cursor?: string) {
     await this.streams.get(tenantId, streamId);
-    const rows = await this.items.failures(streamId, limit + 1, cursor);
+    const rows = await this.items.failures(tenantId, streamId, limit + 1, cursor);
     const page = rows.slice(0, limit);
     return {
       data: page.map((r) => ({
@@ -41,7 +36,7 @@ export class FailuresService {
 
   async retry(tenantId: string, streamId: string, ids: string[] | undefined) {
     const stream = await this.streams.get(tenantId, streamId);
-    const items = await this.items.retryFailed(streamId, ids);
+    const items = await this.items.retryFailed(tenantId, streamId, ids);
     // Each retry has its own job id (the retry count is part of it), so BullMQ runs it afresh.
     const queued = await this.ingestion.enqueue(stream, items, true);
     return { accepted: queued, duplicates: (ids?.length ?? queued) - queued };

@@ -27,7 +27,7 @@ import { ApiErrors } from '../common/openapi';
 import { RedisService } from '../redis/redis.module';
 import { ItemsBody } from '../common/request-body';
 import { IngestService } from './ingest.service';
-import { StreamRepository, type StreamWithCollection } from './stream.repository';
+import { StreamRepository, type StreamWithCollection } from '@tributary/db';
 import { IngestItemsDto, IngestResultDto } from './streams.dto';
 import { SIGNATURE_HEADER, SIGNATURE_SCHEME, TIMESTAMP_HEADER, verifyWebhook } from './webhook-signature';
 

@@ -7,12 +7,16 @@ import {
   type IngestItem,
   type IngestResult,
 } from '@tributary/contracts';
-import { ItemStore, PrismaService, type PendingItem } from '@tributary/db';
+import {
+  ItemIngestRepository,
+  ItemQueueRepository,
+  type PendingItem,
+  type StreamWithCollection,
+} from '@tributary/db';
 import { EmbedQueues, type EnqueuedItem } from '@tributary/queue';
 import { redisKeys } from '@tributary/redis';
 import { RateLimiter } from '../auth/rate-limiter';
 import { MetricsService } from '../metrics/metrics.service';
-import type { StreamWithCollection } from './stream.repository';
 
 export type IngestChannel = 'rest' | 'ndjson' | 'webhook';
 
@@ -41,17 +45,16 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
  */
 @Injectable()
 export class IngestService {
-  private readonly items: ItemStore;
   private readonly keys: ReturnType<typeof redisKeys>;
 
   constructor(
-    prisma: PrismaService,
+    private readonly items: ItemIngestRepository,
+    private readonly queued: ItemQueueRepository,
     private readonly queues: EmbedQueues,
     private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {
-    this.items = new ItemStore(prisma.sql);
     this.keys = redisKeys(config.REDIS_PREFIX);
   }
 
@@ -91,6 +94,7 @@ export class IngestService {
       inserted.length === batch.length
         ? null
         : await this.items.pending(
+            stream.tenantId,
             stream.id,
             batch.map((i) => i.id),
           );
@@ -147,11 +151,11 @@ export class IngestService {
     }
     // Each item with the job carrying it, which the orphan sweep checks for in Redis.
     if (alreadyQueued) {
-      await this.items.recordRequeued(stream.id, carried);
+      await this.queued.recordRequeued(stream.tenantId, stream.id, carried);
       return items.length;
     }
     // Marks them queued and counts them as accepted, in one statement.
-    return this.items.markQueued(stream.id, carried);
+    return this.queued.markQueued(stream.tenantId, stream.id, carried);
   }
 
   private async checkBackpressure(stream: StreamWithCollection, count: number): Promise<void> {

@@ -8,10 +8,9 @@ import {
   type IngestItem,
   type IngestResult,
 } from '@tributary/contracts';
-import { isDataException } from '@tributary/db';
+import { isDataException, type StreamWithCollection } from '@tributary/db';
 import { IngestService } from './ingest.service';
 import { ndjsonLines, type NdjsonLine } from './ndjson';
-import type { StreamWithCollection } from './stream.repository';
 
 const MAX_REPORTED_LINES = 100;
 

@@ -10,7 +10,7 @@ import { ItemsBody } from '../common/request-body';
 import { FailuresService } from './failures.service';
 import { IngestService } from './ingest.service';
 import { NdjsonIngestService } from './ndjson-ingest.service';
-import { StreamRepository } from './stream.repository';
+import { StreamRepository } from '@tributary/db';
 import {
   CreatedStreamDto,
   CreateStreamDto,

@@ -3,7 +3,7 @@ import { CONFIG, type Config } from '@tributary/config';
 import { ValidationError, type CreateStream, type StreamView } from '@tributary/contracts';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EngineService } from '../embeddings/engine.service';
-import { StreamRepository, type StreamWithCollection } from './stream.repository';
+import { StreamRepository, type StreamWithCollection } from '@tributary/db';
 import { newWebhookSecret, SIGNATURE_SCHEME } from './webhook-signature';
 
 /** The vector store's name for a tenant's collection: tenant id, name and model, never chosen by a tenant. */

@@ -9,7 +9,7 @@ import {
 } from '@tributary/contracts';
 import { ModelCatalog } from '../embeddings/model-catalog';
 import { PrincipalCache } from '../auth/principal-cache';
-import { TenantRepository } from './tenant.repository';
+import { TenantRepository } from '@tributary/db';
 import { toTenantView } from './tenant.view';
 
 @Injectable()

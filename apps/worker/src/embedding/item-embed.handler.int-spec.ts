@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@tributary/config';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { ItemFailureRepository, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import {
   createQueue,
@@ -26,7 +26,7 @@ describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', ()
   let db: TestDatabase;
   let app: INestApplicationContext;
   let prisma: PrismaService;
-  let items: ItemStore;
+  let items: ItemFailureRepository;
   let queue: Queue;
   const queueName = embedQueueName('use-lite@1');
 
@@ -49,7 +49,7 @@ describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', ()
     app = await NestFactory.createApplicationContext(WorkerModule.register(config, { write: () => true }));
     await app.init();
     prisma = app.get(PrismaService);
-    items = new ItemStore(prisma.sql);
+    items = app.get(ItemFailureRepository);
     queue = createQueue(queueName, { redisUrl: testRedisUrl(), prefix }, 'test');
   }, 120_000);
 
@@ -85,14 +85,7 @@ describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', ()
 
   it('embeds the items ingest enqueues, and counts the job as completed', async () => {
     const before = await processed('completed');
-    const stream = await streamWithQueuedItems(
-      prisma,
-      items,
-      'embeds',
-      ['e1', 'e2', 'e3'],
-      512,
-      app.get(EmbedQueues),
-    );
+    const stream = await streamWithQueuedItems(app, 'embeds', ['e1', 'e2', 'e3'], 512, app.get(EmbedQueues));
     await settled(stream.id, 3);
     expect(await statuses(stream.id)).toEqual({ e1: 'embedded', e2: 'embedded', e3: 'embedded' });
     await waitUntil('the job to be counted', async () => (await processed('completed')) === before + 1);
@@ -101,7 +94,7 @@ describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', ()
   it('processes a job enqueued under its name before the upgrade (EmbedItem) as ItemEmbed', async () => {
     const before = await processed('completed');
     // As an earlier version left it in Redis: the same data, the old name.
-    const stream = await streamWithQueuedItems(prisma, items, 'legacy', ['l1', 'l2'], 512);
+    const stream = await streamWithQueuedItems(app, 'legacy', ['l1', 'l2'], 512);
     const [job] = itemEmbedJobs(
       stream,
       ['l1', 'l2'].map((id) => ({ id, text: `text of ${id}`, retries: 0, acceptedAt: Date.now() })),
@@ -115,7 +108,7 @@ describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', ()
 
   it('fails an item with nothing to embed at once, embeds the others of its job, and completes the job', async () => {
     const [completed, failed] = [await processed('completed'), await processed('failed')];
-    const stream = await streamWithQueuedItems(prisma, items, 'bad-input', ['g1', 'blank'], 512);
+    const stream = await streamWithQueuedItems(app, 'bad-input', ['g1', 'blank'], 512);
     const [job] = itemEmbedJobs(stream, [
       { id: 'g1', text: 'text of g1', retries: 0, acceptedAt: Date.now() },
       { id: 'blank', text: ' \u0007 ', retries: 0, acceptedAt: Date.now() },
@@ -123,7 +116,7 @@ describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', ()
     await queue.add('ItemEmbed', job!.data, { ...jobOptions.ItemEmbed, jobId: job!.jobId });
     await settled(stream.id, 2);
     expect(await statuses(stream.id)).toEqual({ blank: 'failed', g1: 'embedded' });
-    expect(await items.failures(stream.id, 10)).toEqual([
+    expect(await items.failures(stream.tenantId, stream.id, 10)).toEqual([
       expect.objectContaining({ id: 'blank', reason: 'empty_text' }),
     ]);
     await waitUntil('the job to be counted', async () => (await processed('completed')) === completed + 1);

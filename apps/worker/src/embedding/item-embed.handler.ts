@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { PrismaService } from '@tributary/db';
+import { CollectionRepository, ItemEmbeddingRepository, PrismaService } from '@tributary/db';
 import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
 import { Metrics } from '@tributary/observability';
 import {
@@ -43,6 +43,8 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
     @Inject(CONFIG) private readonly config: Config,
     @Inject(WORKER_REDIS) private readonly redis: Redis,
     private readonly prisma: PrismaService,
+    private readonly items: ItemEmbeddingRepository,
+    private readonly collections: CollectionRepository,
     private readonly metrics: Metrics,
   ) {}
 
@@ -66,7 +68,8 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
       const embedder = new ItemEmbedder(
         models[i]!,
         this.engine!,
-        this.prisma,
+        this.items,
+        this.collections,
         this.redis,
         this.store,
         this.metrics,

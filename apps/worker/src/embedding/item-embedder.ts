@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Config } from '@tributary/config';
-import { ItemStore, type PrismaService, type WrittenItem } from '@tributary/db';
+import { CollectionRepository, ItemEmbeddingRepository, type WrittenItem } from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
 import { appendIndexOp, itemPayload } from '@tributary/vector-store';
@@ -24,9 +24,8 @@ interface CollectionRef {
  */
 export class ItemEmbedder {
   private readonly logger = new Logger('ItemEmbedder');
-  private readonly items: ItemStore;
   private readonly embedder: CachedEmbedder;
-  private readonly collections = new Map<string, CollectionRef>();
+  private readonly refs = new Map<string, CollectionRef>();
   private readonly ensured = new Set<string>();
   private readonly logKey: string;
   private readonly logRetentionMs: number;
@@ -35,14 +34,14 @@ export class ItemEmbedder {
   constructor(
     private readonly model: string,
     private readonly engine: EmbeddingEngine,
-    private readonly prisma: PrismaService,
+    private readonly items: ItemEmbeddingRepository,
+    private readonly collections: CollectionRepository,
     private readonly redis: Redis,
     /** Undefined for the embedded store: its writes go through the index log. */
     private readonly store: VectorStore | undefined,
     private readonly metrics: Metrics,
     config: Config,
   ) {
-    this.items = new ItemStore(prisma.sql);
     this.embedder = new CachedEmbedder(engine, EmbeddingCache.fromConfig(redis, config), { metrics });
     this.logKey = redisKeys(config.REDIS_PREFIX).indexLog;
     this.logRetentionMs = config.INDEX_LOG_RETENTION_MS;
@@ -71,24 +70,31 @@ export class ItemEmbedder {
 
     const ready = jobs.flatMap((job, i) => (outcome[i] || !vectors[i] ? [] : [{ job, vector: vectors[i] }]));
     const written = await this.items.writeEmbedded(
-      ready.map(({ job, vector }) => ({ streamId: job.streamId, itemId: job.itemId, vector })),
+      ready.map(({ job, vector }) => ({
+        tenantId: job.tenantId,
+        streamId: job.streamId,
+        itemId: job.itemId,
+        vector,
+      })),
     );
     const vectorOf = new Map(ready.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]));
     const acceptedOf = new Map(
       ready.map(({ job }) => [`${job.streamId}\u0000${job.itemId}`, job.acceptedAt]),
     );
     const collectionOf = new Map(jobs.map((j) => [j.streamId, j.collectionId]));
+    const tenantOf = new Map(jobs.map((j) => [j.streamId, j.tenantId]));
 
-    // Group the written items by collection and index them.
+    // Group the written items by collection (and the tenant their jobs name) and index them.
     const byCollection = new Map<string, WrittenItem[]>();
     for (const item of written) {
-      const collectionId = collectionOf.get(item.streamId)!;
-      const list = byCollection.get(collectionId) ?? [];
+      const groupKey = `${tenantOf.get(item.streamId)!}\u0000${collectionOf.get(item.streamId)!}`;
+      const list = byCollection.get(groupKey) ?? [];
       list.push(item);
-      byCollection.set(collectionId, list);
+      byCollection.set(groupKey, list);
     }
-    for (const [collectionId, group] of byCollection) {
-      const collection = await this.collection(collectionId);
+    for (const [groupKey, group] of byCollection) {
+      const [tenantId, collectionId] = groupKey.split('\u0000') as [string, string];
+      const collection = await this.collection(tenantId, collectionId);
       const points = group.map((item) => ({
         id: item.itemId,
         vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
@@ -111,7 +117,7 @@ export class ItemEmbedder {
     if (!this.store) {
       // The version bump holds the collection's row lock until the entry is in the log, so the
       // log's order is the versions' order whatever the number of workers.
-      await this.items.withNextCollectionVersion(collectionId, (version) =>
+      await this.collections.withNextCollectionVersion(collectionId, (version) =>
         appendIndexOp(
           this.redis,
           this.logKey,
@@ -142,16 +148,15 @@ export class ItemEmbedder {
       this.metrics.freshness.observe({ store: this.store.kind }, (now - at) / 1000);
   }
 
-  private async collection(id: string): Promise<CollectionRef> {
-    let ref = this.collections.get(id);
+  /** The job's collection, if it is one of the job's tenant (a job naming another's finds none). */
+  private async collection(tenantId: string, id: string): Promise<CollectionRef> {
+    const cacheKey = `${tenantId}\u0000${id}`;
+    let ref = this.refs.get(cacheKey);
     if (!ref) {
-      const row = await this.prisma.collection.findUnique({
-        where: { id },
-        select: { storeKey: true, dimensions: true },
-      });
+      const row = await this.collections.storeRef(tenantId, id);
       if (!row) throw new ItemFailure('collection_missing', `collection ${id} no longer exists`);
       ref = { key: row.storeKey, dimensions: row.dimensions };
-      this.collections.set(id, ref);
+      this.refs.set(cacheKey, ref);
     }
     return ref;
   }
@@ -166,7 +171,7 @@ export class ItemEmbedder {
       { tenantId: job.tenantId, streamId: job.streamId, itemId: job.itemId, jobId, reason, err: error },
       `item failed for good: ${reason}`,
     );
-    if (await this.items.markFailed(job.streamId, job.itemId, reason)) {
+    if (await this.items.markFailed(job.tenantId, job.streamId, job.itemId, reason)) {
       this.metrics.itemFailures.inc({
         reason: error instanceof UnrecoverableError ? 'bad_input' : 'attempts_exhausted',
       });

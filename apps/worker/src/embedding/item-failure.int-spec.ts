@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@tributary/config';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { ItemFailureRepository, PrismaService } from '@tributary/db';
 import { EmbedQueues, embedQueueName } from '@tributary/queue';
 import {
   createTestDatabase,
@@ -51,7 +51,7 @@ describe('an item that fails for good keeps a reason code, the error text goes t
 
   it('out of attempts: stored as attempts_exhausted, logged with the error, item and job ids', async () => {
     const prisma = app.get(PrismaService);
-    const items = new ItemStore(prisma.sql);
+    const failures = app.get(ItemFailureRepository);
     // PostgreSQL refuses to store the vector, with the kind of detail a real failure carries
     // (a path on the server): a transient error on every attempt.
     await prisma.sql.query(`
@@ -59,14 +59,14 @@ describe('an item that fails for good keeps a reason code, the error text goes t
       BEGIN RAISE EXCEPTION 'could not extend file "/srv/pgdata/base/16384/2619": No space left on device'; END $$;
       CREATE TRIGGER refuse_embedding BEFORE UPDATE ON item
         FOR EACH ROW WHEN (NEW.status = 'embedded') EXECUTE FUNCTION refuse_embedding();`);
-    const stream = await streamWithQueuedItems(prisma, items, 'failing', ['x1'], 512, app.get(EmbedQueues));
+    const stream = await streamWithQueuedItems(app, 'failing', ['x1'], 512, app.get(EmbedQueues));
     // Five attempts with exponential backoff from 500 ms: about 8 s, more on a loaded machine.
     await waitUntil(
       'the item to fail for good',
-      async () => (await items.failures(stream.id, 10)).length === 1,
+      async () => (await failures.failures(stream.tenantId, stream.id, 10)).length === 1,
       90_000,
     );
-    const [failure] = await items.failures(stream.id, 10);
+    const [failure] = await failures.failures(stream.tenantId, stream.id, 10);
     expect(failure).toEqual(expect.objectContaining({ id: 'x1', reason: 'attempts_exhausted' }));
     // Nothing stored names the internals the tenant would see.
     const { rows } = await prisma.sql.query<{ row: string }>(

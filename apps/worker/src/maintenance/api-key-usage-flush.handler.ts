@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
+import { ApiKeyUsageRepository } from '@tributary/db';
 import { redisKeys, type Redis } from '@tributary/redis';
 import { type JobHandler } from '@tributary/queue';
 import { WORKER_REDIS } from '../worker-redis';
-import { ApiKeyUsageRepository } from './api-key-usage.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,12 +1,10 @@
 import { Test } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
-import { createPrismaClient } from '@tributary/db';
+import { createPrismaClient, DbModule } from '@tributary/db';
 import { createRedis, redisKeys, type Redis } from '@tributary/redis';
 import { createTestDatabase, testRedisUrl, uniqueRedisPrefix, type TestDatabase } from '@tributary/testing';
-import { DbModule } from '@tributary/db';
 import { WORKER_REDIS } from '../worker-redis';
 import { ApiKeyUsageFlushHandler } from './api-key-usage-flush.handler';
-import { ApiKeyUsageRepository } from './api-key-usage.repository';
 
 describe('ApiKeyUsageFlush (real PostgreSQL + Redis)', () => {
   let db: TestDatabase;
@@ -24,7 +22,7 @@ describe('ApiKeyUsageFlush (real PostgreSQL + Redis)', () => {
     usageKey = redisKeys(prefix).keyUsage;
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(config), DbModule],
-      providers: [ApiKeyUsageRepository, ApiKeyUsageFlushHandler, { provide: WORKER_REDIS, useValue: redis }],
+      providers: [ApiKeyUsageFlushHandler, { provide: WORKER_REDIS, useValue: redis }],
     }).compile();
     await moduleRef.init();
     handler = moduleRef.get(ApiKeyUsageFlushHandler);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ItemStore, PrismaService } from '@tributary/db';
+import { ItemQueueRepository } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import { EmbedQueues, type JobHandler } from '@tributary/queue';
 
@@ -20,16 +20,13 @@ const PAGE = 1000;
 export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsRequeue'> {
   readonly job = 'OrphanedItemsRequeue' as const;
   private readonly logger = new Logger('OrphanedItemsRequeue');
-  private readonly items: ItemStore;
 
   constructor(
-    prisma: PrismaService,
+    private readonly items: ItemQueueRepository,
     private readonly queues: EmbedQueues,
     private readonly metrics: Metrics,
     @Inject(CONFIG) private readonly config: Config,
-  ) {
-    this.items = new ItemStore(prisma.sql);
-  }
+  ) {}
 
   async handle(): Promise<{ requeued: number }> {
     const sweep = Date.now();
@@ -39,10 +36,16 @@ export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsReq
       return idle.get(model)!;
     };
     let requeued = 0;
-    for (const stream of await this.items.streamsWithLag()) {
+    for (const stream of await this.items.streamsWithLagAcrossTenants()) {
       let after: string | undefined;
       for (;;) {
-        const page = await this.items.queuedBefore(stream.id, this.config.ORPHANED_AFTER_MS, PAGE, after);
+        const page = await this.items.queuedBefore(
+          stream.tenantId,
+          stream.id,
+          this.config.ORPHANED_AFTER_MS,
+          PAGE,
+          after,
+        );
         if (page.length === 0) break;
         const jobIds = [...new Set(page.flatMap((item) => (item.jobId ? [item.jobId] : [])))];
         const lost = await this.queues.finishedOrGone(stream.model, jobIds);
@@ -50,6 +53,7 @@ export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsReq
         const candidates = page.filter((item) => (item.jobId ? lost.has(item.jobId) : legacy));
         // A job that finished since the page was read wrote its items first: they are not queued now.
         const still = await this.items.stillQueued(
+          stream.tenantId,
           stream.id,
           candidates.map((item) => item.id),
         );
@@ -61,7 +65,7 @@ export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsReq
             orphans.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
             `.r${sweep}`,
           );
-          await this.items.recordRequeued(stream.id, carried);
+          await this.items.recordRequeued(stream.tenantId, stream.id, carried);
           requeued += orphans.length;
           this.metrics.itemsRequeued.inc({ model: stream.model }, orphans.length);
           this.logger.warn(`stream ${stream.id}: enqueued again ${orphans.length} items whose job was lost`);

@@ -1,6 +1,6 @@
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
-import { DbModule, ItemStore, PrismaService } from '@tributary/db';
+import { DbModule, ItemEmbeddingRepository, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import {
   createQueue,
@@ -27,7 +27,8 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
   let handler: OrphanedItemsRequeueHandler;
   let queues: EmbedQueues;
   let prisma: PrismaService;
-  let items: ItemStore;
+  let moduleRef: TestingModule;
+  let items: ItemEmbeddingRepository;
   let queue: Queue;
   let metrics: Metrics;
   let close: () => Promise<void>;
@@ -42,7 +43,7 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
       REDIS_PREFIX: prefix,
       ORPHANED_AFTER_MS: '60000',
     });
-    const moduleRef = await Test.createTestingModule({
+    moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(config), DbModule, QueueModule.forRoot({ clientName: 'test' })],
       providers: [{ provide: Metrics, useValue: new Metrics('worker') }, OrphanedItemsRequeueHandler],
     }).compile();
@@ -51,7 +52,7 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
     queues = moduleRef.get(EmbedQueues);
     prisma = moduleRef.get(PrismaService);
     metrics = moduleRef.get(Metrics);
-    items = new ItemStore(prisma.sql);
+    items = moduleRef.get(ItemEmbeddingRepository);
     queue = createQueue(embedQueueName('use-lite@1'), { redisUrl: testRedisUrl(), prefix }, 'test');
     close = () => moduleRef.close();
   });
@@ -64,7 +65,7 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
 
   /** Items confirmed in the queue; their jobs are in `queue` when `inQueue`, otherwise lost. */
   const streamWithItems = (name: string, ids: string[], inQueue = false) =>
-    streamWithQueuedItems(prisma, items, name, ids, 512, inQueue ? queues : undefined);
+    streamWithQueuedItems(moduleRef, name, ids, 512, inQueue ? queues : undefined);
 
   /** Pretends the items were put on the queue ten minutes ago. */
   async function age(streamId: string, ids: string[]) {
@@ -115,8 +116,10 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
     await queue.obliterate({ force: true });
     const stream = await streamWithItems('settled', ['b1', 'b2', 'b3']);
     await age(stream.id, ['b1', 'b2', 'b3']);
-    await items.writeEmbedded([{ streamId: stream.id, itemId: 'b1', vector: new Float32Array(512) }]);
-    await items.markFailed(stream.id, 'b2', 'empty_text');
+    await items.writeEmbedded([
+      { tenantId: stream.tenantId, streamId: stream.id, itemId: 'b1', vector: new Float32Array(512) },
+    ]);
+    await items.markFailed(stream.tenantId, stream.id, 'b2', 'empty_text');
 
     const result = await handler.handle();
     const ids = await queuedItemIds();

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService, type ApiKey, type Tenant } from '@tributary/db';
+import type { ApiKey, Tenant } from '../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
 
 export interface NewApiKey {
   name: string;

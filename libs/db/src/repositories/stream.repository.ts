@@ -1,29 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '@tributary/contracts';
-import {
-  isUniqueViolation,
-  PrismaService,
-  SecretBox,
-  webhookSecretContext,
-  type Collection,
-  type Stream,
-} from '@tributary/db';
+import type { Collection, Stream } from '../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+import { SecretBox } from '../secret-box';
+import { webhookSecretContext } from '../stored-secrets';
+import { isUniqueViolation } from '../unique-violation';
+import { CollectionRepository } from './collection.repository';
 
 export type StreamWithCollection = Stream & { collection: Collection };
 
 /**
- * Streams and collections, always scoped to one tenant: another tenant's id is simply not found.
- * Webhook secrets go in and come out in plain text here and are stored encrypted ({@link SecretBox},
- * bound to the stream's id); nothing else reads or writes those columns.
+ * Streams, always scoped to one tenant: another tenant's id is simply not found (the webhook's
+ * lookup, which has no tenant yet, is the one exception and says so). Webhook secrets go in and
+ * come out in plain text here and are stored encrypted ({@link SecretBox}, bound to the stream's
+ * id); nothing else reads or writes those columns.
  */
 @Injectable()
 export class StreamRepository {
-  private readonly collectionCache = new Map<string, { collection: Collection; expires: number }>();
-
   constructor(
     private readonly prisma: PrismaService,
     private readonly secrets: SecretBox,
+    private readonly collections: CollectionRepository,
   ) {}
 
   /**
@@ -44,22 +42,11 @@ export class StreamRepository {
   ): Promise<StreamWithCollection> {
     try {
       return await this.prisma.$transaction(async (tx) => {
-        let collection = await tx.collection.findUnique({
-          where: { tenantId_name: { tenantId, name: input.collection } },
-        });
-        if (collection && collection.model !== input.model) {
-          throw new ConflictError(
-            `Collection ${input.collection} holds ${collection.model} vectors; a stream into it must use that model`,
-          );
-        }
-        collection ??= await tx.collection.create({
-          data: {
-            tenantId,
-            name: input.collection,
-            model: input.model,
-            dimensions: input.dimensions,
-            storeKey: input.storeKey,
-          },
+        const collection = await this.collections.findOrCreate(tx, tenantId, {
+          name: input.collection,
+          model: input.model,
+          dimensions: input.dimensions,
+          storeKey: input.storeKey,
         });
         const id = randomUUID();
         const stream = await tx.stream.create({
@@ -149,26 +136,5 @@ export class StreamRepository {
     if (count === 0)
       throw new ConflictError('The webhook secret was rotated at the same moment; rotate again');
     return { previousUntil };
-  }
-
-  collections(tenantId: string): Promise<Collection[]> {
-    return this.prisma.collection.findMany({ where: { tenantId }, orderBy: { name: 'asc' } });
-  }
-
-  /**
-   * A collection by name. Remembered for a few seconds: a search should not pay a database round
-   * trip for a row that does not change once created (model, dimensions and store key are fixed).
-   */
-  async collection(tenantId: string, name: string): Promise<Collection> {
-    const cacheKey = `${tenantId}\u0000${name}`;
-    const cached = this.collectionCache.get(cacheKey);
-    if (cached && cached.expires > Date.now()) return cached.collection;
-    const collection = await this.prisma.collection.findUnique({
-      where: { tenantId_name: { tenantId, name } },
-    });
-    if (!collection) throw new NotFoundError('Collection', name);
-    if (this.collectionCache.size >= 10_000) this.collectionCache.clear();
-    this.collectionCache.set(cacheKey, { collection, expires: Date.now() + 5_000 });
-    return collection;
   }
 }

@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '@tributary/db';
+import { PrismaService } from '../prisma.service';
 
+/**
+ * Last-used times of API keys, as the worker's flush moves them from Redis to PostgreSQL:
+ * system-scoped (one flush covers the keys of every tenant, found by key id).
+ */
 @Injectable()
 export class ApiKeyUsageRepository {
   constructor(private readonly prisma: PrismaService) {}

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { isUniqueViolation, PrismaService } from '@tributary/db';
+import { PrismaService } from '../prisma.service';
+import { isUniqueViolation } from '../unique-violation';
 
 const SINGLETON = 1;
 
+/** The generated admin key's hash (one row, unused while ADMIN_API_KEY is set); no tenant involved. */
 @Injectable()
 export class AdminCredentialRepository {
   constructor(private readonly prisma: PrismaService) {}

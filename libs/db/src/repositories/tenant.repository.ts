@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { isRecordNotFound, isUniqueViolation, PrismaService, type Tenant } from '@tributary/db';
+import type { Tenant } from '../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+import { isRecordNotFound, isUniqueViolation } from '../unique-violation';
 import { ConflictError, NotFoundError, type TenantLimits } from '@tributary/contracts';
 
 /** Tenants as the admin sees them. Tenant-owned data lives in tenant-scoped repositories. */

@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { SqlRepository } from './sql-repository';
+import { vectorBytes } from './vector-bytes';
+
+/**
+ * An embedded item, ready to be written with its vector. The tenant comes from the job that
+ * carried the item: an item of another tenant (a corrupted job) is not written.
+ */
+export interface EmbeddedItem {
+  tenantId: string;
+  streamId: string;
+  itemId: string;
+  vector: Float32Array;
+}
+
+/** What the worker needs to index a written item. */
+export interface WrittenItem {
+  streamId: string;
+  itemId: string;
+  text: string;
+  metadata: unknown;
+}
+
+/**
+ * The worker's results on stored inputs (table `item`): vectors written, items failed for good.
+ * Each change to items and the stream counters that count them is one statement, so a process
+ * killed at any point leaves them consistent. Tenant-scoped by the job's tenant id: a job naming
+ * another tenant's stream changes nothing.
+ */
+@Injectable()
+export class ItemEmbeddingRepository extends SqlRepository {
+  /**
+   * Writes vectors of embedded items, marks them embedded and adds the newly embedded ones to their
+   * streams' counters, in one statement. Items deleted meanwhile are left alone; items written
+   * before (a retried job) are written again but not counted twice; items not of the tenant given
+   * with them are not written. Returns the items written.
+   */
+  async writeEmbedded(items: EmbeddedItem[]): Promise<WrittenItem[]> {
+    if (items.length === 0) return [];
+    // All vectors in one buffer, sent as one binary parameter and cut apart in SQL: an array of
+    // bytea would travel as hex text (twice the bytes, encoded here and decoded by PostgreSQL).
+    const width = items[0]!.vector.byteLength;
+    if (items.some((i) => i.vector.byteLength !== width))
+      throw new Error('writeEmbedded takes vectors of one length per call');
+    const vectors = Buffer.allocUnsafe(width * items.length);
+    items.forEach((item, i) => vectorBytes(item.vector).copy(vectors, i * width));
+    return this.rows<WrittenItem>(
+      `WITH input AS (
+         SELECT t.stream_id, t.id, t.tenant_id, substring($3::bytea FROM ((t.n - 1) * $4::int + 1)::int FOR $4::int) AS vector
+         FROM unnest($1::uuid[], $2::text[], $5::uuid[]) WITH ORDINALITY AS t(stream_id, id, tenant_id, n)
+       ), before AS (
+         -- Locked in key order: two workers writing overlapping items (a redelivered job) wait, never deadlock.
+         SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id, tenant_id)
+         ORDER BY i.stream_id, i.id FOR UPDATE OF i
+       ), written AS (
+         UPDATE item SET status = 'embedded', vector = input.vector, embedded_at = now(), failure_reason = NULL
+         FROM input JOIN before USING (stream_id, id)
+         WHERE item.stream_id = input.stream_id AND item.id = input.id AND before.status <> 'deleted'
+         RETURNING item.stream_id, item.id, item.text, item.metadata, (before.status = 'embedded') AS was_embedded
+       ), counted AS (
+         -- In the same statement: a worker killed after this commit must not leave items uncounted.
+         UPDATE stream SET embedded_count = embedded_count + n.count
+         FROM (SELECT stream_id, count(*) AS count FROM written WHERE NOT was_embedded GROUP BY stream_id) AS n
+         WHERE stream.id = n.stream_id
+       )
+       SELECT stream_id AS "streamId", id AS "itemId", text, metadata FROM written`,
+      [
+        items.map((i) => i.streamId),
+        items.map((i) => i.itemId),
+        vectors,
+        width,
+        items.map((i) => i.tenantId),
+      ],
+    );
+  }
+
+  /**
+   * Marks an item failed for good (unless it was embedded or deleted meanwhile) and counts it, in
+   * one statement; true when it changed.
+   */
+  async markFailed(tenantId: string, streamId: string, itemId: string, reason: string): Promise<boolean> {
+    const [row] = await this.rows<{ changed: string }>(
+      `WITH changed AS (
+         UPDATE item SET status = 'failed', failure_reason = $3
+         WHERE stream_id = $1::uuid AND id = $2 AND status IN ('pending', 'queued') AND tenant_id = $4::uuid
+         RETURNING 1
+       )
+       UPDATE stream SET failed_count = failed_count + (SELECT count(*) FROM changed)
+       WHERE id = $1::uuid AND tenant_id = $4::uuid
+       RETURNING (SELECT count(*) FROM changed) AS changed`,
+      [streamId, itemId, reason, tenantId],
+    );
+    return Number(row?.changed ?? 0) > 0;
+  }
+}
