@@ -81,19 +81,19 @@ export class ItemEmbedder {
     const acceptedOf = new Map(
       ready.map(({ job }) => [`${job.streamId}\u0000${job.itemId}`, job.acceptedAt]),
     );
-    const collectionOf = new Map(jobs.map((j) => [j.streamId, j.collectionId]));
-    const tenantOf = new Map(jobs.map((j) => [j.streamId, j.tenantId]));
+    // A stream's jobs all name the same tenant and collection.
+    const streamOf = new Map(jobs.map((j) => [j.streamId, j]));
 
     // Group the written items by collection (and the tenant their jobs name) and index them.
-    const byCollection = new Map<string, WrittenItem[]>();
+    const byCollection = new Map<string, { tenantId: string; collectionId: string; items: WrittenItem[] }>();
     for (const item of written) {
-      const groupKey = `${tenantOf.get(item.streamId)!}\u0000${collectionOf.get(item.streamId)!}`;
-      const list = byCollection.get(groupKey) ?? [];
-      list.push(item);
-      byCollection.set(groupKey, list);
+      const { tenantId, collectionId } = streamOf.get(item.streamId)!;
+      const groupKey = `${tenantId}\u0000${collectionId}`;
+      let group = byCollection.get(groupKey);
+      if (!group) byCollection.set(groupKey, (group = { tenantId, collectionId, items: [] }));
+      group.items.push(item);
     }
-    for (const [groupKey, group] of byCollection) {
-      const [tenantId, collectionId] = groupKey.split('\u0000') as [string, string];
+    for (const { tenantId, collectionId, items: group } of byCollection.values()) {
       const collection = await this.collection(tenantId, collectionId);
       const points = group.map((item) => ({
         id: item.itemId,
