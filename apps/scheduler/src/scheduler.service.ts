@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { CONFIG, type Config } from '@tributary/config';
+import { CONFIG, redisUrlOf, type Config } from '@tributary/config';
 import {
   createQueue,
   jobOptions,
@@ -34,9 +34,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const url = this.config.REDIS_URL;
-    if (!url)
-      throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
+    const url = redisUrlOf(this.config);
     for (const { job, everyMs } of this.schedules()) {
       const name = queueOf(job);
       let queue = this.queues.get(name);

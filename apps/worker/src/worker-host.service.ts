@@ -6,10 +6,9 @@ import {
   OnApplicationShutdown,
   OnModuleDestroy,
 } from '@nestjs/common';
-import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
+import { CONFIG, redisUrlOf, selectWorkerQueues, type Config } from '@tributary/config';
 import { Metrics, serveMetrics } from '@tributary/observability';
 import {
-  configuredModels,
   createWorker,
   JOB_HANDLERS,
   jobNameOf,
@@ -61,7 +60,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnModuleDestroy, OnAp
 
   /** The queues this process serves; throws when one carries a job without a handler. */
   servedQueues(): QueueRef[] {
-    const known = queuesFor(configuredModels(this.config));
+    const known = queuesFor(this.config.MODELS);
     const queues = selectWorkerQueues(
       this.config,
       known.map((q) => q.name),
@@ -76,9 +75,7 @@ export class WorkerHost implements OnApplicationBootstrap, OnModuleDestroy, OnAp
 
   async onApplicationBootstrap(): Promise<void> {
     const served = this.servedQueues();
-    const url = this.config.REDIS_URL;
-    if (!url)
-      throw new Error('REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.');
+    const url = redisUrlOf(this.config);
     if (this.config.METRICS_PORT !== undefined) {
       this.metricsServer = await serveMetrics(this.metrics, this.config.METRICS_PORT, this.config.HOST);
       this.logger.log(`metrics on http://${this.config.HOST}:${this.metricsServer.port}/metrics`);

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { ConfigModule, type Config } from '@tributary/config';
+import { ConfigModule, redisUrlOf, type Config } from '@tributary/config';
 import { DbModule } from '@tributary/db';
 import { loggerOptions, Metrics } from '@tributary/observability';
 import { createRedis } from '@tributary/redis';
@@ -36,13 +36,7 @@ export class WorkerModule {
         { provide: Metrics, useFactory: () => new Metrics('worker') },
         {
           provide: WORKER_REDIS,
-          useFactory: () => {
-            if (!config.REDIS_URL)
-              throw new Error(
-                'REDIS_URL is not set. Start the platform with `npm run up`, or set REDIS_URL.',
-              );
-            return createRedis(config.REDIS_URL, 'worker', 'worker');
-          },
+          useFactory: () => createRedis(redisUrlOf(config), 'worker', 'worker'),
         },
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_ITEMS_PER_REQUEST } from '@tributary/contracts';
-import { ConfigError, configVariables, ingestBodyLimitBytes, loadConfig, selectWorkerQueues } from './config';
+import {
+  ConfigError,
+  configVariables,
+  ingestBodyLimitBytes,
+  loadConfig,
+  RedisNotConfiguredError,
+  redisUrlOf,
+  selectWorkerQueues,
+} from './config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -85,6 +93,49 @@ describe('loadConfig', () => {
       .filter((line) => /^[A-Z_]+=/.test(line))
       .map((line) => line.split('=')[0]);
     expect(documented.sort()).toEqual([...configVariables].sort());
+  });
+});
+
+describe('MODELS', () => {
+  it('is parsed once into a frozen list of model versions, in order', () => {
+    const models = loadConfig({ MODELS: 'use-lite@1,use-lite-int8@1' }).MODELS;
+    expect(models).toEqual(['use-lite@1', 'use-lite-int8@1']);
+    expect(Object.isFrozen(models)).toBe(true);
+    expect(() => (models as string[]).push('other@1')).toThrow(TypeError);
+  });
+
+  it('defaults to both bundled models; unset or empty means the default', () => {
+    expect(loadConfig({}).MODELS).toEqual(['use-lite@1', 'use-lite-int8@1']);
+    expect(loadConfig({ MODELS: '' }).MODELS).toEqual(['use-lite@1', 'use-lite-int8@1']);
+  });
+
+  it('drops empty entries (doubled or trailing commas)', () => {
+    expect(loadConfig({ MODELS: 'use-lite@1,,use-lite-int8@1,' }).MODELS).toEqual([
+      'use-lite@1',
+      'use-lite-int8@1',
+    ]);
+    expect(loadConfig({ MODELS: ',use-lite@1' }).MODELS).toEqual(['use-lite@1']);
+  });
+
+  it('refuses whitespace and other characters, naming MODELS', () => {
+    expect(() => loadConfig({ MODELS: 'use-lite@1, use-lite-int8@1' })).toThrow(
+      /MODELS: comma-separated name@version ids/,
+    );
+    expect(() => loadConfig({ MODELS: ' use-lite@1' })).toThrow(/MODELS: comma-separated/);
+    expect(() => loadConfig({ MODELS: 'Use_Lite@1' })).toThrow(/MODELS: comma-separated/);
+  });
+});
+
+describe('redisUrlOf', () => {
+  it('answers the configured Redis URL', () => {
+    expect(redisUrlOf(loadConfig({ REDIS_URL: 'redis://cache:6379' }))).toBe('redis://cache:6379');
+  });
+
+  it('refuses with the one message when REDIS_URL is not set', () => {
+    expect(() => redisUrlOf(loadConfig({}))).toThrow(RedisNotConfiguredError);
+    expect(() => redisUrlOf(loadConfig({ REDIS_URL: '' }))).toThrow(
+      'REDIS_URL is not set. Start the platform with `npm run up` (it starts a local redis-server and sets it), or set REDIS_URL.',
+    );
   });
 });
 

@@ -172,11 +172,16 @@ export const configSchema = z.object({
   ORPHANED_AFTER_MS: int(1000, 86_400_000).default(300_000),
   /** Folder of the model manifests (`<name>/<version>/manifest.json`), relative to the working directory. */
   MODEL_MANIFESTS_DIR: z.string().min(1).default('models'),
-  /** Model versions the API serves for /v1/embeddings (comma-separated `name@version`). */
+  /**
+   * Model versions served (comma-separated `name@version`): the API's /v1/embeddings, the embedding
+   * queues (one per model) and their workers. Parsed once here into a frozen list, in order; empty
+   * entries (`a@1,,b@1`, a trailing comma) are dropped, whitespace is refused.
+   */
   MODELS: z
     .string()
     .regex(/^[a-z0-9.@,-]+$/, 'comma-separated name@version ids')
-    .default('use-lite@1,use-lite-int8@1'),
+    .default('use-lite@1,use-lite-int8@1')
+    .transform((v): readonly string[] => Object.freeze(v.split(',').filter(Boolean))),
   /** The model new tenants get by default. */
   DEFAULT_MODEL: z
     .string()
@@ -343,6 +348,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   return Object.freeze(parsed.data);
+}
+
+/** Thrown where a process needs Redis and REDIS_URL is not set. */
+export class RedisNotConfiguredError extends Error {
+  constructor() {
+    super(
+      'REDIS_URL is not set. Start the platform with `npm run up` (it starts a local redis-server and sets it), or set REDIS_URL.',
+    );
+    this.name = 'RedisNotConfiguredError';
+  }
+}
+
+/**
+ * The Redis URL of a process that needs Redis (every app; the launcher alone may start without it
+ * and provide one). The one check of REDIS_URL being set, with the one message.
+ */
+export function redisUrlOf(config: Pick<Config, 'REDIS_URL'>): string {
+  if (!config.REDIS_URL) throw new RedisNotConfiguredError();
+  return config.REDIS_URL;
 }
 
 /** Room per item for the separators and indentation around it in an `items` array. */

@@ -4,6 +4,8 @@ export {
   configVariables,
   ingestBodyLimitBytes,
   loadConfig,
+  RedisNotConfiguredError,
+  redisUrlOf,
   selectWorkerQueues,
 } from './config';
 export type { Config } from './config';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CONFIG, type Config } from '@tributary/config';
+import { CONFIG, redisUrlOf, type Config } from '@tributary/config';
 import type { Metrics } from '@tributary/observability';
 import { createQueue, type Queue } from './bullmq';
 import {
@@ -9,7 +9,7 @@ import {
   type ItemToEnqueue,
   type StreamRef,
 } from './item-embed.job';
-import { configuredModels, embedQueueName, jobOptions, type JobName } from './jobs';
+import { embedQueueName, jobOptions, type JobName } from './jobs';
 
 /** Nest token of the {@link QueueModule}'s options. */
 export const QUEUE_OPTIONS = Symbol('tributary.queue-options');
@@ -43,7 +43,7 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     if (!this.options.openAtStart) return;
     await Promise.all(
-      configuredModels(this.config).map((m) =>
+      this.config.MODELS.map((m) =>
         this.for(m)
           .waitUntilReady()
           .catch((err: Error) => this.logger.warn(`queue for ${m} not ready yet: ${err.message}`)),
@@ -55,11 +55,10 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   for(model: string): Queue {
     let queue = this.queues.get(model);
     if (!queue) {
-      if (!this.config.REDIS_URL) throw new Error('REDIS_URL is not set');
       const name = embedQueueName(model);
       queue = createQueue(
         name,
-        { redisUrl: this.config.REDIS_URL, prefix: this.config.REDIS_PREFIX },
+        { redisUrl: redisUrlOf(this.config), prefix: this.config.REDIS_PREFIX },
         `${this.options.clientName}:${name}`,
       );
       this.queues.set(model, queue);

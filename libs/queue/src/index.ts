@@ -1,5 +1,4 @@
 export {
-  configuredModels,
   embedQueueName,
   familyOf,
   jobNameOf,

@@ -115,11 +115,6 @@ export function embedQueueName(model: string): string {
   return `embed-${model.replace(/@/g, '-').replace(/[^a-z0-9-]/gi, '_')}`;
 }
 
-/** The model versions `MODELS` names, in order (the one reading of MODELS for queues). */
-export function configuredModels(config: Pick<Config, 'MODELS'>): string[] {
-  return config.MODELS.split(',').filter(Boolean);
-}
-
 /** Every queue there is for these model versions: the single ones, and each per-model family's queue per model. */
 export function queuesFor(models: readonly string[]): QueueRef[] {
   return queueFamilyNames.flatMap((family): QueueRef[] =>

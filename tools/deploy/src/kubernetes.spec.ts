@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { loadConfig, selectWorkerQueues } from '@tributary/config';
-import { configuredModels, embedQueueName, queueWaitListKey, workerQueueNames } from '@tributary/queue';
+import { embedQueueName, queueWaitListKey, workerQueueNames } from '@tributary/queue';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
@@ -139,7 +139,7 @@ describe('deploy/kubernetes', () => {
 
   it('runs one worker Deployment per queue, each scaled by KEDA on the BullMQ wait list of that queue (keys from libs/queue)', () => {
     const config = loadConfig(configMap);
-    const models = configuredModels(config);
+    const models = config.MODELS;
     const queues = workerQueueNames(models);
     // Every model has its embedding queue served: nothing is left unembedded.
     for (const model of models) expect(queues).toContain(embedQueueName(model));

@@ -1,6 +1,6 @@
 import { TriggerAuthentication, ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { loadConfig } from '@tributary/config';
-import { configuredModels, queuesFor, queueWaitListKey, type QueueRef } from '@tributary/queue';
+import { queuesFor, queueWaitListKey, type QueueRef } from '@tributary/queue';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Service, type IContainer, type IEnvVar, type IProbe } from 'kubernetes-models/v1';
@@ -195,7 +195,7 @@ function workerScaledObject({ name: queue, family }: QueueRef, redisPrefix: stri
 /** Every manifest of the cluster layout, by file (deploy/kubernetes/<file>). */
 export function kubernetesManifests(): ManifestFile[] {
   const config = loadConfig(SHARED_ENV);
-  const queues = queuesFor(configuredModels(config));
+  const queues = queuesFor(config.MODELS);
   const api = deployment(
     'tributary-api',
     { app: 'tributary-api' },

@@ -18,7 +18,7 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const models = this.config.MODELS.split(',').filter(Boolean);
+    const models = this.config.MODELS;
     const started = Date.now();
     this.current = await EmbeddingEngine.start(
       engineOptionsFromConfig(this.config, models, this.metrics.registry),

@@ -7,18 +7,8 @@ import {
   OnApplicationShutdown,
   OnModuleInit,
 } from '@nestjs/common';
-import { CONFIG, type Config } from '@tributary/config';
+import { CONFIG, redisUrlOf, type Config } from '@tributary/config';
 import { createRedis, waitForRedis, type Redis } from '@tributary/redis';
-
-/** Thrown at boot when no Redis is configured. */
-export class RedisNotConfiguredError extends Error {
-  constructor() {
-    super(
-      'REDIS_URL is not set. Start the platform with `npm run up` (it starts a local redis-server and sets it), or set REDIS_URL.',
-    );
-    this.name = 'RedisNotConfiguredError';
-  }
-}
 
 /** The API's Redis connection: a fail-fast producer connection, so requests never hang on Redis. */
 @Injectable()
@@ -26,8 +16,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
   readonly client: Redis;
 
   constructor(@Inject(CONFIG) config: Config) {
-    if (!config.REDIS_URL) throw new RedisNotConfiguredError();
-    this.client = createRedis(config.REDIS_URL, 'producer', 'api');
+    this.client = createRedis(redisUrlOf(config), 'producer', 'api');
     // Errors surface on the commands that fail; the connection retries by itself.
     this.client.on('error', () => undefined);
   }

@@ -11,7 +11,7 @@ export interface EngineOptions {
   /** `DATA_DIR/models` (verified artifacts). */
   modelsDataDir: string;
   /** Model versions to serve, e.g. `['use-lite@1', 'use-lite-int8@1']`. */
-  models: string[];
+  models: readonly string[];
   /** Sessions (worker threads) per model. @defaultValue 1 */
   sessionsPerModel?: number;
   /** ONNX Runtime intra-op threads per session. @defaultValue 1 */
@@ -65,7 +65,7 @@ class EngineMetrics {
   readonly queueDepth: Gauge<'model'>;
   readonly dropped: Counter<'model' | 'reason'>;
 
-  constructor(registry: Registry | undefined, depth: (model: string) => number, models: string[]) {
+  constructor(registry: Registry | undefined, depth: (model: string) => number, models: readonly string[]) {
     const registers = registry ? [registry] : [];
     const seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
     this.queueWait = new Histogram({

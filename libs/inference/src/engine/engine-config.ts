@@ -19,7 +19,7 @@ export type InferenceWorkload = 'latency' | 'throughput';
  */
 export function engineOptionsFromConfig(
   config: Config,
-  models: string[],
+  models: readonly string[],
   registry?: Registry,
   minQueuedRows = 0,
   workload: InferenceWorkload = 'latency',
