@@ -13,9 +13,10 @@ import { AppModule } from './app.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { boundAsNdjson, boundRequestBodies, FASTIFY_BODY_LIMIT } from './common/request-body';
 import { MetricsService } from './metrics/metrics.service';
+import { describeSignatureScheme } from './streams/webhook-signature.openapi';
 
 /** The OpenAPI document of the API. */
-export function buildOpenApi(app: NestFastifyApplication) {
+export function buildOpenApi(app: NestFastifyApplication, config: Pick<Config, 'WEBHOOK_TOLERANCE_SECONDS'>) {
   const document = new DocumentBuilder()
     .setTitle('Tributary API')
     .setDescription(
@@ -26,7 +27,10 @@ export function buildOpenApi(app: NestFastifyApplication) {
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The admin key' }, 'admin-key')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: "A tenant's API key" }, 'tenant-key')
     .build();
-  return cleanupOpenApiDoc(SwaggerModule.createDocument(app, document));
+  return describeSignatureScheme(
+    cleanupOpenApiDoc(SwaggerModule.createDocument(app, document)),
+    config.WEBHOOK_TOLERANCE_SECONDS,
+  );
 }
 
 /**
@@ -189,7 +193,7 @@ export async function createApp(
   });
 
   if (config.DOCS_ENABLED) {
-    SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json' });
+    SwaggerModule.setup('docs', app, () => buildOpenApi(app, config), { jsonDocumentUrl: 'docs-json' });
   }
   return app;
 }

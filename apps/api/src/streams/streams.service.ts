@@ -4,7 +4,7 @@ import { ValidationError, type CreateStream, type StreamView } from '@tributary/
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EngineService } from '../embeddings/engine.service';
 import { StreamRepository, type StreamWithCollection } from '@tributary/db';
-import { newWebhookSecret, SIGNATURE_SCHEME } from './webhook-signature';
+import { newWebhookSecret, signatureScheme } from './webhook-signature';
 
 /** The vector store's name for a tenant's collection: tenant id, name and model, never chosen by a tenant. */
 export function collectionStoreKey(tenantId: string, name: string, model: string): string {
@@ -59,7 +59,7 @@ export class StreamsService {
     });
     return {
       ...streamView(stream),
-      webhook: { url: `/v1/hooks/${stream.id}`, secret: webhookSecret, signature: SIGNATURE_SCHEME },
+      webhook: { url: `/v1/hooks/${stream.id}`, secret: webhookSecret, signature: this.signatureScheme },
     };
   }
 
@@ -76,7 +76,7 @@ export class StreamsService {
       overlapSeconds ?? this.config.WEBHOOK_SECRET_OVERLAP_SECONDS,
     );
     return {
-      webhook: { url: `/v1/hooks/${streamId}`, secret, signature: SIGNATURE_SCHEME },
+      webhook: { url: `/v1/hooks/${streamId}`, secret, signature: this.signatureScheme },
       previousSecretValidUntil: previousUntil?.toISOString() ?? null,
     };
   }
@@ -89,7 +89,8 @@ export class StreamsService {
     return streamView(await this.streams.get(principal.tenant.id, streamId));
   }
 
-  get tolerance(): number {
-    return this.config.WEBHOOK_TOLERANCE_SECONDS;
+  /** How to sign this stream's webhooks, with this deployment's tolerance. */
+  private get signatureScheme(): string {
+    return signatureScheme(this.config.WEBHOOK_TOLERANCE_SECONDS);
   }
 }

@@ -3,12 +3,31 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 export const SIGNATURE_HEADER = 'x-tributary-signature';
 export const TIMESTAMP_HEADER = 'x-tributary-timestamp';
 
-/** How a webhook request is signed, as documented to tenants. */
-export const SIGNATURE_SCHEME =
-  'Send `x-tributary-timestamp: <unix seconds>` and `x-tributary-signature: v1=<hex>`, where <hex> is ' +
-  'HMAC-SHA256(secret, `<timestamp>.<raw body>`). Requests older or newer than the tolerance (5 minutes) are refused, ' +
-  'and so is a signature already accepted (a replay: sign each delivery with its own timestamp). During a secret ' +
-  'rotation both secrets are accepted until the overlap ends.';
+/** A whole number of seconds in words, in the largest unit that divides it: 300 → `5 minutes`. */
+export function secondsInWords(seconds: number): string {
+  const units = [
+    ['day', 86_400],
+    ['hour', 3_600],
+    ['minute', 60],
+  ] as const;
+  const [unit, size] = units.find(([, size]) => seconds % size === 0) ?? ['second', 1];
+  const count = seconds / size;
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * How a webhook request is signed, as documented to tenants (the OpenAPI document, the 401's
+ * message, a new or rotated secret's answer), with the tolerance this deployment applies
+ * (WEBHOOK_TOLERANCE_SECONDS).
+ */
+export function signatureScheme(toleranceSeconds: number): string {
+  return (
+    'Send `x-tributary-timestamp: <unix seconds>` and `x-tributary-signature: v1=<hex>`, where <hex> is ' +
+    `HMAC-SHA256(secret, \`<timestamp>.<raw body>\`). Requests older or newer than the tolerance (${secondsInWords(toleranceSeconds)}) are refused, ` +
+    'and so is a signature already accepted (a replay: sign each delivery with its own timestamp). During a secret ' +
+    'rotation both secrets are accepted until the overlap ends.'
+  );
+}
 
 /** A new webhook secret: 32 random bytes. */
 export function newWebhookSecret(): string {
