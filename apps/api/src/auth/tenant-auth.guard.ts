@@ -1,9 +1,8 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CONFIG, type Config } from '@tributary/config';
-import { RateLimitedError, UnauthorizedError, UnavailableError } from '@tributary/contracts';
-import { redisKeys } from '@tributary/redis';
-import { ApiKeyRepository, type Tenant } from '@tributary/db';
+import { UnauthorizedError, UnavailableError } from '@tributary/contracts';
+import { ApiKeyRepository } from '@tributary/db';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MetricsService } from '../metrics/metrics.service';
 import { bearerToken, hashSecret } from './api-key-secret';
@@ -11,7 +10,7 @@ import { AuthFailures } from './auth-failures';
 import type { TenantPrincipal } from './authenticated-request';
 import { KeyUsageRecorder } from './key-usage.recorder';
 import { PrincipalCache } from './principal-cache';
-import { RateLimiter } from './rate-limiter';
+import { RateLimiter, type RequestLimits } from './rate-limiter';
 import { REQUEST_COST, type RequestCost } from './request-cost';
 
 /**
@@ -24,8 +23,6 @@ import { REQUEST_COST, type RequestCost } from './request-cost';
  */
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
-  private readonly keys: ReturnType<typeof redisKeys>;
-
   constructor(
     private readonly apiKeys: ApiKeyRepository,
     private readonly usage: KeyUsageRecorder,
@@ -35,9 +32,7 @@ export class TenantAuthGuard implements CanActivate {
     private readonly metrics: MetricsService,
     private readonly reflector: Reflector,
     @Inject(CONFIG) private readonly config: Config,
-  ) {
-    this.keys = redisKeys(config.REDIS_PREFIX);
-  }
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
@@ -111,31 +106,20 @@ export class TenantAuthGuard implements CanActivate {
   }
 
   /**
-   * Charges `cost` tokens from the tenant's bucket (429 when empty). With `revokedMarker`, the same
-   * script first checks the key was not revoked.
+   * Charges `cost` tokens from the tenant's bucket (429 when empty, with the `x-ratelimit-*`
+   * headers either way). With `revokedMarker`, the same round trip first checks the key was not revoked.
    */
   private async charge(
-    tenant: Pick<Tenant, 'id' | 'rateLimitPerSecond' | 'rateLimitBurst'>,
+    tenant: RequestLimits,
     reply: FastifyReply,
     cost: number,
     revokedMarker?: string,
   ): Promise<'charged' | 'revoked'> {
-    const { rateLimitPerSecond: ratePerSecond, rateLimitBurst: burst } = tenant;
-    const result = await this.limiter.take(
-      this.keys.rateLimit(tenant.id),
-      { ratePerSecond, burst },
-      { cost, unit: 'request tokens', ...(revokedMarker ? { refuseIf: revokedMarker } : {}) },
-    );
-    if (result.refused) return 'revoked';
-    void reply.header('x-ratelimit-limit', String(burst));
-    void reply.header('x-ratelimit-remaining', String(Math.floor(result.remaining)));
-    if (!result.allowed) {
-      this.metrics.rateLimitRejections.inc();
-      throw new RateLimitedError(
-        `Rate limit of ${ratePerSecond} tokens/s (burst ${burst}) exceeded; this request costs ${cost}`,
-        result.retryAfterMs / 1000,
-      );
-    }
+    const charge = await this.limiter.chargeRequest(tenant, cost, revokedMarker);
+    if (charge.revoked) return 'revoked';
+    void reply.header('x-ratelimit-limit', String(charge.limit));
+    void reply.header('x-ratelimit-remaining', String(charge.remaining));
+    if (charge.refusal) throw charge.refusal;
     return 'charged';
   }
 }

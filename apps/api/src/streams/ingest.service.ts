@@ -14,7 +14,6 @@ import {
   type StreamWithCollection,
 } from '@tributary/db';
 import { EmbedQueues, type EnqueuedItem } from '@tributary/queue';
-import { redisKeys } from '@tributary/redis';
 import { RateLimiter } from '../auth/rate-limiter';
 import { MetricsService } from '../metrics/metrics.service';
 
@@ -45,8 +44,6 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
  */
 @Injectable()
 export class IngestService {
-  private readonly keys: ReturnType<typeof redisKeys>;
-
   constructor(
     private readonly items: ItemIngestRepository,
     private readonly queued: ItemQueueRepository,
@@ -54,9 +51,7 @@ export class IngestService {
     private readonly limiter: RateLimiter,
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
-  ) {
-    this.keys = redisKeys(config.REDIS_PREFIX);
-  }
+  ) {}
 
   async ingest(
     stream: StreamWithCollection,
@@ -175,19 +170,6 @@ export class IngestService {
         Math.max(1, Math.ceil((lag.tenant + count - this.config.INGEST_TENANT_MAX_QUEUED) / 500)),
       );
     }
-    const rate = this.config.INGEST_TENANT_ITEMS_PER_SECOND;
-    const burst = this.config.INGEST_TENANT_ITEMS_BURST;
-    const taken = await this.limiter.take(
-      this.keys.ingestRate(stream.tenantId),
-      { ratePerSecond: rate, burst },
-      { cost: count, unit: 'items' },
-    );
-    if (!taken.allowed) {
-      this.metrics.ingestRejections.inc({ reason: 'tenant_rate' });
-      throw new RateLimitedError(
-        `Ingest rate of ${rate} items/s (burst ${burst}) exceeded`,
-        taken.retryAfterMs / 1000,
-      );
-    }
+    await this.limiter.chargeItems(stream.tenantId, count);
   }
 }

@@ -9,6 +9,7 @@ import {
   type IngestResult,
 } from '@tributary/contracts';
 import { isDataException, type StreamWithCollection } from '@tributary/db';
+import { RateLimiter } from '../auth/rate-limiter';
 import { IngestService } from './ingest.service';
 import { ndjsonLines, type NdjsonLine } from './ndjson';
 
@@ -98,13 +99,14 @@ export class NdjsonIngestService {
 
   constructor(
     private readonly ingestion: IngestService,
+    private readonly limiter: RateLimiter,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async ingest(stream: StreamWithCollection, body: AsyncIterable<Buffer>): Promise<IngestResult> {
     const progress = new Progress();
     let batch: Line[] = [];
-    const batchSize = Math.min(MAX_ITEMS_PER_REQUEST, this.config.INGEST_TENANT_ITEMS_BURST);
+    const batchSize = Math.min(MAX_ITEMS_PER_REQUEST, this.limiter.maxItemsPerCharge);
     // Bad lines before the batch's first line: those are taken whatever becomes of the batch.
     let invalidBeforeBatch = 0;
     let lastLine = 0;
