@@ -22,12 +22,14 @@ import { EngineService } from './embeddings/engine.service';
 import { ModelCatalog } from './embeddings/model-catalog';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { HealthController } from './health/health.controller';
+import { HealthService } from './health/health.service';
 import { LifecycleService } from './health/lifecycle.service';
 import { ApiKeyService } from './keys/api-key.service';
 import { KeysController } from './keys/keys.controller';
 import { OwnKeysController } from './keys/own-keys.controller';
 import { MeController } from './me/me.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { MetricsScrapeService } from './metrics/metrics-scrape.service';
 import { MetricsListener, metricsPlacement } from './metrics/metrics-listener';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
@@ -89,7 +91,9 @@ export class AppModule {
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: ZodSerializerInterceptor },
         LifecycleService,
+        HealthService,
         MetricsService,
+        MetricsScrapeService,
         MetricsListener,
         AdminKeyService,
         AdminAuthGuard,

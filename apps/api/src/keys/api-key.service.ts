@@ -35,10 +35,11 @@ export class ApiKeyService {
     return { ...toApiKeyView(key), secret };
   }
 
-  async list(tenantId: string): Promise<ApiKeyView[]> {
+  /** A tenant's keys (prefixes only), as the list answer `{ data }`. */
+  async list(tenantId: string): Promise<{ data: ApiKeyView[] }> {
     const keys = await this.keys.listForTenant(tenantId);
     if (!keys) throw new NotFoundError('Tenant', tenantId);
-    return keys.map(toApiKeyView);
+    return { data: keys.map(toApiKeyView) };
   }
 
   async getForTenant(tenantId: string, keyId: string): Promise<ApiKeyView> {

@@ -25,8 +25,8 @@ export class KeysController {
   @ApiOperation({ summary: "List a tenant's API keys (prefixes only)" })
   @ZodResponse({ status: 200, type: ApiKeyListDto, description: "The tenant's keys" })
   @ApiErrors(404, 422)
-  async list(@Param() params: IdParamDto) {
-    return { data: await this.keys.list(params.id) };
+  list(@Param() params: IdParamDto) {
+    return this.keys.list(params.id);
   }
 
   @Delete('keys/:id')

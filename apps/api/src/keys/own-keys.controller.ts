@@ -18,8 +18,8 @@ export class OwnKeysController {
   @Get()
   @ApiOperation({ summary: "The calling tenant's API keys" })
   @ZodResponse({ status: 200, type: ApiKeyListDto, description: 'Keys of the caller' })
-  async list(@Principal() principal: TenantPrincipal) {
-    return { data: await this.keys.list(principal.tenant.id) };
+  list(@Principal() principal: TenantPrincipal) {
+    return this.keys.list(principal.tenant.id);
   }
 
   @Get(':id')

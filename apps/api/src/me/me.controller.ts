@@ -4,7 +4,7 @@ import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { meSchema, type MeView } from '@tributary/contracts';
 import { Principal, TenantAuth } from '../auth/auth.decorators';
 import type { TenantPrincipal } from '../auth/authenticated-request';
-import { toTenantView } from '../tenants/tenant.view';
+import { toMeView } from './me.view';
 
 class MeDto extends createZodDto(meSchema) {}
 
@@ -16,7 +16,6 @@ export class MeController {
   @ApiOperation({ summary: 'The calling tenant, its limits and the key in use' })
   @ZodResponse({ status: 200, type: MeDto, description: 'The caller' })
   me(@Principal() principal: TenantPrincipal): MeView {
-    const { tenant, key } = principal;
-    return { tenant: toTenantView(tenant), key: { id: key.id, name: key.name, prefix: key.prefix } };
+    return toMeView(principal);
   }
 }

@@ -10,10 +10,12 @@ import {
 import {
   ItemIngestRepository,
   ItemQueueRepository,
+  StreamRepository,
   type PendingItem,
   type StreamWithCollection,
 } from '@tributary/db';
 import { EmbedQueues, type EnqueuedItem } from '@tributary/queue';
+import type { TenantPrincipal } from '../auth/authenticated-request';
 import { RateLimiter } from '../auth/rate-limiter';
 import { MetricsService } from '../metrics/metrics.service';
 
@@ -45,6 +47,7 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 @Injectable()
 export class IngestService {
   constructor(
+    private readonly streams: StreamRepository,
     private readonly items: ItemIngestRepository,
     private readonly queued: ItemQueueRepository,
     private readonly queues: EmbedQueues,
@@ -52,6 +55,16 @@ export class IngestService {
     private readonly metrics: MetricsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
+
+  /** Takes items sent to one of the caller's streams (404 if it is not theirs). */
+  async ingestToStream(
+    principal: TenantPrincipal,
+    streamId: string,
+    items: IngestItem[],
+  ): Promise<IngestResult> {
+    const stream = await this.streams.get(principal.tenant.id, streamId);
+    return this.ingest(stream, items, 'rest');
+  }
 
   async ingest(
     stream: StreamWithCollection,

@@ -8,7 +8,8 @@ import {
   type IngestItem,
   type IngestResult,
 } from '@tributary/contracts';
-import { isDataException, type StreamWithCollection } from '@tributary/db';
+import { isDataException, StreamRepository, type StreamWithCollection } from '@tributary/db';
+import type { TenantPrincipal } from '../auth/authenticated-request';
 import { RateLimiter } from '../auth/rate-limiter';
 import { IngestService } from './ingest.service';
 import { ndjsonLines, type NdjsonLine } from './ndjson';
@@ -98,10 +99,24 @@ export class NdjsonIngestService {
   private readonly logger = new Logger('NdjsonIngest');
 
   constructor(
+    private readonly streams: StreamRepository,
     private readonly ingestion: IngestService,
     private readonly limiter: RateLimiter,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
+
+  /** Ingests an NDJSON upload into one of the caller's streams (404 if not theirs, 415 if not NDJSON). */
+  async ingestToStream(
+    principal: TenantPrincipal,
+    streamId: string,
+    body: AsyncIterable<Buffer> | undefined,
+  ): Promise<IngestResult> {
+    const stream = await this.streams.get(principal.tenant.id, streamId);
+    if (!body) {
+      throw new DomainError('unsupported_media_type', 'Send the items as Content-Type: application/x-ndjson');
+    }
+    return this.ingest(stream, body);
+  }
 
   async ingest(stream: StreamWithCollection, body: AsyncIterable<Buffer>): Promise<IngestResult> {
     const progress = new Progress();

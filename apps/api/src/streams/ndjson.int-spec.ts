@@ -123,6 +123,24 @@ describe('NDJSON resume point (real PostgreSQL and Redis; no worker, so accepted
     expect(sorted(body.goodThrough(lastLineAccepted))).toEqual(await queuedIds(api, id));
     expect(res.body.error.message).toContain(`line ${lastLineAccepted}`);
   });
+
+  it('a body sent as JSON is 415 naming the NDJSON type, after the stream is found (a missing stream is 404)', async () => {
+    const { key, id } = await newStream(api, 'ndjson-as-json');
+    const send = (streamId: string) =>
+      api.request({
+        method: 'POST',
+        url: `/v1/streams/${streamId}/items:ndjson`,
+        key,
+        body: { items: [{ id: '1', text: 'one' }] },
+      });
+    const json = await send(id);
+    expect(json.status).toBe(415);
+    expect(json.body.error.code).toBe('unsupported_media_type');
+    expect(json.body.error.message).toBe('Send the items as Content-Type: application/x-ndjson');
+    const missing = await send('00000000-0000-4000-8000-000000000000');
+    expect(missing.status).toBe(404);
+    expect(await queuedIds(api, id)).toEqual([]);
+  });
 });
 
 describe('NDJSON with a tenant burst below 1,000 items (real PostgreSQL and Redis)', () => {

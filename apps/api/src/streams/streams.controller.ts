@@ -1,16 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ZodResponse } from 'nestjs-zod';
-import { DomainError } from '@tributary/contracts';
-import type { FastifyRequest } from 'fastify';
 import { Principal, TenantAuth } from '../auth/auth.decorators';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { ApiErrors } from '../common/openapi';
 import { ItemsBody } from '../common/request-body';
 import { FailuresService } from './failures.service';
 import { IngestService } from './ingest.service';
+import { NdjsonBody } from './ndjson-body.decorator';
 import { NdjsonIngestService } from './ndjson-ingest.service';
-import { StreamRepository } from '@tributary/db';
 import {
   CreatedStreamDto,
   CreateStreamDto,
@@ -33,7 +31,6 @@ import { StreamsService } from './streams.service';
 export class StreamsController {
   constructor(
     private readonly streams: StreamsService,
-    private readonly repository: StreamRepository,
     private readonly ingestion: IngestService,
     private readonly failures: FailuresService,
     private readonly ndjsonIngest: NdjsonIngestService,
@@ -100,13 +97,12 @@ export class StreamsController {
     description: 'How many were new and how many duplicates',
   })
   @ApiErrors(400, 404, 408, 413, 415, 422, 503)
-  async items(
+  items(
     @Principal() principal: TenantPrincipal,
     @Param() params: StreamIdParamDto,
     @Body() body: IngestItemsDto,
   ) {
-    const stream = await this.repository.get(principal.tenant.id, params.id);
-    return this.ingestion.ingest(stream, body.items, 'rest');
+    return this.ingestion.ingestToStream(principal, params.id, body.items);
   }
 
   @Post(':id/items::ndjson')
@@ -125,17 +121,12 @@ export class StreamsController {
   @ApiBody({ schema: { type: 'string', example: '{"id":"1","text":"first"}\n{"id":"2","text":"second"}\n' } })
   @ZodResponse({ status: 202, type: IngestResultDto, description: 'Accepted, duplicates, and the bad lines' })
   @ApiErrors(400, 404, 408, 413, 415, 429, 503)
-  async ndjson(
+  ndjson(
     @Principal() principal: TenantPrincipal,
     @Param() params: StreamIdParamDto,
-    @Req() request: FastifyRequest,
+    @NdjsonBody() body: AsyncIterable<Buffer> | undefined,
   ) {
-    const stream = await this.repository.get(principal.tenant.id, params.id);
-    const body = request.body as AsyncIterable<Buffer> | undefined;
-    if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
-      throw new DomainError('unsupported_media_type', 'Send the items as Content-Type: application/x-ndjson');
-    }
-    return this.ndjsonIngest.ingest(stream, body);
+    return this.ndjsonIngest.ingestToStream(principal, params.id, body);
   }
 
   @Get(':id/failures')
