@@ -22,7 +22,7 @@ describe('CollectionRepository (real PostgreSQL)', () => {
       .get(ItemEmbeddingRepository)
       .writeEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId, vector }]);
 
-  it('deletes an item, bumps the collection version and removes its point in one transaction', async () => {
+  it('deletes an item and removes its point with a version of its collection in one transaction', async () => {
     const s = await fx.streamWithQueuedItems('delete-tx', ['a', 'b']);
     await embed(s, 'a', vec(1, 0, 0, 0));
     const before = await version(s.collectionId);
@@ -36,11 +36,19 @@ describe('CollectionRepository (real PostgreSQL)', () => {
     expect(await version(s.collectionId)).toBe(before);
     expect(await fx.counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 0 });
 
+    // Versions taken in the transaction are this collection's only.
+    const other = await fx.streamWithQueuedItems('delete-tx-other', []);
+    await expect(
+      collections.deleteFromCollection(s.tenantId, s.collectionId, 'a', (versions) =>
+        versions.next(other.collection.storeKey, () => Promise.resolve()),
+      ),
+    ).rejects.toThrow('does not exist');
+    expect(await version(other.collectionId)).toBe(0);
+
     const seen: string[] = [];
-    const deleted = await collections.deleteFromCollection(s.tenantId, s.collectionId, 'a', (v) => {
-      seen.push(v);
-      return Promise.resolve();
-    });
+    const deleted = await collections.deleteFromCollection(s.tenantId, s.collectionId, 'a', (versions) =>
+      versions.next(s.collection.storeKey, (v) => Promise.resolve(seen.push(v))),
+    );
     expect(deleted).toEqual([{ streamId: s.id, status: 'embedded' }]);
     expect(seen).toEqual([String(before + 1)]);
     expect(await version(s.collectionId)).toBe(before + 1);
@@ -54,18 +62,18 @@ describe('CollectionRepository (real PostgreSQL)', () => {
     expect(await version(s.collectionId)).toBe(before + 1);
   });
 
-  it('bumps the version for each publish, in order, and keeps it when publishing fails', async () => {
+  it('bumps the version (by store key) for each publish, in order, and keeps it when publishing fails', async () => {
     const s = await fx.streamWithQueuedItems('versions', []);
     const before = await version(s.collectionId);
     const seen: string[] = [];
     await Promise.all(
       [1, 2, 3].map(() =>
-        collections.withNextCollectionVersion(s.collectionId, (v) => Promise.resolve(seen.push(v))),
+        collections.versions.next(s.collection.storeKey, (v) => Promise.resolve(seen.push(v))),
       ),
     );
     expect(seen.sort()).toEqual([1, 2, 3].map((n) => String(before + n)));
     await expect(
-      collections.withNextCollectionVersion(s.collectionId, () => Promise.reject(new Error('log down'))),
+      collections.versions.next(s.collection.storeKey, () => Promise.reject(new Error('log down'))),
     ).rejects.toThrow('log down');
     expect(await version(s.collectionId)).toBe(before + 3);
   });
@@ -102,7 +110,7 @@ describe('CollectionRepository (real PostgreSQL)', () => {
     await embed(s, 'a', vec(1, 0, 0, 0));
     await embed(s, 'b', vec(0, 1, 0, 0));
     const { storeKey } = await collections.byName(s.tenantId, 'rebuild');
-    await collections.withNextCollectionVersion(s.collectionId, () => Promise.resolve());
+    await collections.versions.next(storeKey, () => Promise.resolve());
 
     expect((await collections.versionsAcrossTenants()).find((c) => c.storeKey === storeKey)).toEqual({
       storeKey,
