@@ -18,8 +18,8 @@ interface CollectionRef {
  * Embeds a micro-batch of stream items and makes them searchable: cache lookup, one engine call for
  * the misses (the engine's batcher splits by token budget), the vectors written to PostgreSQL with
  * the items marked embedded, then the points upserted through the vector writer (which for the
- * embedded store appends them to the index log), then the stream counters. Idempotent: a retried item
- * writes the same row and point again and is not counted twice.
+ * embedded store appends them to the index log), then the items counted embedded. Idempotent: a
+ * retried item writes the same row and point again and is not counted twice.
  */
 export class ItemEmbedder {
   private readonly logger = new Logger('ItemEmbedder');
@@ -96,6 +96,10 @@ export class ItemEmbedder {
       }));
       const acceptedAt = group.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!);
       await this.index(collection, points, acceptedAt);
+      // Counted once indexed: a stream's `embedded` never counts an item its collection has no write for.
+      await this.items.countEmbedded(
+        group.map((item) => ({ tenantId, streamId: item.streamId, itemId: item.itemId })),
+      );
     }
     this.metrics.itemsEmbedded.inc({ model: this.model }, written.length);
     return outcome;

@@ -17,10 +17,12 @@ describe('CollectionRepository (real PostgreSQL)', () => {
   const vec = (...v: number[]) => new Float32Array(v);
   const version = async (collectionId: string) =>
     Number((await fx.prisma.collection.findUniqueOrThrow({ where: { id: collectionId } })).version);
-  const embed = (s: { tenantId: string; id: string }, itemId: string, vector: Float32Array) =>
-    fx.module
-      .get(ItemEmbeddingRepository)
-      .writeEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId, vector }]);
+  /** Written and indexed, as the worker does. */
+  const embed = async (s: { tenantId: string; id: string }, itemId: string, vector: Float32Array) => {
+    const items = fx.module.get(ItemEmbeddingRepository);
+    await items.writeEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId, vector }]);
+    await items.countEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId }]);
+  };
 
   it('deletes an item and removes its point with a version of its collection in one transaction', async () => {
     const s = await fx.streamWithQueuedItems('delete-tx', ['a', 'b']);

@@ -172,8 +172,8 @@ export class CollectionRepository extends SqlRepository {
   /**
    * Marks an item of a collection deleted (whatever stream fed it) and takes it out of its
    * streams' counters, in one statement; returns its streams and former status. An item deleted
-   * before it was embedded leaves the accepted counter (and the failed one), so it is not lag; an
-   * item still pending was never counted.
+   * before it was counted embedded (queued, failed, or written and not yet indexed) leaves the
+   * accepted counter (and the failed one), so it is not lag; an item still pending was never counted.
    */
   markDeleted(
     tenantId: string,
@@ -183,20 +183,22 @@ export class CollectionRepository extends SqlRepository {
   ): Promise<{ streamId: string; status: string }[]> {
     return this.rows<{ streamId: string; status: string }>(
       `WITH target AS (
-         SELECT i.stream_id, i.id, i.status FROM item i JOIN stream s ON s.id = i.stream_id
+         SELECT i.stream_id, i.id, i.status,
+                i.status IN ('queued', 'failed') OR (i.status = 'embedded' AND i.embedded_at IS NULL) AS uncounted
+         FROM item i JOIN stream s ON s.id = i.stream_id
          WHERE s.collection_id = $1::uuid AND i.id = $2 AND i.status <> 'deleted' AND s.tenant_id = $3::uuid
          FOR UPDATE OF i
        ), deleted AS (
          UPDATE item SET status = 'deleted', vector = NULL FROM target
          WHERE item.stream_id = target.stream_id AND item.id = target.id
-         RETURNING item.stream_id, target.status
+         RETURNING item.stream_id, target.status, target.uncounted
        ), counted AS (
          UPDATE stream SET
            accepted_count = accepted_count - d.unembedded,
            failed_count = failed_count - d.failed
          FROM (
            SELECT stream_id,
-                  count(*) FILTER (WHERE status IN ('queued', 'failed')) AS unembedded,
+                  count(*) FILTER (WHERE uncounted) AS unembedded,
                   count(*) FILTER (WHERE status = 'failed') AS failed
            FROM deleted GROUP BY stream_id
          ) AS d
