@@ -16,7 +16,7 @@ import type {
  * A shared store's writes, timed: upserts are searchable when they resolve, so the upsert duration
  * and each point's freshness are observed here (the index log's consumer observes the embedded ones).
  */
-class MeasuredVectorWriter implements VectorWriter {
+export class MeasuredVectorWriter implements VectorWriter {
   readonly kind: VectorWriter['kind'];
 
   constructor(
