@@ -101,14 +101,16 @@ describe('npm run up in embedded mode (embedded PostgreSQL + launcher-started Re
     expect(tenants.map((r) => r.status)).toEqual(texts.map(() => 201));
     expect(new Set(tenants.map((r): unknown => r.body.id)).size).toBe(12);
     await waitUntil(
-      'every accepted item to be embedded',
-      async () => (await call(base, 'GET', `/v1/streams/${busy.id}`, busyKey)).body.counters.embedded === 12,
+      'every accepted item to be searchable',
+      async () =>
+        (await call(base, 'GET', `/v1/streams/${busy.id}`, busyKey)).body.counters.searchable === 12,
       90_000,
       200,
     );
     expect((await call(base, 'GET', `/v1/streams/${busy.id}`, busyKey)).body.counters).toEqual({
       accepted: 12,
       embedded: 12,
+      searchable: 12,
       failed: 0,
       lag: 0,
     });

@@ -59,7 +59,13 @@ async function pgvectorDatabase(serverUrl: string): Promise<{ url: string; drop:
         { id: 'c', text: 'Stock markets fell sharply this morning', metadata: { city: 'lisbon' } },
       ];
       expect((await call(base, 'POST', `/v1/streams/${stream.id}/items`, key, { items })).status).toBe(202);
-      expect(await drained(base, key, stream.id)).toEqual({ accepted: 3, embedded: 3, failed: 0, lag: 0 });
+      expect(await drained(base, key, stream.id)).toEqual({
+        accepted: 3,
+        embedded: 3,
+        searchable: 3,
+        failed: 0,
+        lag: 0,
+      });
 
       // The points are rows of the collection's pgvector table (not an embedded index).
       const pool = createPgPool(database.url, { poolSize: 1 });

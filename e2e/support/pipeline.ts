@@ -119,15 +119,20 @@ export async function newTenant(base: string, name: string): Promise<{ tenantId:
   return { tenantId: tenant.body.id, key: key.body.secret };
 }
 
-/** Waits until a stream's counters say every accepted item was embedded or failed. */
+/**
+ * Waits until a stream's counters say every accepted item was embedded or failed and every embedded
+ * one is searchable (with the embedded store, the API applies a write a moment after the worker
+ * made it): a search after this finds them.
+ */
 export async function drained(base: string, key: string, streamId: string, timeoutMs = 120_000) {
-  let last: { accepted: number; embedded: number; failed: number; lag: number } | undefined;
+  let last:
+    { accepted: number; embedded: number; searchable: number; failed: number; lag: number } | undefined;
   await waitUntil(
-    `stream ${streamId} to drain (last: ${JSON.stringify(last)})`,
+    `stream ${streamId} to drain and be searchable (last: ${JSON.stringify(last)})`,
     async () => {
       const s = await call(base, 'GET', `/v1/streams/${streamId}`, key);
       last = s.body.counters;
-      return s.status === 200 && last!.lag === 0;
+      return s.status === 200 && last!.lag === 0 && last!.searchable === last!.embedded;
     },
     timeoutMs,
     200,

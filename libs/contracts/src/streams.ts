@@ -40,7 +40,7 @@ const exampleStream = {
   kind: 'text',
   model: 'use-lite@1',
   collection: 'tweets',
-  counters: { accepted: 1200, embedded: 1180, failed: 2, lag: 18 },
+  counters: { accepted: 1200, embedded: 1180, searchable: 1175, failed: 2, lag: 18 },
   createdAt: '2026-11-25T10:00:00.000Z',
 } as const;
 
@@ -53,7 +53,16 @@ export const streamSchema = z
     collection: z.string(),
     counters: z.object({
       accepted: z.number().int().describe('Items accepted (each id once)'),
-      embedded: z.number().int().describe('Items embedded and indexed'),
+      embedded: z.number().int().describe('Items embedded and written to the vector store'),
+      searchable: z
+        .number()
+        .int()
+        .describe(
+          'Items that search finds (at most `embedded`). With the embedded vector store, written items ' +
+            'become searchable a moment later, once this API process applied them; with pgvector or ' +
+            'Qdrant it equals `embedded`. Wait for it to reach a count instead of sleeping before a search. ' +
+            'A lower bound while items are still being applied; each API process answers for its own index.',
+        ),
       failed: z.number().int().describe('Items that failed for good (see /failures)'),
       lag: z.number().int().describe('Accepted items not yet embedded or failed'),
     }),
@@ -73,7 +82,7 @@ export const createdStreamSchema = streamSchema
   .meta({
     example: {
       ...exampleStream,
-      counters: { accepted: 0, embedded: 0, failed: 0, lag: 0 },
+      counters: { accepted: 0, embedded: 0, searchable: 0, failed: 0, lag: 0 },
       webhook: {
         url: `/v1/hooks/${exampleStream.id}`,
         secret: 'whsec_3q2+7w…',

@@ -20,7 +20,11 @@ export { ApiKeyRepository } from './repositories/api-key.repository';
 export type { NewApiKey } from './repositories/api-key.repository';
 export { ApiKeyUsageRepository } from './repositories/api-key-usage.repository';
 export { CollectionRepository } from './repositories/collection.repository';
-export type { CollectionVersion, StoredVector } from './repositories/collection.repository';
+export type {
+  CollectionVersion,
+  CollectionVersions,
+  StoredVector,
+} from './repositories/collection.repository';
 export { ItemEmbeddingRepository } from './repositories/item-embedding.repository';
 export type { EmbeddedItem, WrittenItem } from './repositories/item-embedding.repository';
 export { ItemFailureRepository } from './repositories/item-failure.repository';

@@ -28,14 +28,51 @@ export interface CollectionInfo {
 }
 
 /**
+ * Takes collections' next versions for the index log: `next` runs `publish` with the collection's
+ * next version and holds that version (no other writer of the collection gets a later one) until
+ * `publish` settles, so entries appended meanwhile are in version order; a `publish` that rejects
+ * gives the version back (the next writer gets it again). The database implements it.
+ */
+export interface CollectionVersions {
+  next<T>(key: string, publish: (version: string) => Promise<T>): Promise<T>;
+}
+
+/** What a writer may say about one write besides the points themselves. */
+export interface WriteContext {
+  /** When the API accepted each point (ms since the epoch, in the points' order): freshness is measured from it. */
+  acceptedAt?: number[];
+  /**
+   * Where the index log takes the write's version, when the caller holds one already (a database
+   * transaction that must commit together with the write); other stores ignore it.
+   */
+  versions?: CollectionVersions;
+}
+
+/**
+ * The side of a store that writers (workers, deletes in the API) need. How the writes reach the
+ * index is the implementation's business: directly for shared stores, through the index log for
+ * the embedded store, which the API process applies ({@link IndexLogWriter}).
+ */
+export interface VectorWriter {
+  readonly kind: 'embedded' | 'pgvector' | 'qdrant';
+  /** Creates the collection if missing; throws VectorStoreError if it exists with other dimensions. Idempotent. */
+  ensureCollection(key: string, dimensions: number): Promise<void>;
+  /**
+   * Insert or replace points by id (same id twice = one point, latest wins). Searchable when the
+   * promise resolves for shared stores; once the log entry is applied for the embedded store.
+   */
+  upsert(key: string, points: VectorPoint[], context?: WriteContext): Promise<void>;
+  /** Deletes by id; a collection the store does not hold is a VectorStoreError `unknown_collection`. */
+  delete(key: string, ids: string[], context?: WriteContext): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
  * A set of per-collection vector indexes. Collection keys are opaque to the store (the caller builds
  * them from tenant, collection and model); a collection's points never show up in another's search,
  * count or delete.
  */
-export interface VectorStore {
-  readonly kind: 'embedded' | 'pgvector' | 'qdrant';
-  /** Creates the collection if missing; throws VectorStoreError if it exists with other dimensions. Idempotent. */
-  ensureCollection(key: string, dimensions: number): Promise<void>;
+export interface VectorStore extends VectorWriter {
   /** Insert or replace points by id (same id twice = one point, latest wins). Searchable when the promise resolves. */
   upsert(key: string, points: VectorPoint[]): Promise<void>;
   /** Deletes by id; returns how many existed. */
@@ -47,7 +84,13 @@ export interface VectorStore {
   dropCollection(key: string): Promise<void>;
   /** Persists what is in memory (embedded); no-op elsewhere. */
   flush(): Promise<void>;
-  close(): Promise<void>;
+}
+
+/** Where the index's timings go (prom-client histograms and counters fit). */
+export interface IndexMetrics {
+  indexUpsertDuration: { observe(labels: { store: VectorWriter['kind'] }, seconds: number): void };
+  freshness: { observe(labels: { store: VectorWriter['kind'] }, seconds: number): void };
+  indexRebuilds: { inc(labels: { reason: 'version_gap' | 'apply_failed' | 'behind_source' }): void };
 }
 
 /**

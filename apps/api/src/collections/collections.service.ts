@@ -1,15 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type Config } from '@tributary/config';
+import { Injectable } from '@nestjs/common';
 import { NotFoundError, UnavailableError, ValidationError, type SearchRequest } from '@tributary/contracts';
 import { CollectionRepository } from '@tributary/db';
-import { appendIndexOp, fromPayload, metadataFilter } from '@tributary/vector-store';
-import { redisKeys } from '@tributary/redis';
-import { VectorStoreError } from '@tributary/vector-store';
+import { fromPayload, metadataFilter, VectorStoreError } from '@tributary/vector-store';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { EngineService } from '../embeddings/engine.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { RedisService } from '../redis/redis.module';
 import { VectorStoreService } from './vector-store.service';
 
 /**
@@ -24,9 +20,7 @@ export class CollectionsService {
     private readonly vectors: VectorStoreService,
     private readonly engines: EngineService,
     private readonly embeddings: EmbeddingsService,
-    private readonly redis: RedisService,
     private readonly metrics: MetricsService,
-    @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async list(principal: TenantPrincipal) {
@@ -88,23 +82,16 @@ export class CollectionsService {
   /** Deletes one item's point (and marks the stored item deleted); 404 when the collection has no such item. */
   async deleteItem(principal: TenantPrincipal, name: string, itemId: string): Promise<void> {
     const collection = await this.collections.byName(principal.tenant.id, name);
-    const logKey = redisKeys(this.config.REDIS_PREFIX).indexLog;
+    // The point goes with the item's row, in its transaction (and, through the index log, in
+    // version order with the workers' upserts); a store that never held the collection has no point.
     const deleted = await this.collections.deleteFromCollection(
       principal.tenant.id,
       collection.id,
       itemId,
-      async (version) => {
-        if (this.config.VECTOR_STORE === 'embedded') {
-          await appendIndexOp(
-            this.redis.client,
-            logKey,
-            { op: 'delete', key: collection.storeKey, version, ids: [itemId] },
-            this.config.INDEX_LOG_RETENTION_MS,
-          );
-        } else if (await this.vectors.store.info(collection.storeKey)) {
-          await this.vectors.store.delete(collection.storeKey, [itemId]);
-        }
-      },
+      (versions) =>
+        this.vectors.writer.delete(collection.storeKey, [itemId], { versions }).catch((err: unknown) => {
+          if (!(err instanceof VectorStoreError && err.code === 'unknown_collection')) throw err;
+        }),
     );
     if (deleted.length === 0) throw new NotFoundError('Item', itemId);
   }

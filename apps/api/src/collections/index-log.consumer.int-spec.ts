@@ -142,12 +142,13 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
 
     /** Bumps the version and runs `publish` in that transaction, as the worker does. */
     const publish = (c: Collection, work: (version: string) => Promise<unknown>) =>
-      collections.withNextCollectionVersion(c.id, work);
+      collections.versions.next(c.key, work);
     const append = (op: IndexOp) => appendIndexOp(redis, logKey, op, HOUR);
 
-    /** The fields of an entry as Redis stores it (appended to a scratch key and read back). */
+    /** The fields of an entry as Redis stores it (appended to a scratch key of its own and read back). */
+    let scratches = 0;
     async function fieldsOf(op: IndexOp): Promise<Buffer[]> {
-      const scratch = `${logKey}:scratch`;
+      const scratch = `${logKey}:scratch:${++scratches}`;
       const id = await appendIndexOp(redis, scratch, op, HOUR);
       const [entry] = (await redis.xrangeBuffer(scratch, id, id)) as [Buffer, Buffer[]][];
       await redis.del(scratch);

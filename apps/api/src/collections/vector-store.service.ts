@@ -1,30 +1,35 @@
 import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { CONFIG, type Config } from '@tributary/config';
+import { CONFIG, redisUrlOf, type Config } from '@tributary/config';
 import { CollectionRepository, PrismaService } from '@tributary/db';
 import { itemPayload } from '@tributary/vector-store';
 import { redisKeys } from '@tributary/redis';
 import {
   EmbeddedVectorStore,
+  IndexLogConsumer,
+  IndexLogWriter,
   openSharedVectorStore,
   type RebuildSource,
   type VectorStore,
+  type VectorWriter,
 } from '@tributary/vector-store';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.module';
-import { IndexLogConsumer } from './index-log.consumer';
 
 /**
  * The API's vector store, chosen by VECTOR_STORE. `embedded`: usearch indexes under
  * DATA_DIR/vectors, owned by this process; workers append their writes to the index log in Redis,
  * which this process applies; anything missing or stale is rebuilt from PostgreSQL at start, and a
  * collection that misses a log entry while running is rebuilt then (see IndexLogConsumer).
- * `pgvector` and `qdrant`: shared stores the workers write to directly.
+ * `pgvector` and `qdrant`: shared stores the workers write to directly. Writes from this process
+ * (deletes) go through `writer`: the index log too for `embedded`, so that they stay in version
+ * order with the workers' upserts.
  */
 @Injectable()
 export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('VectorStore');
   private current: VectorStore | undefined;
+  private currentWriter: VectorWriter | undefined;
   private consumer: IndexLogConsumer | undefined;
 
   constructor(
@@ -38,6 +43,20 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
   get store(): VectorStore {
     if (!this.current) throw new Error('the vector store is not open');
     return this.current;
+  }
+
+  /** Where this process writes points. */
+  get writer(): VectorWriter {
+    if (!this.currentWriter) throw new Error('the vector store is not open');
+    return this.currentWriter;
+  }
+
+  /**
+   * Whether every write to the collection up to `version` is searchable here: always for shared
+   * stores (writes are direct); for `embedded`, once the index log is applied up to it.
+   */
+  searchableAt(storeKey: string, version: bigint): boolean {
+    return !this.consumer || this.consumer.appliedVersion(storeKey) >= version;
   }
 
   async onModuleInit(): Promise<void> {
@@ -54,13 +73,27 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
           log: (message: string) => this.logger.log(message),
         });
         this.current = store;
-        this.consumer = new IndexLogConsumer(this.config, store, this.metrics, logKey, from);
+        this.currentWriter = new IndexLogWriter({
+          redis: this.redis.client,
+          logKey,
+          retentionMs: this.config.INDEX_LOG_RETENTION_MS,
+          versions: this.collections.versions,
+        });
+        this.consumer = new IndexLogConsumer({
+          redisUrl: redisUrlOf(this.config),
+          logKey,
+          position: from,
+          checkEveryMs: this.config.INDEX_LOG_CHECK_EVERY_MS,
+          store,
+          metrics: this.metrics,
+          logger: new Logger('IndexLog'),
+        });
         this.consumer.start();
         break;
       }
       case 'pgvector':
       case 'qdrant':
-        this.current = openSharedVectorStore(this.config, this.prisma.sql);
+        this.current = this.currentWriter = openSharedVectorStore(this.config, this.prisma.sql);
         break;
     }
     this.logger.log(`vector store: ${this.config.VECTOR_STORE}`);
@@ -92,6 +125,6 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
           ? 'vector store closed: embedded indexes saved'
           : 'vector store closed',
       );
-    this.current = undefined;
+    this.current = this.currentWriter = undefined;
   }
 }

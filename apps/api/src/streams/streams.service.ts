@@ -4,6 +4,7 @@ import { ValidationError, type CreateStream, type StreamView } from '@tributary/
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EngineService } from '../embeddings/engine.service';
 import { StreamRepository, type StreamWithCollection } from '@tributary/db';
+import { VectorStoreService } from '../collections/vector-store.service';
 import { newWebhookSecret, signatureScheme } from './webhook-signature';
 
 /** The vector store's name for a tenant's collection: tenant id, name and model, never chosen by a tenant. */
@@ -11,7 +12,7 @@ export function collectionStoreKey(tenantId: string, name: string, model: string
   return `t-${tenantId}--${name}--${model.replace(/@/g, '-').replace(/[^a-z0-9-]/g, '_')}`;
 }
 
-export function streamView(stream: StreamWithCollection): StreamView {
+export function streamView(stream: StreamWithCollection, searchable: number): StreamView {
   const accepted = Number(stream.acceptedCount);
   const embedded = Number(stream.embeddedCount);
   const failed = Number(stream.failedCount);
@@ -21,16 +22,20 @@ export function streamView(stream: StreamWithCollection): StreamView {
     kind: stream.kind,
     model: stream.model,
     collection: stream.collection.name,
-    counters: { accepted, embedded, failed, lag: Math.max(0, accepted - embedded - failed) },
+    counters: { accepted, embedded, searchable, failed, lag: Math.max(0, accepted - embedded - failed) },
     createdAt: stream.createdAt.toISOString(),
   };
 }
 
 @Injectable()
 export class StreamsService {
+  /** Per stream, the most items reported searchable so far (a lower bound while writes are applied). */
+  private readonly searchableSeen = new Map<string, number>();
+
   constructor(
     private readonly streams: StreamRepository,
     private readonly engines: EngineService,
+    private readonly vectors: VectorStoreService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -58,7 +63,7 @@ export class StreamsService {
       webhookSecret,
     });
     return {
-      ...streamView(stream),
+      ...streamView(stream, 0),
       webhook: { url: `/v1/hooks/${stream.id}`, secret: webhookSecret, signature: this.signatureScheme },
     };
   }
@@ -82,11 +87,32 @@ export class StreamsService {
   }
 
   async list(principal: TenantPrincipal) {
-    return { data: (await this.streams.list(principal.tenant.id)).map(streamView) };
+    const streams = await this.streams.list(principal.tenant.id);
+    return { data: streams.map((s) => streamView(s, this.searchable(s))) };
   }
 
   async get(principal: TenantPrincipal, streamId: string) {
-    return streamView(await this.streams.get(principal.tenant.id, streamId));
+    const stream = await this.streams.get(principal.tenant.id, streamId);
+    return streamView(stream, this.searchable(stream));
+  }
+
+  /**
+   * How many of the stream's embedded items search finds here. The counters are bumped after an
+   * item's write took its collection version, and the collection is read with or after them, so
+   * once this process's store reflects that version every item they count is searchable. Until
+   * then, what was reported before (items only leave by deletion, hence the cap).
+   */
+  private searchable(stream: StreamWithCollection): number {
+    const embedded = Number(stream.embeddedCount);
+    const seen = this.searchableSeen.get(stream.id) ?? 0;
+    const searchable = this.vectors.searchableAt(stream.collection.storeKey, stream.collection.version)
+      ? embedded
+      : Math.min(seen, embedded);
+    if (searchable !== seen) {
+      if (this.searchableSeen.size >= 100_000) this.searchableSeen.clear();
+      this.searchableSeen.set(stream.id, searchable);
+    }
+    return searchable;
   }
 
   /** How to sign this stream's webhooks, with this deployment's tolerance. */

@@ -13,7 +13,7 @@ import {
   type StreamItem,
 } from '@tributary/queue';
 import { type Redis } from '@tributary/redis';
-import { openSharedVectorStore, type VectorStore } from '@tributary/vector-store';
+import { openVectorWriter, type VectorWriter } from '@tributary/vector-store';
 import { WORKER_REDIS } from '../worker-redis';
 import { ItemEmbedder } from './item-embedder';
 import { MicroBatcher } from './micro-batcher';
@@ -37,7 +37,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
   /** By queue name. */
   private readonly pipelines = new Map<string, ModelPipeline>();
   private engine: EmbeddingEngine | undefined;
-  private store: VectorStore | undefined;
+  private writer: VectorWriter | undefined;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -63,7 +63,12 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
         'throughput',
       ),
     );
-    this.store = openSharedVectorStore(this.config, this.prisma.sql);
+    const writer = (this.writer = openVectorWriter(this.config, {
+      sql: this.prisma.sql,
+      redis: this.redis,
+      versions: this.collections.versions,
+      metrics: this.metrics,
+    }));
     queues.forEach((queue, i) => {
       const embedder = new ItemEmbedder(
         models[i]!,
@@ -71,7 +76,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
         this.items,
         this.collections,
         this.redis,
-        this.store,
+        writer,
         this.metrics,
         this.config,
       );
@@ -118,9 +123,9 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
     throw transient[0]!;
   }
 
-  /** After the workers finished their jobs in hand: the store, then the engine. */
+  /** After the workers finished their jobs in hand: the vector writer, then the engine. */
   async close(): Promise<void> {
-    await this.store?.close();
+    await this.writer?.close();
     await this.engine?.close();
   }
 }

@@ -3,11 +3,10 @@ import type { Config } from '@tributary/config';
 import { CollectionRepository, ItemEmbeddingRepository, type WrittenItem } from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
-import { appendIndexOp, itemPayload } from '@tributary/vector-store';
+import { itemPayload, type VectorPoint, type VectorWriter } from '@tributary/vector-store';
 import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
-import { redisKeys, type Redis } from '@tributary/redis';
+import { type Redis } from '@tributary/redis';
 import { UnrecoverableError, type StreamItem } from '@tributary/queue';
-import type { VectorStore } from '@tributary/vector-store';
 import { ItemFailure } from './item-failure';
 
 interface CollectionRef {
@@ -18,17 +17,15 @@ interface CollectionRef {
 /**
  * Embeds a micro-batch of stream items and makes them searchable: cache lookup, one engine call for
  * the misses (the engine's batcher splits by token budget), the vectors written to PostgreSQL with
- * the items marked embedded, then the points upserted into the vector store (directly, or through
- * the index log for the embedded store), then the stream counters. Idempotent: a retried item
- * writes the same row and point again and is not counted twice.
+ * the items marked embedded, then the points upserted through the vector writer (which for the
+ * embedded store appends them to the index log), then the items counted embedded. Idempotent: a
+ * retried item writes the same row and point again and is not counted twice.
  */
 export class ItemEmbedder {
   private readonly logger = new Logger('ItemEmbedder');
   private readonly embedder: CachedEmbedder;
   private readonly refs = new Map<string, CollectionRef>();
   private readonly ensured = new Set<string>();
-  private readonly logKey: string;
-  private readonly logRetentionMs: number;
   private readonly streamCacheTtlSeconds: number;
 
   constructor(
@@ -36,15 +33,12 @@ export class ItemEmbedder {
     private readonly engine: EmbeddingEngine,
     private readonly items: ItemEmbeddingRepository,
     private readonly collections: CollectionRepository,
-    private readonly redis: Redis,
-    /** Undefined for the embedded store: its writes go through the index log. */
-    private readonly store: VectorStore | undefined,
+    redis: Redis,
+    private readonly writer: VectorWriter,
     private readonly metrics: Metrics,
     config: Config,
   ) {
     this.embedder = new CachedEmbedder(engine, EmbeddingCache.fromConfig(redis, config), { metrics });
-    this.logKey = redisKeys(config.REDIS_PREFIX).indexLog;
-    this.logRetentionMs = config.INDEX_LOG_RETENTION_MS;
     this.streamCacheTtlSeconds = config.STREAM_EMBEDDING_CACHE_TTL_SECONDS;
   }
 
@@ -101,51 +95,22 @@ export class ItemEmbedder {
         payload: itemPayload(item),
       }));
       const acceptedAt = group.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!);
-      await this.index(collectionId, collection, points, acceptedAt);
+      await this.index(collection, points, acceptedAt);
+      // Counted once indexed: a stream's `embedded` never counts an item its collection has no write for.
+      await this.items.countEmbedded(
+        group.map((item) => ({ tenantId, streamId: item.streamId, itemId: item.itemId })),
+      );
     }
     this.metrics.itemsEmbedded.inc({ model: this.model }, written.length);
     return outcome;
   }
 
-  private async index(
-    collectionId: string,
-    collection: CollectionRef,
-    points: { id: string; vector: Float32Array; payload: ReturnType<typeof itemPayload> }[],
-    acceptedAt: number[],
-  ): Promise<void> {
-    const started = process.hrtime.bigint();
-    if (!this.store) {
-      // The version bump holds the collection's row lock until the entry is in the log, so the
-      // log's order is the versions' order whatever the number of workers.
-      await this.collections.withNextCollectionVersion(collectionId, (version) =>
-        appendIndexOp(
-          this.redis,
-          this.logKey,
-          {
-            op: 'upsert',
-            key: collection.key,
-            version,
-            dimensions: collection.dimensions,
-            points,
-            acceptedAt,
-          },
-          this.logRetentionMs,
-        ),
-      );
-      return;
-    }
+  private async index(collection: CollectionRef, points: VectorPoint[], acceptedAt: number[]): Promise<void> {
     if (!this.ensured.has(collection.key)) {
-      await this.store.ensureCollection(collection.key, collection.dimensions);
+      await this.writer.ensureCollection(collection.key, collection.dimensions);
       this.ensured.add(collection.key);
     }
-    await this.store.upsert(collection.key, points);
-    this.metrics.indexUpsertDuration.observe(
-      { store: this.store.kind },
-      Number(process.hrtime.bigint() - started) / 1e9,
-    );
-    const now = Date.now();
-    for (const at of acceptedAt)
-      this.metrics.freshness.observe({ store: this.store.kind }, (now - at) / 1000);
+    await this.writer.upsert(collection.key, points, { acceptedAt });
   }
 
   /** The job's collection, if it is one of the job's tenant (a job naming another's finds none). */

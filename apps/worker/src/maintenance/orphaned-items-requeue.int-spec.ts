@@ -116,9 +116,9 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
     await queue.obliterate({ force: true });
     const stream = await streamWithItems('settled', ['b1', 'b2', 'b3']);
     await age(stream.id, ['b1', 'b2', 'b3']);
-    await items.writeEmbedded([
-      { tenantId: stream.tenantId, streamId: stream.id, itemId: 'b1', vector: new Float32Array(512) },
-    ]);
+    const b1 = { tenantId: stream.tenantId, streamId: stream.id, itemId: 'b1' };
+    await items.writeEmbedded([{ ...b1, vector: new Float32Array(512) }]);
+    await items.countEmbedded([b1]);
     await items.markFailed(stream.tenantId, stream.id, 'b2', 'empty_text');
 
     const result = await handler.handle();

@@ -17,12 +17,14 @@ describe('CollectionRepository (real PostgreSQL)', () => {
   const vec = (...v: number[]) => new Float32Array(v);
   const version = async (collectionId: string) =>
     Number((await fx.prisma.collection.findUniqueOrThrow({ where: { id: collectionId } })).version);
-  const embed = (s: { tenantId: string; id: string }, itemId: string, vector: Float32Array) =>
-    fx.module
-      .get(ItemEmbeddingRepository)
-      .writeEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId, vector }]);
+  /** Written and indexed, as the worker does. */
+  const embed = async (s: { tenantId: string; id: string }, itemId: string, vector: Float32Array) => {
+    const items = fx.module.get(ItemEmbeddingRepository);
+    await items.writeEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId, vector }]);
+    await items.countEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId }]);
+  };
 
-  it('deletes an item, bumps the collection version and removes its point in one transaction', async () => {
+  it('deletes an item and removes its point with a version of its collection in one transaction', async () => {
     const s = await fx.streamWithQueuedItems('delete-tx', ['a', 'b']);
     await embed(s, 'a', vec(1, 0, 0, 0));
     const before = await version(s.collectionId);
@@ -36,11 +38,19 @@ describe('CollectionRepository (real PostgreSQL)', () => {
     expect(await version(s.collectionId)).toBe(before);
     expect(await fx.counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 0 });
 
+    // Versions taken in the transaction are this collection's only.
+    const other = await fx.streamWithQueuedItems('delete-tx-other', []);
+    await expect(
+      collections.deleteFromCollection(s.tenantId, s.collectionId, 'a', (versions) =>
+        versions.next(other.collection.storeKey, () => Promise.resolve()),
+      ),
+    ).rejects.toThrow('does not exist');
+    expect(await version(other.collectionId)).toBe(0);
+
     const seen: string[] = [];
-    const deleted = await collections.deleteFromCollection(s.tenantId, s.collectionId, 'a', (v) => {
-      seen.push(v);
-      return Promise.resolve();
-    });
+    const deleted = await collections.deleteFromCollection(s.tenantId, s.collectionId, 'a', (versions) =>
+      versions.next(s.collection.storeKey, (v) => Promise.resolve(seen.push(v))),
+    );
     expect(deleted).toEqual([{ streamId: s.id, status: 'embedded' }]);
     expect(seen).toEqual([String(before + 1)]);
     expect(await version(s.collectionId)).toBe(before + 1);
@@ -54,18 +64,18 @@ describe('CollectionRepository (real PostgreSQL)', () => {
     expect(await version(s.collectionId)).toBe(before + 1);
   });
 
-  it('bumps the version for each publish, in order, and keeps it when publishing fails', async () => {
+  it('bumps the version (by store key) for each publish, in order, and keeps it when publishing fails', async () => {
     const s = await fx.streamWithQueuedItems('versions', []);
     const before = await version(s.collectionId);
     const seen: string[] = [];
     await Promise.all(
       [1, 2, 3].map(() =>
-        collections.withNextCollectionVersion(s.collectionId, (v) => Promise.resolve(seen.push(v))),
+        collections.versions.next(s.collection.storeKey, (v) => Promise.resolve(seen.push(v))),
       ),
     );
     expect(seen.sort()).toEqual([1, 2, 3].map((n) => String(before + n)));
     await expect(
-      collections.withNextCollectionVersion(s.collectionId, () => Promise.reject(new Error('log down'))),
+      collections.versions.next(s.collection.storeKey, () => Promise.reject(new Error('log down'))),
     ).rejects.toThrow('log down');
     expect(await version(s.collectionId)).toBe(before + 3);
   });
@@ -102,7 +112,7 @@ describe('CollectionRepository (real PostgreSQL)', () => {
     await embed(s, 'a', vec(1, 0, 0, 0));
     await embed(s, 'b', vec(0, 1, 0, 0));
     const { storeKey } = await collections.byName(s.tenantId, 'rebuild');
-    await collections.withNextCollectionVersion(s.collectionId, () => Promise.resolve());
+    await collections.versions.next(storeKey, () => Promise.resolve());
 
     expect((await collections.versionsAcrossTenants()).find((c) => c.storeKey === storeKey)).toEqual({
       storeKey,

@@ -15,6 +15,14 @@ export interface StoredVector {
   vector: Float32Array;
 }
 
+/**
+ * Takes a collection's next version and runs `publish` with it while the version is held (the
+ * vector store's `CollectionVersions`, which this library does not import).
+ */
+export interface CollectionVersions {
+  next<T>(storeKey: string, publish: (version: string) => Promise<T>): Promise<T>;
+}
+
 /** A collection as the vector store addresses it: its store key, and the version of its points. */
 export interface CollectionVersion {
   storeKey: string;
@@ -104,45 +112,59 @@ export class CollectionRepository extends SqlRepository {
   }
 
   /**
-   * Bumps a collection's version (its points changed) and runs `publish` with the new version while
-   * the collection's row stays locked, so what `publish` appends (the index log) is in version
-   * order whatever the number of processes writing.
+   * Collections' next versions by store key (system-scoped: the store's name for a collection),
+   * for the index log writer: `next` bumps the version (its points changed) and runs `publish` with
+   * it while the collection's row stays locked, so what `publish` appends (the index log) is in
+   * version order whatever the number of processes writing; a `publish` that rejects rolls the bump
+   * back. Structurally the vector store's `CollectionVersions`.
    */
-  async withNextCollectionVersion(
-    collectionId: string,
-    publish: (version: string) => Promise<unknown>,
-  ): Promise<void> {
-    await this.sql.transaction(async (tx) => publish(await this.nextVersion(collectionId, tx)));
-  }
+  readonly versions: CollectionVersions = {
+    next: <T>(storeKey: string, publish: (version: string) => Promise<T>): Promise<T> =>
+      this.sql.transaction(async (tx) => publish(await this.nextVersion(storeKey, tx))),
+  };
 
-  /** Bumps a collection's version inside `tx` (its row stays locked until `tx` ends). */
-  private async nextVersion(collectionId: string, tx: SqlClient): Promise<string> {
+  /**
+   * Bumps a collection's version inside `tx` (its row stays locked until `tx` ends); with `only`,
+   * only if the store key is that tenant's collection's.
+   */
+  private async nextVersion(
+    storeKey: string,
+    tx: SqlClient,
+    only?: { tenantId: string; collectionId: string },
+  ): Promise<string> {
     const [row] = await this.rows<{ version: string }>(
-      'UPDATE collection SET version = version + 1 WHERE id = $1::uuid RETURNING version',
-      [collectionId],
+      only
+        ? `UPDATE collection SET version = version + 1
+           WHERE store_key = $1 AND id = $2::uuid AND tenant_id = $3::uuid RETURNING version`
+        : 'UPDATE collection SET version = version + 1 WHERE store_key = $1 RETURNING version',
+      only ? [storeKey, only.collectionId, only.tenantId] : [storeKey],
       tx,
     );
-    if (!row) throw new Error(`collection ${collectionId} does not exist`);
+    if (!row) throw new Error(`collection ${storeKey} does not exist`);
     return String(row.version);
   }
 
   /**
-   * Deletes an item of a collection ({@link markDeleted}), bumps the collection's version and runs
-   * `removePoint` with it, in one transaction: when removing the point (appending to the index log,
-   * or deleting from a shared store) fails, the item stays as it was, so the caller's retry finds it
-   * again instead of a 404 while its point stays searchable. Returns what {@link markDeleted} does;
-   * nothing changes (and `removePoint` is not called) when the item is not there.
+   * Deletes an item of a collection ({@link markDeleted}) and runs `removePoint` in the same
+   * transaction, with versions of that collection (and no other) taken inside it: when removing the point (appending to
+   * the index log, or deleting from a shared store) fails, the item stays as it was, so the
+   * caller's retry finds it again instead of a 404 while its point stays searchable. Returns what
+   * {@link markDeleted} does; nothing changes (and `removePoint` is not called) when the item is
+   * not there.
    */
   async deleteFromCollection(
     tenantId: string,
     collectionId: string,
     itemId: string,
-    removePoint: (version: string) => Promise<unknown>,
+    removePoint: (versions: CollectionVersions) => Promise<unknown>,
   ): Promise<{ streamId: string; status: string }[]> {
     return this.sql.transaction(async (tx) => {
       const deleted = await this.markDeleted(tenantId, collectionId, itemId, tx);
       if (deleted.length === 0) return deleted;
-      await removePoint(await this.nextVersion(collectionId, tx));
+      await removePoint({
+        next: async (storeKey, publish) =>
+          publish(await this.nextVersion(storeKey, tx, { tenantId, collectionId })),
+      });
       return deleted;
     });
   }
@@ -150,8 +172,8 @@ export class CollectionRepository extends SqlRepository {
   /**
    * Marks an item of a collection deleted (whatever stream fed it) and takes it out of its
    * streams' counters, in one statement; returns its streams and former status. An item deleted
-   * before it was embedded leaves the accepted counter (and the failed one), so it is not lag; an
-   * item still pending was never counted.
+   * before it was counted embedded (queued, failed, or written and not yet indexed) leaves the
+   * accepted counter (and the failed one), so it is not lag; an item still pending was never counted.
    */
   markDeleted(
     tenantId: string,
@@ -161,20 +183,22 @@ export class CollectionRepository extends SqlRepository {
   ): Promise<{ streamId: string; status: string }[]> {
     return this.rows<{ streamId: string; status: string }>(
       `WITH target AS (
-         SELECT i.stream_id, i.id, i.status FROM item i JOIN stream s ON s.id = i.stream_id
+         SELECT i.stream_id, i.id, i.status,
+                i.status IN ('queued', 'failed') OR (i.status = 'embedded' AND i.embedded_at IS NULL) AS uncounted
+         FROM item i JOIN stream s ON s.id = i.stream_id
          WHERE s.collection_id = $1::uuid AND i.id = $2 AND i.status <> 'deleted' AND s.tenant_id = $3::uuid
          FOR UPDATE OF i
        ), deleted AS (
          UPDATE item SET status = 'deleted', vector = NULL FROM target
          WHERE item.stream_id = target.stream_id AND item.id = target.id
-         RETURNING item.stream_id, target.status
+         RETURNING item.stream_id, target.status, target.uncounted
        ), counted AS (
          UPDATE stream SET
            accepted_count = accepted_count - d.unembedded,
            failed_count = failed_count - d.failed
          FROM (
            SELECT stream_id,
-                  count(*) FILTER (WHERE status IN ('queued', 'failed')) AS unembedded,
+                  count(*) FILTER (WHERE uncounted) AS unembedded,
                   count(*) FILTER (WHERE status = 'failed') AS failed
            FROM deleted GROUP BY stream_id
          ) AS d

@@ -24,7 +24,8 @@ describe('stream counters across the item repositories (real PostgreSQL)', () =>
     expect(await embedding.markFailed(t, s.id, 'f', 'empty_text')).toBe(true);
     expect(await embedding.markFailed(t, s.id, 'f', 'attempts_exhausted')).toBe(false);
     await embedding.writeEmbedded([{ tenantId: t, streamId: s.id, itemId: 'e', vector: vec(1, 0, 0, 0) }]);
-    // An embedded item cannot fail any more.
+    await embedding.countEmbedded([{ tenantId: t, streamId: s.id, itemId: 'e' }]);
+    // An embedded (and indexed) item cannot fail any more.
     expect(await embedding.markFailed(t, s.id, 'e', 'attempts_exhausted')).toBe(false);
     expect(await fx.counters(s.id)).toEqual({ accepted: 4, embedded: 1, failed: 1 });
     expect((await failures.failures(t, s.id, 10)).map((f) => [f.id, f.reason])).toEqual([
@@ -55,5 +56,24 @@ describe('stream counters across the item repositories (real PostgreSQL)', () =>
       await embedding.writeEmbedded([{ tenantId: t, streamId: s.id, itemId: 'q', vector: vec(0, 1, 0, 0) }]),
     ).toEqual([]);
     expect((await fx.module.get(ItemIngestRepository).lags(t, 'use-lite@1')).tenant).toBe(1);
+  });
+
+  it('treats an item written but not indexed (its worker stopped in between) as work still to do', async () => {
+    const embedding = fx.module.get(ItemEmbeddingRepository);
+    const collections = fx.module.get(CollectionRepository);
+    const s = await fx.streamWithQueuedItems('unindexed', ['w', 'x', 'y']);
+    const t = s.tenantId;
+    const write = (itemId: string) =>
+      embedding.writeEmbedded([{ tenantId: t, streamId: s.id, itemId, vector: vec(1, 0, 0, 0) }]);
+    await Promise.all(['w', 'x', 'y'].map(write));
+    expect(await fx.counters(s.id)).toEqual({ accepted: 3, embedded: 0, failed: 0 });
+    // Deleted before it was counted: it leaves the accepted counter, so it is not lag for ever.
+    await collections.markDeleted(t, s.collectionId, 'w');
+    // Out of attempts before it was indexed: failed for good, like a queued one.
+    expect(await embedding.markFailed(t, s.id, 'x', 'attempts_exhausted')).toBe(true);
+    expect(await fx.counters(s.id)).toEqual({ accepted: 2, embedded: 0, failed: 1 });
+    // Counting after a delete or failure counts nothing; the indexed one is counted.
+    await embedding.countEmbedded(['w', 'x', 'y'].map((itemId) => ({ tenantId: t, streamId: s.id, itemId })));
+    expect(await fx.counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 1 });
   });
 });

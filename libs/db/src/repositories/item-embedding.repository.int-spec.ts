@@ -18,7 +18,7 @@ describe('ItemEmbeddingRepository (real PostgreSQL)', () => {
 
   const vec = (...values: number[]) => Float32Array.from(values);
 
-  it('writes each vector to its own item, exactly, and counts each item once', async () => {
+  it('writes each vector to its own item, exactly, and counts each item once it is indexed', async () => {
     const s = await fx.streamWithQueuedItems('write', ['a', 'b', 'c']);
     const at = { tenantId: s.tenantId, streamId: s.id };
     const written = await items.writeEmbedded([
@@ -33,8 +33,14 @@ describe('ItemEmbeddingRepository (real PostgreSQL)', () => {
       text: 'text of a',
       metadata: { n: 'a' },
     });
-    // Written again (a retried job): same rows, not counted twice.
+    // Written, not indexed yet: still lag, and still deletable and failable as work to do.
+    expect(await fx.counters(s.id)).toEqual({ accepted: 3, embedded: 0, failed: 0 });
+    await items.countEmbedded([{ ...at, itemId: 'a' }]);
+    expect(await fx.counters(s.id)).toEqual({ accepted: 3, embedded: 1, failed: 0 });
+    // Written again (a retried job) and counted again: same rows, each counted once.
     await items.writeEmbedded([{ ...at, itemId: 'a', vector: vec(1, 2, 3, 4) }]);
+    await items.countEmbedded(['a', 'b', 'c', 'a'].map((itemId) => ({ ...at, itemId })));
+    await items.countEmbedded(['a', 'b'].map((itemId) => ({ ...at, itemId })));
     expect(await fx.counters(s.id)).toEqual({ accepted: 3, embedded: 3, failed: 0 });
 
     const stored = new Map<string, Float32Array>();
@@ -74,6 +80,14 @@ describe('ItemEmbeddingRepository (real PostgreSQL)', () => {
       ),
     );
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const counted = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, k) =>
+        items.countEmbedded(
+          shuffled(k + 1).map((itemId) => ({ tenantId: s.tenantId, streamId: s.id, itemId })),
+        ),
+      ),
+    );
+    expect(counted.filter((r) => r.status === 'rejected')).toEqual([]);
     expect(await fx.counters(s.id)).toEqual({ accepted: 200, embedded: 200, failed: 0 });
   });
 
@@ -85,6 +99,12 @@ describe('ItemEmbeddingRepository (real PostgreSQL)', () => {
       { tenantId: s.tenantId, streamId: s.id, itemId: 'b', vector: vec(0, 1, 0, 0) },
     ]);
     expect(written.map((w) => w.itemId)).toEqual(['b']);
+    await items.countEmbedded([
+      { tenantId: other.tenantId, streamId: s.id, itemId: 'b' },
+      { tenantId: other.tenantId, streamId: s.id, itemId: 'a' },
+    ]);
+    expect(await fx.counters(s.id)).toEqual({ accepted: 2, embedded: 0, failed: 0 });
+    await items.countEmbedded([{ tenantId: s.tenantId, streamId: s.id, itemId: 'b' }]);
     expect(await fx.counters(s.id)).toEqual({ accepted: 2, embedded: 1, failed: 0 });
     const a = await fx.prisma.item.findUniqueOrThrow({ where: { streamId_id: { streamId: s.id, id: 'a' } } });
     expect({ status: a.status, vector: a.vector }).toEqual({ status: 'queued', vector: null });

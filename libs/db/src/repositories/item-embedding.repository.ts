@@ -22,18 +22,23 @@ export interface WrittenItem {
 }
 
 /**
- * The worker's results on stored inputs (table `item`): vectors written, items failed for good.
- * Each change to items and the stream counters that count them is one statement, so a process
- * killed at any point leaves them consistent. Tenant-scoped by the job's tenant id: a job naming
+ * The worker's results on stored inputs (table `item`): vectors written, items counted as embedded
+ * once their points are in the vector store (or its log), items failed for good. An item written
+ * and not yet counted (`embedded_at` null) is still work to do: lag for the counters, queued for the
+ * orphan sweep, deletable and failable like a queued one. Each change to items and the stream
+ * counters that count them is one statement, so a process killed at any point leaves them
+ * consistent. Tenant-scoped by the job's tenant id: a job naming
  * another tenant's stream changes nothing.
  */
 @Injectable()
 export class ItemEmbeddingRepository extends SqlRepository {
   /**
-   * Writes vectors of embedded items, marks them embedded and adds the newly embedded ones to their
-   * streams' counters, in one statement. Items deleted meanwhile are left alone; items written
-   * before (a retried job) are written again but not counted twice; items not of the tenant given
-   * with them are not written. Returns the items written.
+   * Writes vectors of embedded items and marks them embedded (what an embedded index is rebuilt
+   * from), not yet counted: {@link countEmbedded} counts them once they are indexed, so that an item
+   * counted embedded has its write in the store (and, for the embedded store, a collection version).
+   * Items deleted meanwhile are left alone; items written before (a retried job) are written again
+   * and keep whether they were counted; items not of the tenant given with them are not written.
+   * Returns the items written.
    */
   async writeEmbedded(items: EmbeddedItem[]): Promise<WrittenItem[]> {
     if (items.length === 0) return [];
@@ -53,15 +58,11 @@ export class ItemEmbeddingRepository extends SqlRepository {
          SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id, tenant_id)
          ORDER BY i.stream_id, i.id FOR UPDATE OF i
        ), written AS (
-         UPDATE item SET status = 'embedded', vector = input.vector, embedded_at = now(), failure_reason = NULL
+         UPDATE item SET status = 'embedded', vector = input.vector, failure_reason = NULL,
+           embedded_at = CASE WHEN before.status = 'embedded' THEN item.embedded_at END
          FROM input JOIN before USING (stream_id, id)
          WHERE item.stream_id = input.stream_id AND item.id = input.id AND before.status <> 'deleted'
-         RETURNING item.stream_id, item.id, item.text, item.metadata, (before.status = 'embedded') AS was_embedded
-       ), counted AS (
-         -- In the same statement: a worker killed after this commit must not leave items uncounted.
-         UPDATE stream SET embedded_count = embedded_count + n.count
-         FROM (SELECT stream_id, count(*) AS count FROM written WHERE NOT was_embedded GROUP BY stream_id) AS n
-         WHERE stream.id = n.stream_id
+         RETURNING item.stream_id, item.id, item.text, item.metadata
        )
        SELECT stream_id AS "streamId", id AS "itemId", text, metadata FROM written`,
       [
@@ -75,14 +76,43 @@ export class ItemEmbeddingRepository extends SqlRepository {
   }
 
   /**
-   * Marks an item failed for good (unless it was embedded or deleted meanwhile) and counts it, in
-   * one statement; true when it changed.
+   * Counts written items as embedded (their points are indexed), each once: items counted before
+   * (a retried job), deleted or failed meanwhile, or of another tenant are left alone. One
+   * statement: a worker killed before it leaves them written and uncounted, and its retry counts them.
+   */
+  async countEmbedded(items: { tenantId: string; streamId: string; itemId: string }[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.sql.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(stream_id, id, tenant_id)
+       ), target AS (
+         -- Locked in key order, as writeEmbedded does.
+         SELECT i.stream_id, i.id FROM item i JOIN input USING (stream_id, id, tenant_id)
+         WHERE i.status = 'embedded' AND i.embedded_at IS NULL
+         ORDER BY i.stream_id, i.id FOR UPDATE OF i
+       ), counted AS (
+         UPDATE item SET embedded_at = now() FROM target
+         WHERE item.stream_id = target.stream_id AND item.id = target.id
+           AND item.status = 'embedded' AND item.embedded_at IS NULL
+         RETURNING item.stream_id
+       )
+       UPDATE stream SET embedded_count = embedded_count + n.count
+       FROM (SELECT stream_id, count(*) AS count FROM counted GROUP BY stream_id) AS n
+       WHERE stream.id = n.stream_id`,
+      [items.map((i) => i.streamId), items.map((i) => i.itemId), items.map((i) => i.tenantId)],
+    );
+  }
+
+  /**
+   * Marks an item failed for good (unless it was embedded, and counted, or deleted meanwhile) and
+   * counts it, in one statement; true when it changed.
    */
   async markFailed(tenantId: string, streamId: string, itemId: string, reason: string): Promise<boolean> {
     const [row] = await this.rows<{ changed: string }>(
       `WITH changed AS (
          UPDATE item SET status = 'failed', failure_reason = $3
-         WHERE stream_id = $1::uuid AND id = $2 AND status IN ('pending', 'queued') AND tenant_id = $4::uuid
+         WHERE stream_id = $1::uuid AND id = $2 AND tenant_id = $4::uuid
+           AND (status IN ('pending', 'queued') OR (status = 'embedded' AND embedded_at IS NULL))
          RETURNING 1
        )
        UPDATE stream SET failed_count = failed_count + (SELECT count(*) FROM changed)

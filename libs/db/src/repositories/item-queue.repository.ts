@@ -2,6 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { PendingItem } from './item-ingest.repository';
 import { SqlRepository } from './sql-repository';
 
+/**
+ * Items still to embed: queued, or written and not counted yet (a worker stopped between writing
+ * the vector and indexing it), which the orphan sweep sends again like queued ones.
+ */
+const UNDONE = "(status = 'queued' OR (status = 'embedded' AND embedded_at IS NULL))";
+
 /** An item and the id of the queue job that carries it. */
 export interface ItemJob {
   id: string;
@@ -65,7 +71,7 @@ export class ItemQueueRepository extends SqlRepository {
     await this.sql.query(
       `UPDATE item SET job_id = t.job_id, enqueued_at = now()
        FROM unnest($2::text[], $3::text[]) AS t(id, job_id)
-       WHERE item.stream_id = $1::uuid AND item.id = t.id AND item.status = 'queued'
+       WHERE item.stream_id = $1::uuid AND item.id = t.id AND ${UNDONE}
          AND item.tenant_id = $4::uuid`,
       [streamId, items.map((i) => i.id), items.map((i) => i.jobId), tenantId],
     );
@@ -97,7 +103,7 @@ export class ItemQueueRepository extends SqlRepository {
   ): Promise<QueuedItem[]> {
     return this.rows<QueuedItem>(
       `SELECT id, text, retries, accepted_at AS "acceptedAt", job_id AS "jobId" FROM item
-       WHERE stream_id = $1::uuid AND status = 'queued' AND enqueued_at < now() - $2 * interval '1 millisecond'
+       WHERE stream_id = $1::uuid AND ${UNDONE} AND enqueued_at < now() - $2 * interval '1 millisecond'
          AND ($3::text IS NULL OR id > $3) AND tenant_id = $5::uuid
        ORDER BY id LIMIT $4`,
       [streamId, olderThanMs, after ?? null, limit, tenantId],
@@ -108,7 +114,7 @@ export class ItemQueueRepository extends SqlRepository {
   async stillQueued(tenantId: string, streamId: string, ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
     const rows = await this.rows<{ id: string }>(
-      `SELECT id FROM item WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND status = 'queued'
+      `SELECT id FROM item WHERE stream_id = $1::uuid AND id = ANY($2::text[]) AND ${UNDONE}
          AND tenant_id = $3::uuid`,
       [streamId, ids, tenantId],
     );

@@ -68,6 +68,11 @@ export class StreamRepository {
     }
   }
 
+  /**
+   * The tenant's streams with their collections. The collection is read with the stream or after
+   * it (Prisma's include), so its version covers every write the stream's counters count: what
+   * `searchable` in a stream's status relies on (the same holds for {@link get}).
+   */
   list(tenantId: string): Promise<StreamWithCollection[]> {
     return this.prisma.stream.findMany({
       where: { tenantId },

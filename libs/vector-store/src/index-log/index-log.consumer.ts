@@ -1,12 +1,30 @@
-import { Logger } from '@nestjs/common';
-import type { Config } from '@tributary/config';
 import { createRedis, type Redis } from '@tributary/redis';
-import { decodeIndexOp, indexOpHeader, type IndexOp } from '@tributary/vector-store';
-import type { EmbeddedVectorStore } from '@tributary/vector-store';
-import type { MetricsService } from '../metrics/metrics.service';
+import type { EmbeddedVectorStore } from '../embedded/embedded-vector-store';
+import type { IndexMetrics } from '../vector-store';
+import { decodeIndexOp, indexOpHeader, type IndexOp } from './index-log';
 
 /** Why a collection is rebuilt while running (the `reason` label of `tributary_index_rebuilds_total`). */
-export type IndexRebuildReason = 'version_gap' | 'apply_failed' | 'behind_source';
+export type IndexRebuildReason = Parameters<IndexMetrics['indexRebuilds']['inc']>[0]['reason'];
+
+/** Where the consumer reports what it does (a Nest Logger fits). */
+export interface IndexLogLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface IndexLogConsumerOptions {
+  /** The consumer reads on a connection of its own (XREAD blocks). */
+  redisUrl: string;
+  logKey: string;
+  /** The entry id to read after ({@link IndexLogConsumer.tail} before the store reconciled). */
+  position: string;
+  /** How often versions are compared with the source (INDEX_LOG_CHECK_EVERY_MS). */
+  checkEveryMs: number;
+  store: EmbeddedVectorStore;
+  metrics: IndexMetrics;
+  logger: IndexLogLogger;
+}
 
 interface LogEntry {
   id: string;
@@ -71,9 +89,13 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
  * the log no longer holds the entry read last (trimmed past this consumer).
  */
 export class IndexLogConsumer {
-  private readonly logger = new Logger('IndexLog');
+  private readonly logger: IndexLogLogger;
   private readonly redis: Redis;
   private readonly checkEveryMs: number;
+  private readonly store: EmbeddedVectorStore;
+  private readonly metrics: IndexMetrics;
+  private readonly logKey: string;
+  private position: string;
   private running = false;
   private loop: Promise<void> | undefined;
   /** The version each collection seen since start reflects (also for collections not in the store yet). */
@@ -85,16 +107,16 @@ export class IndexLogConsumer {
   private check: PendingCheck | undefined;
   private checkAgain: string | undefined;
 
-  constructor(
-    config: Config,
-    private readonly store: EmbeddedVectorStore,
-    private readonly metrics: MetricsService,
-    private readonly logKey: string,
-    private position: string,
-  ) {
-    if (!config.REDIS_URL) throw new Error('REDIS_URL is not set');
-    this.redis = createRedis(config.REDIS_URL, 'worker', 'api:index-log');
-    this.checkEveryMs = config.INDEX_LOG_CHECK_EVERY_MS;
+  constructor(options: IndexLogConsumerOptions) {
+    ({
+      store: this.store,
+      metrics: this.metrics,
+      logger: this.logger,
+      logKey: this.logKey,
+      position: this.position,
+      checkEveryMs: this.checkEveryMs,
+    } = options);
+    this.redis = createRedis(options.redisUrl, 'worker', 'api:index-log');
   }
 
   /** The id of the log's last entry ('0' when empty): a consumer started there reads what comes after. */
@@ -226,7 +248,11 @@ export class IndexLogConsumer {
     }
   }
 
-  private appliedVersion(key: string): bigint {
+  /**
+   * The version the store reflects for the collection with this key: every write of that version
+   * or below is searchable (0 before anything was applied or rebuilt).
+   */
+  appliedVersion(key: string): bigint {
     let version = this.applied.get(key);
     if (version === undefined) {
       const stored = this.store.versionOf(key);
