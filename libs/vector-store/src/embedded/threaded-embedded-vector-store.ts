@@ -152,15 +152,17 @@ function fromWireError(wire: WireError): Error {
   return err;
 }
 
+const errorMessage = (err: unknown): string =>
+  err instanceof Error ? err.message : String((err as { message?: unknown })?.message ?? err);
+
 /** A value the structured clone refuses (a function in a payload): the caller's mistake. */
 function unsendable(err: unknown): Error {
-  if (err instanceof Error && err.name === 'DataCloneError') {
-    return new VectorStoreError(`The request cannot be sent to the vector store: ${err.message}`);
+  // A DOMException, which is an Error only in Node's own realm (not in jest's sandbox).
+  if ((err as { name?: unknown } | undefined)?.name === 'DataCloneError') {
+    return new VectorStoreError(`The request cannot be sent to the vector store: ${errorMessage(err)}`);
   }
   return err instanceof Error ? err : new Error(String(err));
 }
-
-const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * The embedded store on a worker thread of its own: the usearch inserts, removes, searches and
@@ -179,7 +181,10 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
  */
 export class ThreadedEmbeddedVectorStore implements EmbeddedStore {
   readonly kind = 'embedded';
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (err: Error) => void }
+  >();
   private nextId = 1;
   /** The collections on the thread and their versions, as far as this side knows. */
   private readonly versions = new Map<string, string | undefined>();
@@ -475,7 +480,8 @@ export class ThreadedEmbeddedVectorStore implements EmbeddedStore {
 export function runStoreThread(): void {
   const port = parentPort as MessagePort;
   const data = workerData as ThreadData;
-  const post = (message: ToMain, transfer: TransferListItem[] = []): void => port.postMessage(message, transfer);
+  const post = (message: ToMain, transfer: TransferListItem[] = []): void =>
+    port.postMessage(message, transfer);
 
   const asked = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   let nextAsk = 1;
