@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Config } from '@tributary/config';
 import { createRedis, type Redis } from '@tributary/redis';
 import { decodeIndexOp, indexOpHeader, type IndexOp } from '@tributary/vector-store';
-import type { EmbeddedVectorStore } from '@tributary/vector-store';
+import type { EmbeddedStore } from '@tributary/vector-store';
 import type { MetricsService } from '../metrics/metrics.service';
 
 /** Why a collection is rebuilt while running (the `reason` label of `tributary_index_rebuilds_total`). */
@@ -87,7 +87,7 @@ export class IndexLogConsumer {
 
   constructor(
     config: Config,
-    private readonly store: EmbeddedVectorStore,
+    private readonly store: EmbeddedStore,
     private readonly metrics: MetricsService,
     private readonly logKey: string,
     private position: string,
@@ -291,7 +291,7 @@ export class IndexLogConsumer {
   private async rebuild(key: string): Promise<void> {
     const pending = this.rebuilds.get(key)!;
     pending.running = true;
-    let rebuilt: Awaited<ReturnType<EmbeddedVectorStore['rebuild']>>;
+    let rebuilt: Awaited<ReturnType<EmbeddedStore['rebuild']>>;
     for (let attempt = 1; ; attempt++) {
       try {
         rebuilt = await this.store.rebuild(key, `${pending.reason}: ${pending.why}`);
