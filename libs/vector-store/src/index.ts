@@ -28,6 +28,7 @@ export { DEFAULT_SEARCH_TUNING, HNSW_ONLY_SEARCH_TUNING, planSearch } from './se
 export type { SearchPlan, SearchTuning } from './search-plan';
 export { cosine, duplicateHeavyVectors, randomVectors } from './testing/vectors';
 export { startFakeQdrantServer } from './testing/fake-qdrant-server';
+export { maxLoopDelayDuring } from './testing/loop-delay';
 export {
   appendIndexOp,
   decodeIndexOp,
