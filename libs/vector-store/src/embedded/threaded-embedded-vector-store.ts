@@ -352,12 +352,8 @@ export class ThreadedEmbeddedVectorStore implements EmbeddedStore {
     if (this.closed) throw new VectorStoreError('The vector store is closed', 'closed');
   }
 
-  private call(request: Request, transfer: TransferListItem[] = []): Promise<unknown> {
-    try {
-      this.assertOpen();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+  private async call(request: Request, transfer: TransferListItem[] = []): Promise<unknown> {
+    this.assertOpen();
     return this.send(request, transfer);
   }
 
