@@ -69,6 +69,8 @@ async function measure(
     const started = performance.now();
     delays.push(await maxLoopDelayDuring(() => store.upsert(KEY, batch)));
     batches.push(performance.now() - started);
+    if ((start / BATCH) % 40 === 0)
+      process.stderr.write(`[bench:index] ${store.constructor.name}: ${start} points\n`);
   }
   await store.flush();
   const saveDelays: number[] = [];
@@ -84,8 +86,11 @@ async function measure(
     await store.upsert(KEY, [points[i] as VectorPoint]);
     let saving = true;
     const flushed = store.flush().finally(() => (saving = false));
-    for (let q = 0; saving; q++)
+    for (let q = 0; saving; q++) {
+      // Each as its own macrotask, as requests arrive: the save's I/O callbacks run in between.
+      await new Promise((resolve) => setImmediate(resolve));
       during.push(...(await searchTimes(store, [queries[q % queries.length] as Float32Array])));
+    }
     await flushed;
   }
   return {
