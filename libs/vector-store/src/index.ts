@@ -16,7 +16,9 @@ export type {
 } from './vector-store';
 export { COLLECTION_KEY_PATTERN, MAX_DIMENSIONS, MAX_ID_LENGTH, MAX_PAYLOAD_KEY_LENGTH } from './validation';
 export { EMBEDDED_SEARCH_TUNING, EmbeddedVectorStore } from './embedded/embedded-vector-store';
+export { ThreadedEmbeddedVectorStore } from './embedded/threaded-embedded-vector-store';
 export type {
+  EmbeddedStore,
   EmbeddedVectorStoreOptions,
   RebuildSource,
   RebuiltCollection,
@@ -32,6 +34,7 @@ export { DEFAULT_SEARCH_TUNING, HNSW_ONLY_SEARCH_TUNING, planSearch } from './se
 export type { SearchPlan, SearchTuning } from './search-plan';
 export { cosine, duplicateHeavyVectors, randomVectors } from './testing/vectors';
 export { startFakeQdrantServer } from './testing/fake-qdrant-server';
+export { maxLoopDelayDuring } from './testing/loop-delay';
 export {
   appendIndexOp,
   decodeIndexOp,

@@ -34,7 +34,7 @@ export function assertPrefix(prefix: string | undefined): void {
   }
 }
 
-function isFloat32Array(value: unknown): value is Float32Array {
+export function isFloat32Array(value: unknown): value is Float32Array {
   // A native addon or another realm (jest's sandbox) may hand over its own Float32Array constructor.
   return value instanceof Float32Array || Object.prototype.toString.call(value) === '[object Float32Array]';
 }

@@ -9,7 +9,13 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { cosine, describeVectorStoreContract, duplicateHeavyVectors, randomVectors } from './contract';
 import { FLAT_FILE, INDEX_FILE, META_FILE } from './embedded/collection-files';
-import { EmbeddedVectorStore, RebuildSource } from './embedded/embedded-vector-store';
+import {
+  EmbeddedStore,
+  EmbeddedVectorStore,
+  EmbeddedVectorStoreOptions,
+  RebuildSource,
+} from './embedded/embedded-vector-store';
+import { ThreadedEmbeddedVectorStore } from './embedded/threaded-embedded-vector-store';
 import { PgVectorStore } from './pgvector/pg-vector-store';
 import { HNSW_ONLY_SEARCH_TUNING } from './search-plan';
 import { QdrantVectorStore } from './qdrant/qdrant-vector-store';
@@ -32,6 +38,23 @@ describe.each([
       reopen: async () => {
         await store.close();
         store = await EmbeddedVectorStore.open({ dir, search });
+        return store;
+      },
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
+
+  describeVectorStoreContract('embedded on a worker thread', async () => {
+    const dir = await tempDir();
+    let store = await ThreadedEmbeddedVectorStore.open({ dir, search });
+    return {
+      store,
+      reopen: async () => {
+        await store.close();
+        store = await ThreadedEmbeddedVectorStore.open({ dir, search });
         return store;
       },
       cleanup: async () => {
@@ -325,7 +348,7 @@ const makePoints = (prefix: string, count: number, dimensions: number, seed: num
   }));
 
 /** Every source point answers for itself, with its payload, and nothing else is in the collection. */
-async function expectExactly(store: EmbeddedVectorStore, key: string, content: VectorPoint[]): Promise<void> {
+async function expectExactly(store: EmbeddedStore, key: string, content: VectorPoint[]): Promise<void> {
   expect((await store.info(key))?.count).toBe(content.length);
   for (const point of content) {
     const [hit] = await store.search(key, { vector: point.vector, k: 1 });
@@ -335,17 +358,35 @@ async function expectExactly(store: EmbeddedVectorStore, key: string, content: V
   }
 }
 
-const searchAll = (
-  store: EmbeddedVectorStore,
-  key: string,
-  queries: Float32Array[],
-): Promise<SearchHit[][]> =>
+const searchAll = (store: EmbeddedStore, key: string, queries: Float32Array[]): Promise<SearchHit[][]> =>
   Promise.all(queries.map((query) => store.search(key, { vector: query, k: 10, filter: { batch: 'a' } })));
 
 /** Long enough that the interval never fires during a test: only flush() and close() save. */
 const NEVER = 3_600_000;
 
-describe('EmbeddedVectorStore persistence and rebuild', () => {
+// In process and on a worker thread, where the source stays in the caller's thread.
+describe.each([
+  [
+    'in process',
+    (options: EmbeddedVectorStoreOptions): Promise<EmbeddedStore> => EmbeddedVectorStore.open(options),
+  ],
+  [
+    'on a worker thread',
+    (options: EmbeddedVectorStoreOptions): Promise<EmbeddedStore> =>
+      ThreadedEmbeddedVectorStore.open(options),
+  ],
+])('EmbeddedVectorStore persistence and rebuild, %s', (_where, openStore) => {
+  /** Stores a test leaves open (its "crashes"): their threads end after it, unsaved. */
+  let opened: EmbeddedStore[] = [];
+  const open = async (options: EmbeddedVectorStoreOptions): Promise<EmbeddedStore> => {
+    const store = await openStore(options);
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    for (const store of opened) if (store instanceof ThreadedEmbeddedVectorStore) await store.kill();
+    opened = [];
+  });
   let dir: string;
   let log: string[];
   beforeEach(async () => {
@@ -358,7 +399,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   it('after a crash, rebuilds to exactly the source content when the source is newer', async () => {
     const source = new MemorySource();
     const key = 't-1--tweets--model-1';
-    const crashed = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const crashed = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     await crashed.ensureCollection(key, 16);
     const first = makePoints('a', 200, 16, 20);
     await crashed.upsert(key, first);
@@ -376,7 +417,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     await crashed.upsert(key, makePoints('rogue', 1, 16, 22));
     // The crash: `crashed` is dropped without close(); nothing after the flush reached the disk.
 
-    const reopened = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const reopened = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     try {
       expect(log).toEqual([
         expect.stringMatching(
@@ -393,7 +434,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   it('after a crash, loads from disk with identical search results when the saved version matches', async () => {
     const source = new MemorySource();
     const key = 't-1--docs--model-1';
-    const crashed = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const crashed = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     await crashed.ensureCollection(key, 16);
     const content = [...makePoints('a', 150, 16, 23), ...makePoints('b', 150, 16, 24)];
     await crashed.upsert(key, content);
@@ -406,7 +447,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     // Unflushed and not in the source (the database never committed it): gone after the crash.
     await crashed.upsert(key, makePoints('a', 5, 16, 26));
 
-    const reopened = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const reopened = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     try {
       expect(log).toEqual([]);
       expect(source.reads).toEqual([]);
@@ -423,7 +464,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     const content = makePoints('a', 120, 8, 27);
     source.write(key, 8, 'v1', content);
     // Missing files: built from the source on open.
-    const first = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const first = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     expect(log).toEqual([
       expect.stringMatching(/^Rebuilt vector collection corrupt-index from source \(no files on disk\)/),
     ]);
@@ -433,7 +474,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     const indexPath = path.join(dir, key, INDEX_FILE);
     await writeFile(indexPath, randomBytes((await stat(indexPath)).size));
     log = [];
-    const second = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const second = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     expect(log).toEqual([
       `Vector collection ${key} on disk could not be loaded: the index file does not match the checksum in the sidecar`,
       expect.stringMatching(
@@ -447,7 +488,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     const metaPath = path.join(dir, key, META_FILE);
     await writeFile(metaPath, (await readFile(metaPath, 'utf8')).slice(0, 500));
     log = [];
-    const third = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const third = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     expect(log).toEqual([
       expect.stringMatching(/^Vector collection corrupt-index on disk could not be loaded: /),
       expect.stringMatching(/^Rebuilt vector collection corrupt-index from source \(/),
@@ -461,7 +502,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     const [key, other] = ['missed-writes', 'untouched'];
     source.write(key, 8, '1', makePoints('a', 50, 8, 40));
     source.write(other, 8, '7', makePoints('o', 20, 8, 41));
-    const store = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const store = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     try {
       source.reads.length = 0;
       // Writes the store never heard of (a lost log entry), and one landing while the points are read.
@@ -496,7 +537,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   });
 
   it('saves changed collections periodically, without being asked', async () => {
-    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: 20 });
+    const store = await open({ dir, saveEveryMs: 20 });
     try {
       await store.ensureCollection('periodic', 4);
       await store.upsert('periodic', makePoints('p', 10, 4, 33));
@@ -508,7 +549,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
       try {
         await rm(copy, { recursive: true, force: true });
         await cp(path.join(dir, 'periodic'), path.join(copy, 'periodic'), { recursive: true });
-        const loaded = await EmbeddedVectorStore.open({ dir: copy, saveEveryMs: NEVER });
+        const loaded = await open({ dir: copy, saveEveryMs: NEVER });
         expect(await loaded.info('periodic')).toEqual({ key: 'periodic', dimensions: 4, count: 10 });
         await loaded.close();
       } finally {
@@ -520,7 +561,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   });
 
   it('without a source, skips a corrupt collection and loads the others', async () => {
-    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    const store = await open({ dir, saveEveryMs: NEVER });
     await store.ensureCollection('good', 4);
     await store.ensureCollection('bad', 4);
     await store.upsert('good', makePoints('g', 10, 4, 29));
@@ -528,7 +569,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     await store.close();
     await writeFile(path.join(dir, 'bad', INDEX_FILE), 'not an index');
 
-    const reopened = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER, log: collect });
+    const reopened = await open({ dir, saveEveryMs: NEVER, log: collect });
     try {
       expect(log).toEqual([
         expect.stringMatching(/^Vector collection bad on disk could not be loaded: the index file/),
@@ -540,7 +581,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   });
 
   it('rebuilds when the source has other dimensions, and fails loudly when a rebuild fails', async () => {
-    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+    const store = await open({ dir, saveEveryMs: NEVER });
     await store.ensureCollection('resized', 4);
     await store.upsert('resized', makePoints('r', 5, 4, 31));
     store.setVersion('resized', 'v1');
@@ -549,13 +590,13 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
     const source = new MemorySource();
     const content = makePoints('s', 7, 8, 32);
     source.write('resized', 8, 'v1', content);
-    const reopened = await EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect });
+    const reopened = await open({ dir, source, saveEveryMs: NEVER, log: collect });
     expect(log).toEqual([expect.stringMatching(/\(dimensions 4 on disk, 8 in source\)/)]);
     await expectExactly(reopened, 'resized', content);
     await reopened.close();
 
     source.write('broken', 8, 'v1', [{ id: 'x', vector: new Float32Array(3), payload: {} }]);
-    await expect(EmbeddedVectorStore.open({ dir, source, saveEveryMs: NEVER, log: collect })).rejects.toThrow(
+    await expect(open({ dir, source, saveEveryMs: NEVER, log: collect })).rejects.toThrow(
       new VectorStoreError('Failed to rebuild vector collections from source: broken'),
     );
     expect(log.at(-1)).toMatch(
@@ -566,7 +607,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   it('reaches every point: each of 5,000 batch-inserted points is found by its own vector', async () => {
     // usearch's multi-threaded add leaves a few nodes unreachable; the store must not. Searched on
     // the graph (no exact bound), where the flat copy would otherwise answer.
-    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER, search: { exactMaxFloats: 0 } });
+    const store = await open({ dir, saveEveryMs: NEVER, search: { exactMaxFloats: 0 } });
     try {
       await store.ensureCollection('reach', 32);
       const stored = makePoints('r', 5000, 32, 36);
@@ -583,7 +624,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
   });
 
   it('saves changed collections every saveEveryMs without a flush', async () => {
-    const store = await EmbeddedVectorStore.open({ dir, saveEveryMs: 20 });
+    const store = await open({ dir, saveEveryMs: 20 });
     try {
       await store.ensureCollection('timed', 4);
       await store.upsert('timed', makePoints('t', 25, 4, 33));
@@ -592,7 +633,7 @@ describe('EmbeddedVectorStore persistence and rebuild', () => {
       while (!existsSync(meta) && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 10));
 
-      const reader = await EmbeddedVectorStore.open({ dir, saveEveryMs: NEVER });
+      const reader = await open({ dir, saveEveryMs: NEVER });
       expect(await reader.info('timed')).toEqual({ key: 'timed', dimensions: 4, count: 25 });
       await reader.close();
     } finally {

@@ -5,10 +5,10 @@ import { CollectionRepository, PrismaService } from '@tributary/db';
 import { itemPayload } from '@tributary/vector-store';
 import { redisKeys } from '@tributary/redis';
 import {
-  EmbeddedVectorStore,
   IndexLogConsumer,
   IndexLogWriter,
   openSharedVectorStore,
+  ThreadedEmbeddedVectorStore,
   type RebuildSource,
   type VectorStore,
   type VectorWriter,
@@ -66,7 +66,7 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
         // Where the log ends before reconciling: entries after it that the reconcile already holds
         // are skipped by version; one it missed shows as a version gap or in the start-up check.
         const from = await IndexLogConsumer.tail(this.redis.client, logKey);
-        const store = await EmbeddedVectorStore.open({
+        const store = await ThreadedEmbeddedVectorStore.open({
           dir: path.resolve(this.config.VECTOR_DIR ?? path.join(this.config.DATA_DIR, 'vectors')),
           saveEveryMs: this.config.INDEX_SAVE_EVERY_MS,
           source: this.rebuildSource(),

@@ -236,12 +236,26 @@ const ADD_THREADS = 1;
 const SEARCH_THREADS = 1;
 
 /**
+ * An embedded store: the VectorStore port plus what the index log consumer needs to keep it in
+ * step with the source (versions, rebuilds). Implemented in process (`EmbeddedVectorStore`) and on
+ * a worker thread (`ThreadedEmbeddedVectorStore`).
+ */
+export interface EmbeddedStore extends VectorStore {
+  readonly kind: 'embedded';
+  reconcile(): Promise<RebuiltCollection[]>;
+  rebuild(key: string, reason: string): Promise<RebuiltCollection | undefined>;
+  versionOf(key: string): string | undefined;
+  sourceVersions(): Promise<Map<string, string | undefined>>;
+  setVersion(key: string, version: string): void;
+}
+
+/**
  * Vector indexes in process: one usearch HNSW index (cosine) per collection, saved under
  * `dir/<key>/` with a sidecar holding ids, payloads and the source version. Saves happen every
  * `saveEveryMs` for changed collections and on `flush()`/`close()`; anything newer is rebuilt from
  * the `RebuildSource` on the next open. One process per directory.
  */
-export class EmbeddedVectorStore implements VectorStore {
+export class EmbeddedVectorStore implements EmbeddedStore {
   readonly kind = 'embedded';
   private readonly collections = new Map<string, Collection>();
   /** Why a collection on disk could not be loaded, for the rebuild log. */
@@ -334,6 +348,11 @@ export class EmbeddedVectorStore implements VectorStore {
     this.assertOpen();
     assertCollectionKey(key);
     return this.collections.get(key)?.version;
+  }
+
+  /** Every collection held, with the source version it reflects (see `versionOf()`). */
+  versions(): Map<string, string | undefined> {
+    return new Map([...this.collections].map(([key, collection]) => [key, collection.version]));
   }
 
   /** Every collection's current version in the source, to compare with `versionOf()`. */

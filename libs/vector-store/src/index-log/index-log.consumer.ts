@@ -1,5 +1,5 @@
 import { createRedis, type Redis } from '@tributary/redis';
-import type { EmbeddedVectorStore } from '../embedded/embedded-vector-store';
+import type { EmbeddedStore } from '../embedded/embedded-vector-store';
 import type { IndexMetrics } from '../vector-store';
 import { decodeIndexOp, indexOpHeader, type IndexOp } from './index-log';
 
@@ -21,7 +21,7 @@ export interface IndexLogConsumerOptions {
   position: string;
   /** How often versions are compared with the source (INDEX_LOG_CHECK_EVERY_MS). */
   checkEveryMs: number;
-  store: EmbeddedVectorStore;
+  store: EmbeddedStore;
   metrics: IndexMetrics;
   logger: IndexLogLogger;
 }
@@ -92,7 +92,7 @@ export class IndexLogConsumer {
   private readonly logger: IndexLogLogger;
   private readonly redis: Redis;
   private readonly checkEveryMs: number;
-  private readonly store: EmbeddedVectorStore;
+  private readonly store: EmbeddedStore;
   private readonly metrics: IndexMetrics;
   private readonly logKey: string;
   private position: string;
@@ -317,7 +317,7 @@ export class IndexLogConsumer {
   private async rebuild(key: string): Promise<void> {
     const pending = this.rebuilds.get(key)!;
     pending.running = true;
-    let rebuilt: Awaited<ReturnType<EmbeddedVectorStore['rebuild']>>;
+    let rebuilt: Awaited<ReturnType<EmbeddedStore['rebuild']>>;
     for (let attempt = 1; ; attempt++) {
       try {
         rebuilt = await this.store.rebuild(key, `${pending.reason}: ${pending.why}`);
