@@ -52,6 +52,14 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * Why the store no longer serves although nobody closed it (the embedded store's thread died:
+   * search and deletes answer 503 until the process restarts); undefined while it serves.
+   */
+  get failure(): string | undefined {
+    return this.current instanceof ThreadedEmbeddedVectorStore ? this.current.failure : undefined;
+  }
+
+  /**
    * Whether every write to the collection up to `version` is searchable here: always for shared
    * stores (writes are direct); for `embedded`, once the index log is applied up to it.
    */

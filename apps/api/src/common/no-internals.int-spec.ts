@@ -48,7 +48,7 @@ describe('no internals to callers: with Redis stopped, answers carry stable mess
     expect(ready.body.error).toEqual({
       code: 'unavailable',
       message: 'Not ready: redis failing',
-      details: { checks: { database: 'ok', redis: 'failing', models: 'ok' } },
+      details: { checks: { database: 'ok', redis: 'failing', models: 'ok', vectors: 'ok' } },
       requestId: ready.headers['x-request-id'],
     });
 

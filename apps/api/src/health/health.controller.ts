@@ -21,7 +21,9 @@ export class HealthController {
       'Readiness: the database and Redis answer, the models are loaded, and the process is not shutting down',
   })
   @ApiOkResponse({
-    schema: { example: { status: 'ok', checks: { database: 'ok', redis: 'ok', models: 'ok' } } },
+    schema: {
+      example: { status: 'ok', checks: { database: 'ok', redis: 'ok', models: 'ok', vectors: 'ok' } },
+    },
   })
   @ApiErrors(503)
   ready() {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError, UnavailableError } from '@tributary/contracts';
 import { PrismaService } from '@tributary/db';
+import { VectorStoreService } from '../collections/vector-store.service';
 import { EngineService } from '../embeddings/engine.service';
 import { RedisService } from '../redis/redis.module';
 import { LifecycleService } from './lifecycle.service';
@@ -30,7 +31,7 @@ async function check(probe: () => Promise<unknown>): Promise<Error | undefined> 
 
 export type CheckState = 'ok' | 'failing';
 
-/** The health probes' answers: liveness, and readiness from the database, Redis, the models and shutdown. */
+/** The health probes' answers: liveness, and readiness from the database, Redis, the models, the vector store and shutdown. */
 @Injectable()
 export class HealthService {
   constructor(
@@ -38,6 +39,7 @@ export class HealthService {
     private readonly redis: RedisService,
     private readonly lifecycle: LifecycleService,
     private readonly engines: EngineService,
+    private readonly vectors: VectorStoreService,
   ) {}
 
   live(): { status: 'ok' } {
@@ -55,6 +57,7 @@ export class HealthService {
       database,
       redis,
       models: this.engines.ready ? undefined : new Error('models are still loading'),
+      vectors: this.vectors.failure === undefined ? undefined : new Error(this.vectors.failure),
     };
     // Unauthenticated: the body names components and their state, never an error's text (which
     // would tell anyone addresses, versions and credentials' shapes). The filter logs the detail.

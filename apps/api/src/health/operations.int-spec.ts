@@ -1,3 +1,6 @@
+import { ThreadedEmbeddedVectorStore } from '@tributary/vector-store';
+import { waitUntil } from '@tributary/testing';
+import { VectorStoreService } from '../collections/vector-store.service';
 import { startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
 
 describe('operations endpoints', () => {
@@ -11,7 +14,10 @@ describe('operations endpoints', () => {
     expect((await api.request({ method: 'GET', url: '/health/live' })).status).toBe(200);
     const ready = await api.request({ method: 'GET', url: '/health/ready' });
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok', models: 'ok' } });
+    expect(ready.body).toEqual({
+      status: 'ok',
+      checks: { database: 'ok', redis: 'ok', models: 'ok', vectors: 'ok' },
+    });
   });
 
   it('/metrics exposes request durations by route template and status, without ids', async () => {
@@ -75,5 +81,21 @@ describe('operations endpoints', () => {
     const ui = await api.request({ method: 'GET', url: '/docs' });
     expect(ui.status).toBe(200);
     expect(String(ui.body)).toContain('swagger');
+  });
+
+  // Last: it leaves this API without a vector store.
+  it("ready answers 503 naming the vector store once the embedded store's thread has died", async () => {
+    const vectors = api.app.get(VectorStoreService);
+    await (vectors.store as ThreadedEmbeddedVectorStore).kill();
+    await waitUntil('the store to notice its thread exited', () =>
+      Promise.resolve(vectors.failure !== undefined),
+    );
+    const ready = await api.request({ method: 'GET', url: '/health/ready' });
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toMatchObject({
+      code: 'unavailable',
+      details: { checks: { database: 'ok', redis: 'ok', models: 'ok', vectors: 'failing' } },
+    });
+    expect(JSON.stringify(ready.body)).not.toContain('thread');
   });
 });

@@ -339,6 +339,11 @@ export class ThreadedEmbeddedVectorStore implements EmbeddedStore {
     return this.closing;
   }
 
+  /** Why the store stopped serving without `close()` (its thread died), for readiness; undefined while it serves. */
+  get failure(): string | undefined {
+    return this.died;
+  }
+
   /**
    * Ends the thread at once, as a crash would: nothing is saved, calls in flight fail and the
    * store is closed. For tests and benches.
