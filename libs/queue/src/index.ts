@@ -1,26 +1,5 @@
-export {
-  embedQueueName,
-  familyOf,
-  jobNameOf,
-  jobOptions,
-  legacyJobNames,
-  legacyNamesOf,
-  queueFamilies,
-  queueFamilyNames,
-  queueOf,
-  queuesFor,
-  workerQueueNames,
-} from './jobs';
-export type {
-  JobData,
-  JobDefinition,
-  JobName,
-  QueueFamily,
-  QueueRef,
-  QueueWorkerOptions,
-  SingleQueueJob,
-  WorkerSettings,
-} from './jobs';
+// Every job definition is public: the typed union, names, options, families and queue names.
+export * from './jobs';
 export { ITEM_EMBED_MAX_ITEMS, enqueuedItems, itemEmbedJobId, itemEmbedJobs } from './item-embed.job';
 export type {
   EnqueuedItem,

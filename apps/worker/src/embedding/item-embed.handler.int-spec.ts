@@ -1,6 +1,4 @@
-import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { loadConfig } from '@tributary/config';
 import { ItemFailureRepository, PrismaService } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import {
@@ -11,19 +9,13 @@ import {
   jobOptions,
   type Queue,
 } from '@tributary/queue';
-import {
-  createTestDatabase,
-  testRedisUrl,
-  uniqueRedisPrefix,
-  waitUntil,
-  type TestDatabase,
-} from '@tributary/testing';
+import { testRedisUrl, waitUntil } from '@tributary/testing';
+import { startEmbeddingWorker, type EmbeddingWorker } from '../testing/embedding-worker';
 import { streamWithQueuedItems } from '../testing/stream-fixture';
-import { WorkerModule } from '../worker.module';
 
 /** ItemEmbed jobs served by the one WorkerHost (real worker, model, PostgreSQL, Redis). */
 describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', () => {
-  let db: TestDatabase;
+  let worker: EmbeddingWorker;
   let app: INestApplicationContext;
   let prisma: PrismaService;
   let items: ItemFailureRepository;
@@ -31,32 +23,16 @@ describe('ItemEmbed on the embedding queue (real worker, PostgreSQL, Redis)', ()
   const queueName = embedQueueName('use-lite@1');
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const prefix = uniqueRedisPrefix();
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: prefix,
-      LOG_LEVEL: 'error',
-      NODE_ENV: 'test',
-      DATA_DIR: '.data',
-      MODELS: 'use-lite@1',
-      WORKER_QUEUES: queueName,
-      INFERENCE_SESSIONS: '1',
-      INFERENCE_INTRA_OP_THREADS: '1',
-      DATABASE_POOL_SIZE: '3',
-    });
-    app = await NestFactory.createApplicationContext(WorkerModule.register(config, { write: () => true }));
-    await app.init();
+    worker = await startEmbeddingWorker();
+    app = worker.app;
     prisma = app.get(PrismaService);
     items = app.get(ItemFailureRepository);
-    queue = createQueue(queueName, { redisUrl: testRedisUrl(), prefix }, 'test');
+    queue = createQueue(queueName, { redisUrl: testRedisUrl(), prefix: worker.prefix }, 'test');
   }, 120_000);
 
   afterAll(async () => {
     await queue.close();
-    await app.close();
-    await db.drop();
+    await worker.close();
   });
 
   async function statuses(streamId: string): Promise<Record<string, string>> {

@@ -1,53 +1,21 @@
-import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { loadConfig } from '@tributary/config';
 import { ItemFailureRepository, PrismaService } from '@tributary/db';
-import { EmbedQueues, embedQueueName } from '@tributary/queue';
-import {
-  createTestDatabase,
-  testRedisUrl,
-  uniqueRedisPrefix,
-  waitUntil,
-  type TestDatabase,
-} from '@tributary/testing';
-import { Logger } from 'nestjs-pino';
+import { EmbedQueues } from '@tributary/queue';
+import { waitUntil } from '@tributary/testing';
+import { startEmbeddingWorker, type EmbeddingWorker } from '../testing/embedding-worker';
 import { streamWithQueuedItems } from '../testing/stream-fixture';
-import { WorkerModule } from '../worker.module';
 
 describe('an item that fails for good keeps a reason code, the error text goes to the log (real worker, PostgreSQL, Redis)', () => {
-  let db: TestDatabase;
+  let worker: EmbeddingWorker;
   let app: INestApplicationContext;
-  const lines: string[] = [];
+  let lines: string[];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const prefix = uniqueRedisPrefix();
-    const config = loadConfig({
-      DATABASE_URL: db.url,
-      REDIS_URL: testRedisUrl(),
-      REDIS_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'test',
-      DATA_DIR: '.data',
-      MODELS: 'use-lite@1',
-      WORKER_QUEUES: embedQueueName('use-lite@1'),
-      INFERENCE_SESSIONS: '1',
-      INFERENCE_INTRA_OP_THREADS: '1',
-      DATABASE_POOL_SIZE: '3',
-    });
-    app = await NestFactory.createApplicationContext(
-      WorkerModule.register(config, { write: (line: string) => lines.push(line) }),
-      { bufferLogs: true },
-    );
-    app.useLogger(app.get(Logger));
-    app.flushLogs();
-    await app.init();
+    worker = await startEmbeddingWorker('warn');
+    ({ app, lines } = worker);
   }, 120_000);
 
-  afterAll(async () => {
-    await app.close();
-    await db.drop();
-  });
+  afterAll(() => worker.close());
 
   it('out of attempts: stored as attempts_exhausted, logged with the error, item and job ids', async () => {
     const prisma = app.get(PrismaService);
