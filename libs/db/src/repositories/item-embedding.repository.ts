@@ -86,14 +86,14 @@ export class ItemEmbeddingRepository extends SqlRepository {
       `WITH input AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(stream_id, id, tenant_id)
        ), target AS (
-         -- Locked in key order, as writeEmbedded does.
-         SELECT i.stream_id, i.id FROM item i JOIN input USING (stream_id, id, tenant_id)
-         WHERE i.status = 'embedded' AND i.embedded_at IS NULL
+         -- Locked in key order, as writeEmbedded does. Found by key alone and filtered after: a
+         -- status filter here lets the planner scan every item of the table (a hash join) per batch.
+         SELECT i.stream_id, i.id, i.status, i.embedded_at FROM item i JOIN input USING (stream_id, id, tenant_id)
          ORDER BY i.stream_id, i.id FOR UPDATE OF i
        ), counted AS (
          UPDATE item SET embedded_at = now() FROM target
          WHERE item.stream_id = target.stream_id AND item.id = target.id
-           AND item.status = 'embedded' AND item.embedded_at IS NULL
+           AND target.status = 'embedded' AND target.embedded_at IS NULL
          RETURNING item.stream_id
        )
        UPDATE stream SET embedded_count = embedded_count + n.count
