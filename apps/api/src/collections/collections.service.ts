@@ -55,14 +55,16 @@ export class CollectionsService {
     const started = process.hrtime.bigint();
     let hits;
     try {
-      if (!(await store.info(collection.storeKey))) return { data: [] };
       hits = await store.search(collection.storeKey, {
         vector,
         k: request.k,
         ...(request.filter ? { filter: metadataFilter(request.filter) } : {}),
       });
     } catch (err) {
-      throw searchRefusal(err, name);
+      // Nothing indexed yet (the store creates a collection with its first point): no hits. One
+      // call rather than asking first: the embedded store answers from its thread.
+      if (err instanceof VectorStoreError && err.code === 'unknown_collection') return { data: [] };
+      throw searchRefusal(err);
     }
     this.metrics.searchDuration.observe(
       { store: store.kind },
@@ -99,19 +101,18 @@ export class CollectionsService {
 
 /**
  * What a vector store's refusal means to the caller: the request's own fault is a 422 with the
- * store's message (it names the query's problem, nothing internal), a collection dropped meanwhile
- * a 404, a store shutting down a 503. Anything else stays an internal error.
+ * store's message (it names the query's problem, nothing internal), a store shutting down a 503.
+ * Anything else stays an internal error.
  */
-function searchRefusal(err: unknown, name: string): unknown {
+function searchRefusal(err: unknown): unknown {
   if (!(err instanceof VectorStoreError)) return err;
   switch (err.code) {
     case 'invalid_argument':
     case 'dimension_mismatch':
       return new ValidationError(err.message, [{ path: 'query', message: err.message }]);
-    case 'unknown_collection':
-      return new NotFoundError('Collection', name);
     case 'closed':
       return new UnavailableError('Search is unavailable while the service restarts; retry shortly', 1);
+    case 'unknown_collection': // answered with no hits by the caller
     default:
       return err;
   }

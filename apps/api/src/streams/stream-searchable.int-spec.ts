@@ -99,4 +99,23 @@ describe('a stream reports how many of its items are searchable (embedded store)
     await waitUntil('every item searchable', async () => (await counters()).searchable === 30, 30_000);
     for (const id of ['n3', 'n13', 'n23']) expect(await nearest(id)).toBe(id);
   }, 60_000);
+
+  it('answers no hits, not an error, for a collection nothing was indexed into yet', async () => {
+    const { key } = await createTenantWithKey(api, 'nothing-indexed');
+    const created = await api.request({
+      method: 'POST',
+      url: '/v1/streams',
+      key,
+      body: { name: 'empty', kind: 'text' },
+    });
+    expect(created.status).toBe(201);
+    const search = await api.request({
+      method: 'POST',
+      url: '/v1/collections/empty/search',
+      key,
+      body: { query: new Array(512).fill(0.1), k: 3 },
+    });
+    expect(search.status).toBe(200);
+    expect(search.body).toEqual({ data: [] });
+  });
 });
