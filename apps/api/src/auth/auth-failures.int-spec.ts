@@ -1,6 +1,12 @@
 import { ApiKeyRepository } from '@tributary/db';
 import { signWebhook } from '../streams/webhook-signature';
-import { createTenantWithKey, startApi, TEST_ADMIN_KEY, type ApiHarness } from '../testing/api-harness';
+import {
+  createTenantWithKey,
+  createTextStream,
+  startApi,
+  TEST_ADMIN_KEY,
+  type ApiHarness,
+} from '../testing/api-harness';
 
 const LIMIT = 5;
 
@@ -68,19 +74,13 @@ describe('failed authentications: negative cache and a per-address limit (real R
 
   it('limits bad webhook signatures per address', async () => {
     const { key } = await createTenantWithKey(api, 'hooks');
-    const stream = await api.request({
-      method: 'POST',
-      url: '/v1/streams',
-      key,
-      body: { name: 'hooked', kind: 'text' },
-    });
-    expect(stream.status).toBe(201);
+    const stream = await createTextStream(api, key, 'hooked');
     const payload = JSON.stringify({ items: [{ id: 'h1', text: 'hello' }] });
     const hook = (secret: string, remoteAddress: string) => {
       const timestamp = Math.floor(Date.now() / 1000);
       return api.request({
         method: 'POST',
-        url: `/v1/hooks/${stream.body.id}`,
+        url: `/v1/hooks/${stream.id}`,
         payload,
         remoteAddress,
         headers: {
@@ -92,7 +92,7 @@ describe('failed authentications: negative cache and a per-address limit (real R
     };
     for (let i = 0; i < LIMIT; i++) expect((await hook('whsec_wrong', '10.2.0.1')).status).toBe(401);
     expect((await hook('whsec_wrong', '10.2.0.1')).status).toBe(429);
-    expect((await hook(stream.body.webhook.secret, '10.2.0.2')).status).toBe(202);
+    expect((await hook(stream.webhook.secret, '10.2.0.2')).status).toBe(202);
   });
 
   it('ignores X-Forwarded-For unless TRUST_PROXY says to trust it', async () => {

@@ -3,6 +3,7 @@ import { VectorStoreService } from '../collections/vector-store.service';
 import { collectionStoreKey } from '../streams/streams.service';
 import {
   createTenantWithKey,
+  createTextStream,
   startApi,
   TEST_ADMIN_KEY,
   type ApiHarness,
@@ -33,15 +34,9 @@ describe('hostile bodies get a clear 4xx, never a 500 (real PostgreSQL, Redis, O
   beforeAll(async () => {
     api = await startApi();
     ({ key, tenantId } = await createTenantWithKey(api, 'hostile', LIMITS));
-    const stream = await api.request({
-      method: 'POST',
-      url: '/v1/streams',
-      key,
-      body: { name: 'hostile', kind: 'text' },
-    });
-    expect(stream.status).toBe(201);
-    streamId = stream.body.id;
-    webhookSecret = stream.body.webhook.secret;
+    const stream = await createTextStream(api, key, 'hostile');
+    streamId = stream.id;
+    webhookSecret = stream.webhook.secret;
   }, 60_000);
   afterAll(() => api.close());
 

@@ -5,7 +5,7 @@ import { CollectionRepository, ItemEmbeddingRepository, StreamRepository } from 
 import { waitUntil } from '@tributary/testing';
 import { itemPayload, randomVectors } from '@tributary/vector-store';
 import { VectorStoreService } from '../collections/vector-store.service';
-import { createTenantWithKey, startApi, type ApiHarness } from '../testing/api-harness';
+import { createTenantWithKey, createTextStream, startApi, type ApiHarness } from '../testing/api-harness';
 
 /**
  * `searchable` in a stream's counters with the embedded store (real PostgreSQL and Redis): the
@@ -30,15 +30,9 @@ describe('a stream reports how many of its items are searchable (embedded store)
       rateLimitPerSecond: 1000,
       rateLimitBurst: 1000,
     });
-    const created = await api.request({
-      method: 'POST',
-      url: '/v1/streams',
-      key,
-      body: { name: 'notes', kind: 'text' },
-    });
-    expect(created.status).toBe(201);
-    expect(created.body.counters.searchable).toBe(0);
-    const streamId = created.body.id as string;
+    const created = await createTextStream(api, key, 'notes');
+    expect(created.counters.searchable).toBe(0);
+    const streamId = created.id;
     const ids = Array.from({ length: 30 }, (_, i) => `n${i}`);
     const ingest = await api.request({
       method: 'POST',
@@ -102,13 +96,7 @@ describe('a stream reports how many of its items are searchable (embedded store)
 
   it('answers no hits, not an error, for a collection nothing was indexed into yet', async () => {
     const { key } = await createTenantWithKey(api, 'nothing-indexed');
-    const created = await api.request({
-      method: 'POST',
-      url: '/v1/streams',
-      key,
-      body: { name: 'empty', kind: 'text' },
-    });
-    expect(created.status).toBe(201);
+    await createTextStream(api, key, 'empty');
     const search = await api.request({
       method: 'POST',
       url: '/v1/collections/empty/search',

@@ -136,3 +136,14 @@ export async function createTenantWithKey(
   if (key.status !== 201) throw new Error(`key creation failed: ${JSON.stringify(key.body)}`);
   return { tenantId: tenant.body.id, key: key.body.secret, keyId: key.body.id };
 }
+
+/** Creates a text stream (and its collection of the same name) with the tenant's key; returns the created stream as the API answered it. */
+export async function createTextStream(
+  api: ApiHarness,
+  key: string,
+  name: string,
+): Promise<{ id: string; counters: Record<string, number>; webhook: { secret: string } }> {
+  const stream = await api.request({ method: 'POST', url: '/v1/streams', key, body: { name, kind: 'text' } });
+  if (stream.status !== 201) throw new Error(`stream creation failed: ${JSON.stringify(stream.body)}`);
+  return stream.body as { id: string; counters: Record<string, number>; webhook: { secret: string } };
+}
