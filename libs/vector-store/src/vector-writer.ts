@@ -63,8 +63,9 @@ export interface VectorWriterDeps {
 }
 
 /**
- * The writer of a process that does not own the embedded store (the workers): the shared store
- * (pgvector, qdrant), or for `embedded` the index log, which the API process applies.
+ * Where a process writes points: the shared store (pgvector, qdrant), or for `embedded` the index
+ * log, which the API process applies (the API's own deletes go through it too, so that they stay in
+ * version order with the workers' upserts).
  */
 export function openVectorWriter(
   config: Pick<

@@ -6,8 +6,8 @@ import { itemPayload } from '@tributary/vector-store';
 import { redisKeys } from '@tributary/redis';
 import {
   IndexLogConsumer,
-  IndexLogWriter,
   openSharedVectorStore,
+  openVectorWriter,
   ThreadedEmbeddedVectorStore,
   type RebuildSource,
   type VectorStore,
@@ -81,11 +81,12 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
           log: (message: string) => this.logger.log(message),
         });
         this.current = store;
-        this.currentWriter = new IndexLogWriter({
+        // The index log's writer, as the workers open theirs.
+        this.currentWriter = openVectorWriter(this.config, {
+          sql: this.prisma.sql,
           redis: this.redis.client,
-          logKey,
-          retentionMs: this.config.INDEX_LOG_RETENTION_MS,
           versions: this.collections.versions,
+          metrics: this.metrics,
         });
         this.consumer = new IndexLogConsumer({
           redisUrl: redisUrlOf(this.config),
