@@ -71,6 +71,14 @@ export interface VectorWriter {
  * A set of per-collection vector indexes. Collection keys are opaque to the store (the caller builds
  * them from tenant, collection and model); a collection's points never show up in another's search,
  * count or delete.
+ *
+ * An alias is a second name for one collection (Qdrant's collection aliases): `upsert`, `delete`,
+ * `search` and `info` by an alias reach the collection it names at the time of the call, so a
+ * caller that searches by the alias is moved from one collection (a model version's index) to
+ * another by one `alias()` call, and each answer comes wholly from one of them. Alias names follow
+ * the key pattern and never equal a collection key; `ensureCollection(alias, d)` checks the named
+ * collection's dimensions and creates nothing; `dropCollection(alias)` drops nothing; `list()`
+ * lists collections, never aliases.
  */
 export interface VectorStore extends VectorWriter {
   /** Insert or replace points by id (same id twice = one point, latest wins). Searchable when the promise resolves. */
@@ -78,10 +86,22 @@ export interface VectorStore extends VectorWriter {
   /** Deletes by id; returns how many existed. */
   delete(key: string, ids: string[]): Promise<number>;
   search(key: string, query: SearchQuery): Promise<SearchHit[]>;
+  /** By an alias: the info of the collection it names (`key` is that collection's key). */
   info(key: string): Promise<CollectionInfo | undefined>;
   /** Every collection key this store holds (optionally only those starting with prefix). */
   list(prefix?: string): Promise<CollectionInfo[]>;
+  /** Drops the collection and every alias naming it. */
   dropCollection(key: string): Promise<void>;
+  /**
+   * Makes `alias` name the collection `key` in one atomic step (replacing what it named before):
+   * a call by `alias` running meanwhile reaches the old collection or the new one, never neither
+   * or both, and calls by `alias` made after the promise resolves reach `key`. `key` must be a
+   * collection (not an alias): otherwise VectorStoreError `unknown_collection`, and the alias keeps
+   * naming what it named. An `alias` that is a collection's key is `invalid_argument`. Idempotent.
+   */
+  alias(alias: string, key: string): Promise<void>;
+  /** Removes the alias (none: nothing to do); the collection it named is untouched. */
+  dropAlias(alias: string): Promise<void>;
   /** Persists what is in memory (embedded); no-op elsewhere. */
   flush(): Promise<void>;
 }

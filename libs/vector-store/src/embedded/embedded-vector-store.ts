@@ -32,6 +32,7 @@ import {
   tmpIndexPath,
 } from './collection-files';
 import { FlatCopy, scanRows } from './flat-copy';
+import { readAliasFile, writeAliasFile } from './alias-file';
 import {
   angleOf,
   BestHits,
@@ -254,10 +255,20 @@ export interface EmbeddedStore extends VectorStore {
  * `dir/<key>/` with a sidecar holding ids, payloads and the source version. Saves happen every
  * `saveEveryMs` for changed collections and on `flush()`/`close()`; anything newer is rebuilt from
  * the `RebuildSource` on the next open. One process per directory.
+ *
+ * Aliases live in a map beside the collections, so `alias()` switches every later call by the
+ * alias at once (calls run one at a time). They are saved in `dir/aliases.json` before `alias()`
+ * and `dropAlias()` resolve, and loaded on open, where an alias whose collection did not come
+ * back is dropped (logged). A crash can still lose the switch being saved: the database's pointer
+ * row is the source of truth, and its owner re-establishes aliases at start (`alias()` is idempotent).
  */
 export class EmbeddedVectorStore implements EmbeddedStore {
   readonly kind = 'embedded';
   private readonly collections = new Map<string, Collection>();
+  /** Alias name → collection key. */
+  private aliases = new Map<string, string>();
+  /** The latest save of the aliases file; saves run one after another, each writing the map as it is then. */
+  private aliasSave: Promise<void> = Promise.resolve();
   /** Why a collection on disk could not be loaded, for the rebuild log. */
   private readonly unreadable = new Map<string, string>();
   /** Disk work per collection key, run one after another. */
@@ -287,6 +298,7 @@ export class EmbeddedVectorStore implements EmbeddedStore {
     await mkdir(options.dir, { recursive: true });
     await store.loadAll();
     await store.reconcile();
+    await store.loadAliases();
     store.timer = setInterval(() => void store.saveDirty(), saveEveryMs);
     // Saving is housekeeping: it must not keep the process alive.
     store.timer.unref();
@@ -379,7 +391,8 @@ export class EmbeddedVectorStore implements EmbeddedStore {
       this.assertOpen();
       assertCollectionKey(key);
       assertDimensions(dimensions);
-      const existing = this.collections.get(key);
+      // By an alias's name: the collection it names, which exists.
+      const existing = this.resolve(key);
       if (existing === undefined) {
         this.collections.set(key, newCollection(key, dimensions));
       } else if (existing.dimensions !== dimensions) {
@@ -392,11 +405,11 @@ export class EmbeddedVectorStore implements EmbeddedStore {
   }
 
   upsert(key: string, points: VectorPoint[]): Promise<void> {
-    return promised(() => this.insert(this.require(key), points));
+    return promised(() => this.insert(this.reach(key), points));
   }
 
   delete(key: string, ids: string[]): Promise<number> {
-    return promised(() => this.remove(this.require(key), ids));
+    return promised(() => this.remove(this.reach(key), ids));
   }
 
   /**
@@ -409,14 +422,14 @@ export class EmbeddedVectorStore implements EmbeddedStore {
    * again, up to everything) until k candidates match, so hits always match the filter.
    */
   search(key: string, query: SearchQuery): Promise<SearchHit[]> {
-    return promised(() => this.find(this.require(key), query));
+    return promised(() => this.find(this.reach(key), query));
   }
 
   info(key: string): Promise<CollectionInfo | undefined> {
     return promised(() => {
       this.assertOpen();
       assertCollectionKey(key);
-      const collection = this.collections.get(key);
+      const collection = this.resolve(key);
       return collection && this.infoOf(collection);
     });
   }
@@ -437,13 +450,38 @@ export class EmbeddedVectorStore implements EmbeddedStore {
     assertCollectionKey(key);
     this.collections.delete(key);
     this.unreadable.delete(key);
+    const named = [...this.aliases].filter(([, target]) => target === key);
+    for (const [alias] of named) this.aliases.delete(alias);
+    const aliasesSaved = named.length > 0 ? this.saveAliases() : Promise.resolve();
     // Queued after any save of the collection, and before any save of a collection re-created under the key.
     await this.onDisk(key, () => rm(path.join(this.dir, key), { recursive: true, force: true }));
+    await aliasesSaved;
+  }
+
+  async alias(alias: string, key: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(alias);
+    assertCollectionKey(key);
+    if (!this.collections.has(key)) {
+      throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
+    }
+    if (this.collections.has(alias)) {
+      throw new VectorStoreError(`${alias} is a collection's key; an alias needs a name of its own`);
+    }
+    this.aliases.set(alias, key);
+    await this.saveAliases();
+  }
+
+  async dropAlias(alias: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(alias);
+    if (this.aliases.delete(alias)) await this.saveAliases();
   }
 
   async flush(): Promise<void> {
     this.assertOpen();
     await this.saveAll();
+    await this.aliasSave;
   }
 
   async close(): Promise<void> {
@@ -451,6 +489,57 @@ export class EmbeddedVectorStore implements EmbeddedStore {
     this.closed = true;
     clearInterval(this.timer);
     await this.saveAll();
+    await this.aliasSave;
+  }
+
+  /** Saves the aliases as they are once the saves before it are done; resolves when this one is on disk. */
+  private saveAliases(): Promise<void> {
+    const save = this.aliasSave.catch(() => undefined).then(() => writeAliasFile(this.dir, this.aliases));
+    this.aliasSave = save;
+    return save;
+  }
+
+  /** Loads the saved aliases, dropping those whose collection is gone (or whose name a collection took). */
+  private async loadAliases(): Promise<void> {
+    let saved: Map<string, string>;
+    try {
+      saved = await readAliasFile(this.dir);
+    } catch (err) {
+      this.log(
+        `Vector collection aliases on disk could not be loaded, starting without: ${errorMessage(err)}`,
+      );
+      saved = new Map();
+    }
+    const stale = [...saved].filter(
+      ([alias, key]) => !this.collections.has(key) || this.collections.has(alias),
+    );
+    for (const [alias, key] of stale) {
+      saved.delete(alias);
+      this.log(
+        `Dropped vector collection alias ${alias}: it named ${key}, which is not loaded or is shadowed`,
+      );
+    }
+    this.aliases = saved;
+    if (stale.length > 0) await this.saveAliases();
+  }
+
+  /** The collection `name` is the key of, or else the one the alias `name` names. */
+  private resolve(name: string): Collection | undefined {
+    const collection = this.collections.get(name);
+    if (collection !== undefined) return collection;
+    const target = this.aliases.get(name);
+    return target === undefined ? undefined : this.collections.get(target);
+  }
+
+  /** Like `require`, by a collection's key or an alias's name. */
+  private reach(name: string): Collection {
+    this.assertOpen();
+    assertCollectionKey(name);
+    const collection = this.resolve(name);
+    if (collection === undefined) {
+      throw new VectorStoreError(`Unknown vector collection ${name}`, 'unknown_collection');
+    }
+    return collection;
   }
 
   private remove(collection: Collection, ids: string[]): number {

@@ -51,6 +51,8 @@ type Request =
   | { op: 'info'; key: string }
   | { op: 'list'; prefix: string | undefined }
   | { op: 'dropCollection'; key: string }
+  | { op: 'alias'; alias: string; key: string }
+  | { op: 'dropAlias'; alias: string }
   | { op: 'flush' }
   | { op: 'close' }
   | { op: 'reconcile' }
@@ -315,6 +317,15 @@ export class ThreadedEmbeddedVectorStore implements EmbeddedStore {
     await dropped;
   }
 
+  /** Applied on the thread in order with the calls around it, like every request. */
+  alias(alias: string, key: string): Promise<void> {
+    return this.call({ op: 'alias', alias, key }) as Promise<void>;
+  }
+
+  dropAlias(alias: string): Promise<void> {
+    return this.call({ op: 'dropAlias', alias }) as Promise<void>;
+  }
+
   flush(): Promise<void> {
     return this.call({ op: 'flush' }) as Promise<void>;
   }
@@ -532,6 +543,10 @@ export function runStoreThread(): void {
         return s.list(request.prefix);
       case 'dropCollection':
         return s.dropCollection(request.key);
+      case 'alias':
+        return s.alias(request.alias, request.key);
+      case 'dropAlias':
+        return s.dropAlias(request.alias);
       case 'flush':
         return s.flush();
       case 'close':

@@ -70,6 +70,8 @@ interface CatalogRow {
 }
 
 interface Known {
+  /** The collection's key (not the alias's name it was reached by). */
+  key: string;
   table: string;
   dimensions: number;
 }
@@ -110,12 +112,19 @@ function errorCode(err: unknown): string | undefined {
  * index search reads the representatives, then scans exactly the groups that could still rank
  * (one query over the `rep` index). Writes to one collection are serialised by a transaction-level
  * advisory lock, since a write reads the groups it changes.
+ *
+ * Aliases are rows of `"<schema>".aliases` (`alias` → `key`, a foreign key into the catalog with
+ * `ON DELETE CASCADE`, so dropping a collection drops its aliases and an alias cannot name a
+ * missing collection). `alias()` is one upsert of its row: atomic, and seen by every store on
+ * the database. A call by an alias reads its row each time (one indexed lookup): only collection
+ * keys are cached, so an alias switched by another process is followed at once.
  */
 export class PgVectorStore implements VectorStore {
   readonly kind = 'pgvector';
   private readonly sql: SqlClient;
   private readonly schema: string;
   private readonly catalog: string;
+  private readonly aliases: string;
   private readonly known = new Map<string, Known>();
   /** Tables known to have the group columns (tables from before near-duplicate groups get them added). */
   private readonly grouped = new Set<string>();
@@ -135,6 +144,7 @@ export class PgVectorStore implements VectorStore {
     this.sql = options.sql;
     this.schema = quoteIdentifier(schema);
     this.catalog = `${this.schema}.collections`;
+    this.aliases = `${this.schema}.aliases`;
     this.tuning = searchTuning(options.search);
   }
 
@@ -147,7 +157,8 @@ export class PgVectorStore implements VectorStore {
         `pgvector indexes at most ${MAX_INDEXED_DIMENSIONS} dimensions; ${dimensions} requested for ${key}`,
       );
     }
-    const existing = this.known.get(key) ?? (await this.lookup(key));
+    // By an alias's name: the collection it names, which already exists.
+    const existing = this.known.get(key) ?? (await this.resolve(key));
     if (existing === undefined) {
       const { table, index } = collectionRelations(key);
       const relation = `${this.schema}.${quoteIdentifier(table)}`;
@@ -156,7 +167,7 @@ export class PgVectorStore implements VectorStore {
         `CREATE TABLE IF NOT EXISTS ${relation} (id text PRIMARY KEY, embedding vector(${dimensions}) NOT NULL, payload jsonb NOT NULL, ${GROUP_COLUMNS.join(', ')})`,
       );
       // A table adopted from before near-duplicate groups lacks their columns.
-      await this.addGroupColumns(key, { table: relation, dimensions });
+      await this.addGroupColumns(key, { key, table: relation, dimensions });
       await this.ddl(
         `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(index)} ON ${relation} USING hnsw (embedding vector_cosine_ops) WHERE rep IS NULL`,
       );
@@ -453,8 +464,8 @@ export class PgVectorStore implements VectorStore {
   async info(key: string): Promise<CollectionInfo | undefined> {
     this.assertOpen();
     assertCollectionKey(key);
-    const known = await this.lookup(key);
-    return known && { key, dimensions: known.dimensions, count: await this.count(key, known) };
+    const known = await this.resolve(key);
+    return known && { key: known.key, dimensions: known.dimensions, count: await this.count(key, known) };
   }
 
   async list(prefix?: string): Promise<CollectionInfo[]> {
@@ -480,7 +491,41 @@ export class PgVectorStore implements VectorStore {
     const table = known?.table ?? `${this.schema}.${quoteIdentifier(collectionRelations(key).table)}`;
     this.known.delete(key);
     await this.sql.query(`DROP TABLE IF EXISTS ${table}`);
+    // Its aliases go with the catalog row (ON DELETE CASCADE).
     await this.sql.query(`DELETE FROM ${this.catalog} WHERE key = $1`, [key]);
+  }
+
+  async alias(alias: string, key: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(alias);
+    assertCollectionKey(key);
+    await this.prepare();
+    let rows: unknown[];
+    try {
+      ({ rows } = await this.sql.query(
+        `INSERT INTO ${this.aliases} (alias, key) SELECT $1, $2
+         WHERE NOT EXISTS (SELECT 1 FROM ${this.catalog} WHERE key = $1)
+         ON CONFLICT (alias) DO UPDATE SET key = EXCLUDED.key, updated_at = now()
+         RETURNING alias`,
+        [alias, key],
+      ));
+    } catch (err) {
+      // The foreign key: `key` is no collection (an alias's name is none either).
+      if (errorCode(err) === '23503') {
+        throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
+      }
+      throw err;
+    }
+    if (rows.length === 0) {
+      throw new VectorStoreError(`${alias} is a collection's key; an alias needs a name of its own`);
+    }
+  }
+
+  async dropAlias(alias: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(alias);
+    await this.prepare();
+    await this.sql.query(`DELETE FROM ${this.aliases} WHERE alias = $1`, [alias]);
   }
 
   flush(): Promise<void> {
@@ -514,6 +559,15 @@ export class PgVectorStore implements VectorStore {
            created_at timestamptz NOT NULL DEFAULT now()
          )`,
       );
+      await this.ddl(
+        `CREATE TABLE IF NOT EXISTS ${this.aliases} (
+           alias text PRIMARY KEY,
+           key text NOT NULL REFERENCES ${this.catalog} (key) ON DELETE CASCADE,
+           updated_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+      // The foreign key's cascade finds a dropped collection's aliases by it.
+      await this.ddl(`CREATE INDEX IF NOT EXISTS aliases_key ON ${this.aliases} (key)`);
     })().catch((err: unknown) => {
       this.ready = undefined;
       throw err;
@@ -532,6 +586,7 @@ export class PgVectorStore implements VectorStore {
 
   private remember(row: CatalogRow): Known {
     const known = {
+      key: row.key,
       table: `${this.schema}.${quoteIdentifier(row.table_name)}`,
       dimensions: Number(row.dimensions),
     };
@@ -553,10 +608,32 @@ export class PgVectorStore implements VectorStore {
     return this.remember(row);
   }
 
+  /**
+   * The collection `name` is the key of, or else the one the alias `name` names, in one query.
+   * Only collections are cached (by their key), so an alias is read afresh on every call.
+   */
+  private async resolve(name: string): Promise<Known | undefined> {
+    await this.prepare();
+    const { rows } = await this.sql.query<CatalogRow>(
+      `SELECT key, table_name, dimensions FROM ${this.catalog} WHERE key = $1
+       UNION ALL
+       SELECT c.key, c.table_name, c.dimensions FROM ${this.aliases} a JOIN ${this.catalog} c ON c.key = a.key
+       WHERE a.alias = $1
+       LIMIT 1`,
+      [name],
+    );
+    const row = rows[0];
+    if (row === undefined) {
+      this.known.delete(name);
+      return undefined;
+    }
+    return this.remember(row);
+  }
+
   private async require(key: string): Promise<Known> {
     this.assertOpen();
     assertCollectionKey(key);
-    const known = this.known.get(key) ?? (await this.lookup(key));
+    const known = this.known.get(key) ?? (await this.resolve(key));
     if (known === undefined) {
       throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
     }

@@ -66,6 +66,14 @@ function isNotFound(err: unknown): boolean {
   return (err as { status?: unknown } | null)?.status === 404;
 }
 
+/** A 400 answer's reason, as Qdrant words it (`{ status: { error } }`); undefined for other errors. */
+function badRequest(err: unknown): string | undefined {
+  const failure = err as { status?: unknown; data?: { status?: { error?: unknown } } } | null;
+  if (failure?.status !== 400) return undefined;
+  const reason = failure.data?.status?.error;
+  return typeof reason === 'string' ? reason : errorMessage(err);
+}
+
 function vectorSize(info: Awaited<ReturnType<Client['getCollection']>>): number | undefined {
   const vectors = info.config.params.vectors;
   if (vectors !== undefined && 'size' in vectors && typeof vectors.size === 'number') return vectors.size;
@@ -78,6 +86,14 @@ function vectorSize(info: Awaited<ReturnType<Client['getCollection']>>): number 
  * (payload keys Qdrant would misread are stored encoded, see `qdrantKey`). Payload indexes (keyword,
  * bool, float) are created the first time a key is filtered on.
  * `list()` shows every collection on the server whose name is a valid key.
+ *
+ * Aliases are Qdrant's collection aliases: `alias()` sends `delete_alias` and `create_alias` in one
+ * `POST /collections/aliases`, which Qdrant applies while holding its collections' write lock, so
+ * no request sees the alias half switched; Qdrant resolves aliases itself in every request on a
+ * collection. What this adapter caches per name (dimensions, payload indexes) can go stale when
+ * another process switches an alias between collections: a query whose dimensions disagree with
+ * the cache is checked against a fresh read before it is refused, and a payload index missing on
+ * the new collection only makes its filters slower (the adapter creates indexes per name once).
  *
  * Search asks for `exact: true` on a collection of at most `search.exactMaxFloats` points ×
  * dimensions (by Qdrant's approximate count, re-read at most once a second) and otherwise for an
@@ -162,8 +178,17 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async search(key: string, query: SearchQuery): Promise<SearchHit[]> {
-    const known = await this.require(key);
-    const filter = assertQuery(query, known.dimensions);
+    let known = await this.require(key);
+    let filter: [string, PayloadValue][];
+    try {
+      filter = assertQuery(query, known.dimensions);
+    } catch (err) {
+      if (!(err instanceof VectorStoreError && err.code === 'dimension_mismatch')) throw err;
+      // An alias switched by another process to a collection of other dimensions: ask Qdrant again.
+      this.known.delete(key);
+      known = await this.require(key);
+      filter = assertQuery(query, known.dimensions);
+    }
     await this.indexPayloadKeys(key, known, filter);
     const size =
       this.tuning.exactMaxFloats > 0 ? await this.approximateSize(key, known) : Number.MAX_SAFE_INTEGER;
@@ -181,7 +206,15 @@ export class QdrantVectorStore implements VectorStore {
         with_payload: true,
         with_vector: false,
       }),
-    );
+    ).catch(async (err: unknown) => {
+      // The cache agreed with the query, Qdrant did not: an alias switched elsewhere. Refused
+      // with the store's own error when a fresh read confirms it.
+      if (badRequest(err)?.includes('dimension') === true) {
+        this.known.delete(key);
+        assertQuery(query, (await this.require(key)).dimensions);
+      }
+      throw err;
+    });
     return response.points.map((point) => ({
       ...fromQdrantPayload(point.id, point.payload),
       score: point.score,
@@ -191,6 +224,20 @@ export class QdrantVectorStore implements VectorStore {
   async info(key: string): Promise<CollectionInfo | undefined> {
     this.assertOpen();
     assertCollectionKey(key);
+    // By an alias: the collection it names. Qdrant's collection info does not say its name, so
+    // the alias is looked up in the list of aliases first.
+    const { aliases } = await this.client.getAliases();
+    const target = aliases.find((alias) => alias.alias_name === key)?.collection_name ?? key;
+    try {
+      return await this.infoOf(target);
+    } catch (err) {
+      // The collection was dropped between the two requests (its aliases went with it).
+      if (err instanceof VectorStoreError && err.code === 'unknown_collection') return undefined;
+      throw err;
+    }
+  }
+
+  private async infoOf(key: string): Promise<CollectionInfo | undefined> {
     const known = await this.lookup(key);
     if (known === undefined) return undefined;
     const { count } = await this.call(key, () => this.client.count(key, { exact: true }));
@@ -207,12 +254,17 @@ export class QdrantVectorStore implements VectorStore {
       .sort();
     const infos: CollectionInfo[] = [];
     for (const key of keys) {
-      const info = await this.info(key);
+      const info = await this.infoOf(key).catch((err: unknown) => {
+        // Dropped since it was listed.
+        if (err instanceof VectorStoreError && err.code === 'unknown_collection') return undefined;
+        throw err;
+      });
       if (info) infos.push(info);
     }
     return infos;
   }
 
+  /** Qdrant deletes the collection's aliases with it; by an alias's name it deletes nothing. */
   async dropCollection(key: string): Promise<void> {
     this.assertOpen();
     assertCollectionKey(key);
@@ -221,6 +273,56 @@ export class QdrantVectorStore implements VectorStore {
       await this.client.deleteCollection(key);
     } catch (err) {
       if (!isNotFound(err)) throw err;
+    }
+    // Names that were aliases of it are free now: what this process cached under them is void.
+    this.known.clear();
+  }
+
+  async alias(alias: string, key: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(alias);
+    assertCollectionKey(key);
+    // Qdrant applies the actions in order and keeps those before one that fails, so a
+    // create_alias refused after the delete_alias would leave the alias naming nothing. The target
+    // is checked first: Qdrant resolves aliases when reading a collection, so it must also be
+    // absent from the aliases to be a collection.
+    const { aliases } = await this.client.getAliases();
+    if (aliases.some((existing) => existing.alias_name === key) || (await this.lookup(key)) === undefined) {
+      throw new VectorStoreError(`Unknown vector collection ${key}`, 'unknown_collection');
+    }
+    try {
+      await this.client.updateCollectionAliases({
+        actions: [
+          { delete_alias: { alias_name: alias } },
+          { create_alias: { collection_name: key, alias_name: alias } },
+        ],
+      });
+    } catch (err) {
+      // Dropped since the check: Qdrant has applied the delete_alias, the alias names nothing.
+      if (isNotFound(err)) {
+        throw new VectorStoreError(
+          `Unknown vector collection ${key} (alias ${alias} now names nothing)`,
+          'unknown_collection',
+        );
+      }
+      // The one refusal of a well-formed request: the alias's name is a collection's.
+      const reason = badRequest(err);
+      if (reason !== undefined) {
+        throw new VectorStoreError(`Alias ${alias} cannot name ${key}: ${reason}`, 'invalid_argument');
+      }
+      throw err;
+    } finally {
+      this.known.delete(alias);
+    }
+  }
+
+  async dropAlias(alias: string): Promise<void> {
+    this.assertOpen();
+    assertCollectionKey(alias);
+    try {
+      await this.client.updateCollectionAliases({ actions: [{ delete_alias: { alias_name: alias } }] });
+    } finally {
+      this.known.delete(alias);
     }
   }
 

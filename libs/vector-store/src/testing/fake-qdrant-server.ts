@@ -6,6 +6,16 @@ import { AddressInfo } from 'node:net';
  * search, so the adapter and the real `@qdrant/js-client-rest` run end to end where no Qdrant server
  * can (no network, no Docker). It checks the plumbing (paths, bodies, responses, 404s), not Qdrant:
  * run the contract with QDRANT_URL against a real server for that.
+ *
+ * Collection aliases follow Qdrant's table of content (`lib/storage/.../toc/collection_meta_ops.rs`,
+ * `alias_mapping.rs`): `POST /collections/aliases` applies its actions in order while no other
+ * request runs (Qdrant holds the collections' write lock; here one synchronous handler), and an
+ * action that fails answers the error with the actions before it left applied, as Qdrant does (it
+ * has no rollback). `create_alias` needs an existing collection (404) and a name no collection
+ * has (400), and replaces the alias if it exists; `delete_alias` of a missing alias does nothing;
+ * `rename_alias` of a missing one is 404. Every `/collections/{name}/...` request except create
+ * and delete resolves an alias first; deleting a collection removes its aliases; deleting by an
+ * alias's name deletes nothing (`false`); a collection cannot be created under an alias's name.
  */
 export interface FakeQdrantServer {
   readonly url: string;
@@ -34,6 +44,9 @@ interface Condition {
   range?: { gte?: number; lte?: number };
   is_null?: { key: string };
 }
+
+/** Aliases by name, naming collections (Qdrant's `AliasMapping`). */
+type Aliases = Map<string, string>;
 
 class HttpError extends Error {
   constructor(
@@ -87,8 +100,49 @@ function checkParams(params: unknown): Record<string, unknown> {
   return params as Record<string, unknown>;
 }
 
+const aliasList = (aliases: Aliases, only?: string) => ({
+  aliases: [...aliases]
+    .filter(([, collection]) => only === undefined || collection === only)
+    .map(([alias_name, collection_name]) => ({ alias_name, collection_name })),
+});
+
+const nameOf = (value: unknown, field: string): string => {
+  if (typeof value !== 'string') throw new HttpError(400, `Format error in JSON body: ${field}`);
+  return value;
+};
+
+/** One action of `POST /collections/aliases`, applied at once (see the module comment). */
+function applyAliasAction(collections: Map<string, FakeCollection>, aliases: Aliases, action: unknown): void {
+  const { create_alias, delete_alias, rename_alias } = (action ?? {}) as Record<
+    string,
+    Record<string, unknown> | undefined
+  >;
+  if (create_alias !== undefined) {
+    const collection = nameOf(create_alias['collection_name'], 'create_alias.collection_name');
+    const alias = nameOf(create_alias['alias_name'], 'create_alias.alias_name');
+    if (!collections.has(collection)) {
+      throw new HttpError(404, `Not found: Collection \`${collection}\` doesn't exist!`);
+    }
+    if (collections.has(alias))
+      throw new HttpError(400, `Bad request: Collection \`${alias}\` already exists!`);
+    aliases.set(alias, collection);
+  } else if (delete_alias !== undefined) {
+    aliases.delete(nameOf(delete_alias['alias_name'], 'delete_alias.alias_name'));
+  } else if (rename_alias !== undefined) {
+    const from = nameOf(rename_alias['old_alias_name'], 'rename_alias.old_alias_name');
+    const to = nameOf(rename_alias['new_alias_name'], 'rename_alias.new_alias_name');
+    const collection = aliases.get(from);
+    if (collection === undefined) throw new HttpError(404, `Not found: Alias ${from} does not exists!`);
+    aliases.delete(from);
+    aliases.set(to, collection);
+  } else {
+    throw new HttpError(400, `Format error in JSON body: unknown alias operation ${JSON.stringify(action)}`);
+  }
+}
+
 function handle(
   collections: Map<string, FakeCollection>,
+  aliases: Aliases,
   method: string,
   path: string,
   body: Record<string, unknown>,
@@ -97,6 +151,13 @@ function handle(
   if (method === 'GET' && path === '/collections') {
     return { collections: [...collections.keys()].map((name) => ({ name })) };
   }
+  if (method === 'GET' && path === '/aliases') return aliasList(aliases);
+  if (method === 'POST' && path === '/collections/aliases') {
+    const actions = body['actions'];
+    if (!Array.isArray(actions)) throw new HttpError(400, 'Format error in JSON body: actions');
+    for (const action of actions) applyAliasAction(collections, aliases, action);
+    return true;
+  }
   const route = /^\/collections\/([^/]+)(\/.*)?$/.exec(path);
   if (!route) throw new HttpError(404, `No route ${method} ${path}`);
   const name = decodeURIComponent(route[1] as string);
@@ -104,13 +165,24 @@ function handle(
   if (method === 'PUT' && rest === '') {
     if (collections.has(name))
       throw new HttpError(409, `Wrong input: Collection \`${name}\` already exists!`);
+    if (aliases.has(name)) {
+      throw new HttpError(
+        400,
+        `Bad request: Can't create collection with name ${name}. Alias with the same name already exists`,
+      );
+    }
     const vectors = body['vectors'] as { size: number; distance: string };
     if (vectors.distance !== 'Cosine') throw new HttpError(400, 'Only Cosine is faked');
     collections.set(name, { size: vectors.size, points: new Map(), payloadSchema: {} });
     return true;
   }
-  if (method === 'DELETE' && rest === '') return collections.delete(name);
-  const collection = collections.get(name);
+  if (method === 'DELETE' && rest === '') {
+    for (const [alias, collection] of aliases) if (collection === name) aliases.delete(alias);
+    return collections.delete(name);
+  }
+  // Like Qdrant, this lists whatever aliases name `name`, without checking that it exists.
+  if (method === 'GET' && rest === '/aliases') return aliasList(aliases, name);
+  const collection = collections.get(aliases.get(name) ?? name);
   if (!collection) throw new HttpError(404, `Not found: Collection \`${name}\` doesn't exist!`);
   const key = (id: unknown): string => {
     if (typeof id === 'string' && UUID.test(id)) return id;
@@ -189,6 +261,7 @@ function handle(
 
 export async function startFakeQdrantServer(): Promise<FakeQdrantServer> {
   const collections = new Map<string, FakeCollection>();
+  const aliases: Aliases = new Map();
   const requests: string[] = [];
   const queryParams: Record<string, unknown>[] = [];
   const respond = (response: ServerResponse, status: number, body: unknown): void => {
@@ -202,7 +275,7 @@ export async function startFakeQdrantServer(): Promise<FakeQdrantServer> {
     readBody(request)
       .then((body) =>
         respond(response, 200, {
-          result: handle(collections, method, url.pathname, body, queryParams),
+          result: handle(collections, aliases, method, url.pathname, body, queryParams),
           status: 'ok',
         }),
       )
