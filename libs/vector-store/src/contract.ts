@@ -68,6 +68,7 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
   describe(`VectorStore contract: ${name}`, () => {
     const run = `vs${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
     const created: string[] = [];
+    const aliases: string[] = [];
     let counter = 0;
     let subject: ContractSubject | undefined;
     let store: VectorStore;
@@ -76,6 +77,20 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       const key = `${run}-${++counter}-${label}`;
       created.push(key);
       return key;
+    };
+
+    /** A name for an alias, dropped after the run (dropping its collection drops it too). */
+    const freshAlias = (label: string): string => {
+      const alias = `${run}-${++counter}-${label}`;
+      aliases.push(alias);
+      return alias;
+    };
+
+    /** The `side` payload of every hit of an answer, which must all be the same. */
+    const sideOf = (hits: SearchHit[]): unknown => {
+      const sides = new Set(hits.map((hit) => hit.payload['side']));
+      if (sides.size !== 1) throw new Error(`an answer mixing sides ${JSON.stringify([...sides])}`);
+      return [...sides][0];
     };
 
     /** The adapter's reopen; the caller carries on with the store it returns. */
@@ -91,6 +106,7 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
 
     afterAll(async () => {
       if (subject === undefined) return;
+      for (const alias of aliases) await store.dropAlias(alias).catch(() => undefined);
       for (const key of created) await store.dropCollection(key).catch(() => undefined);
       await subject.cleanup();
     });
@@ -628,6 +644,221 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
       }
     });
 
+    it('reaches the collection an alias names by search, info, upsert and delete', async () => {
+      const a = freshKey('named-a');
+      const b = freshKey('named-b');
+      const alias = freshAlias('named');
+      await store.ensureCollection(a, 8);
+      await store.ensureCollection(b, 8);
+      await store.upsert(
+        a,
+        points('a', randomVectors(6, 8, 30), () => ({ side: 'a' })),
+      );
+      await store.upsert(
+        b,
+        points('b', randomVectors(4, 8, 31), () => ({ side: 'b' })),
+      );
+      await store.alias(alias, a);
+      await store.alias(alias, a);
+
+      const query = randomVectors(1, 8, 32)[0] as Float32Array;
+      const hits = await store.search(alias, { vector: query, k: 10 });
+      expect(hits.map((hit) => hit.id).sort()).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+      expect(sideOf(hits)).toBe('a');
+      expect(await store.search(alias, { vector: query, k: 10, filter: { side: 'b' } })).toEqual([]);
+      expect(await store.info(alias)).toEqual({ key: a, dimensions: 8, count: 6 });
+      // Aliases are not collections: not listed, not created, not dropped.
+      expect(await store.list(alias)).toEqual([]);
+      await store.ensureCollection(alias, 8);
+      await expectStoreError(store.ensureCollection(alias, 4), 'dimension_mismatch');
+      await store.dropCollection(alias);
+      expect(await store.info(a)).toEqual({ key: a, dimensions: 8, count: 6 });
+
+      const extra: VectorPoint = { id: 'via-alias', vector: query, payload: { side: 'a' } };
+      await store.upsert(alias, [extra]);
+      expect((await store.info(a))?.count).toBe(7);
+      expect((await store.search(a, { vector: query, k: 1 }))[0]?.id).toBe('via-alias');
+      expect(await store.delete(alias, ['via-alias', 'b0'])).toBe(1);
+      expect((await store.info(a))?.count).toBe(6);
+      expect((await store.info(b))?.count).toBe(4);
+    });
+
+    it('switches an alias atomically: concurrent searches by it each answer wholly from one collection', async () => {
+      const a = freshKey('switch-a');
+      const b = freshKey('switch-b');
+      const alias = freshAlias('switch');
+      await store.ensureCollection(a, 16);
+      await store.ensureCollection(b, 16);
+      await store.upsert(
+        a,
+        points('a', randomVectors(30, 16, 33), () => ({ side: 'a' })),
+      );
+      await store.upsert(
+        b,
+        points('b', randomVectors(30, 16, 34), () => ({ side: 'b' })),
+      );
+      await store.alias(alias, a);
+
+      const answers: unknown[] = [];
+      const failures: unknown[] = [];
+      let switching = true;
+      const searchMeanwhile = async (seed: number): Promise<void> => {
+        const queries = randomVectors(8, 16, seed);
+        for (let i = 0; switching; i++) {
+          try {
+            const hits = await store.search(alias, {
+              vector: queries[i % queries.length] as Float32Array,
+              k: 5,
+            });
+            if (hits.length !== 5) throw new Error(`an answer of ${hits.length} hits, not 5`);
+            answers.push(sideOf(hits));
+          } catch (err) {
+            failures.push(err);
+          }
+          // A store that answers in the same tick would otherwise starve the switches' I/O.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      };
+      const searching = [35, 36, 37].map(searchMeanwhile);
+      const query = randomVectors(1, 16, 38)[0] as Float32Array;
+      try {
+        for (let i = 0; i < 40; i++) {
+          const [target, side] = i % 2 === 0 ? [b, 'b'] : [a, 'a'];
+          await store.alias(alias, target);
+          // Once alias() resolves, the alias names the new collection.
+          expect(sideOf(await store.search(alias, { vector: query, k: 5 }))).toBe(side);
+          expect((await store.info(alias))?.key).toBe(target);
+        }
+      } finally {
+        switching = false;
+        await Promise.all(searching);
+      }
+      expect(failures).toEqual([]);
+      expect(answers.length).toBeGreaterThan(0);
+      expect(answers.every((side) => side === 'a' || side === 'b')).toBe(true);
+    }, 60_000);
+
+    it('switches an alias to a collection of other dimensions', async () => {
+      const small = freshKey('dims-4');
+      const large = freshKey('dims-8');
+      const alias = freshAlias('dims');
+      await store.ensureCollection(small, 4);
+      await store.ensureCollection(large, 8);
+      await store.upsert(
+        small,
+        points('s', randomVectors(3, 4, 39), () => ({ side: 's' })),
+      );
+      await store.upsert(
+        large,
+        points('l', randomVectors(3, 8, 40), () => ({ side: 'l' })),
+      );
+      await store.alias(alias, small);
+      expect(sideOf(await store.search(alias, { vector: Float32Array.of(1, 0, 0, 0), k: 3 }))).toBe('s');
+      await store.alias(alias, large);
+      const wide = randomVectors(1, 8, 41)[0] as Float32Array;
+      expect(sideOf(await store.search(alias, { vector: wide, k: 3 }))).toBe('l');
+      await expectStoreError(
+        store.search(alias, { vector: Float32Array.of(1, 0, 0, 0), k: 3 }),
+        'dimension_mismatch',
+      );
+      expect(await store.info(alias)).toEqual({ key: large, dimensions: 8, count: 3 });
+    });
+
+    it('drops an alias and leaves its collection; the name is then free', async () => {
+      const key = freshKey('unaliased');
+      const alias = freshAlias('dropped');
+      created.push(alias);
+      await store.ensureCollection(key, 4);
+      await store.upsert(key, points('u', randomVectors(3, 4, 42)));
+      await store.alias(alias, key);
+      await store.dropAlias(alias);
+      await store.dropAlias(alias);
+      await store.dropAlias(freshAlias('never-made'));
+      await expectStoreError(
+        store.search(alias, { vector: Float32Array.of(1, 0, 0, 0), k: 1 }),
+        'unknown_collection',
+      );
+      expect(await store.info(alias)).toBeUndefined();
+      expect(await store.info(key)).toEqual({ key, dimensions: 4, count: 3 });
+      await store.ensureCollection(alias, 8);
+      expect(await store.info(alias)).toEqual({ key: alias, dimensions: 8, count: 0 });
+    });
+
+    it('refuses an alias of what is not a collection, and under a collection key, keeping what it named', async () => {
+      const a = freshKey('refused-a');
+      const b = freshKey('refused-b');
+      const alias = freshAlias('refused');
+      const other = freshAlias('refused-other');
+      await store.ensureCollection(a, 4);
+      await store.ensureCollection(b, 4);
+      await store.upsert(
+        a,
+        points('a', randomVectors(2, 4, 43), () => ({ side: 'a' })),
+      );
+      await store.upsert(
+        b,
+        points('b', randomVectors(2, 4, 44), () => ({ side: 'b' })),
+      );
+      await store.alias(alias, a);
+
+      await expectStoreError(store.alias(alias, freshKey('refused-missing')), 'unknown_collection');
+      // An alias names a collection, not another alias.
+      await expectStoreError(store.alias(other, alias), 'unknown_collection');
+      await expectStoreError(store.alias(b, a), 'invalid_argument');
+      for (const bad of ['', 'Upper', 'has space']) {
+        await expectStoreError(store.alias(bad, a), 'invalid_argument');
+        await expectStoreError(store.alias(alias, bad), 'invalid_argument');
+        await expectStoreError(store.dropAlias(bad), 'invalid_argument');
+      }
+
+      const vector = Float32Array.of(1, 0, 0, 0);
+      expect(sideOf(await store.search(alias, { vector, k: 2 }))).toBe('a');
+      expect(await store.info(other)).toBeUndefined();
+      expect(sideOf(await store.search(b, { vector, k: 2 }))).toBe('b');
+    });
+
+    it('drops a collection together with the aliases naming it', async () => {
+      const key = freshKey('aliased-drop');
+      const first = freshAlias('gone-1');
+      const second = freshAlias('gone-2');
+      created.push(first);
+      await store.ensureCollection(key, 4);
+      await store.upsert(key, points('d', randomVectors(2, 4, 45)));
+      await store.alias(first, key);
+      await store.alias(second, key);
+      await store.dropCollection(key);
+      const vector = Float32Array.of(1, 0, 0, 0);
+      await expectStoreError(store.search(first, { vector, k: 1 }), 'unknown_collection');
+      expect(await store.info(second)).toBeUndefined();
+      // The key coming back does not bring its aliases back.
+      await store.ensureCollection(key, 4);
+      expect(await store.info(second)).toBeUndefined();
+      // The names are free again.
+      await store.ensureCollection(first, 4);
+      expect(await store.info(first)).toEqual({ key: first, dimensions: 4, count: 0 });
+    });
+
+    it('keeps aliases across a reopen', async () => {
+      const key = freshKey('aliased-persist');
+      const kept = freshAlias('kept');
+      const dropped = freshAlias('not-kept');
+      await store.ensureCollection(key, 4);
+      await store.upsert(
+        key,
+        points('p', randomVectors(3, 4, 46), () => ({ side: 'p' })),
+      );
+      await store.alias(kept, key);
+      await store.alias(dropped, key);
+      await store.dropAlias(dropped);
+      await store.flush();
+
+      store = await reopen();
+
+      expect(await store.info(kept)).toEqual({ key, dimensions: 4, count: 3 });
+      expect(sideOf(await store.search(kept, { vector: Float32Array.of(1, 0, 0, 0), k: 3 }))).toBe('p');
+      expect(await store.info(dropped)).toBeUndefined();
+    });
+
     it('refuses work once closed', async () => {
       const other = await factory();
       try {
@@ -641,6 +872,8 @@ export function describeVectorStoreContract(name: string, factory: () => Promise
           'closed',
         );
         await expectStoreError(other.store.flush(), 'closed');
+        await expectStoreError(other.store.alias(`${run}-closed-alias`, key), 'closed');
+        await expectStoreError(other.store.dropAlias(`${run}-closed-alias`), 'closed');
         await other.store.close();
       } finally {
         await other.cleanup();

@@ -174,6 +174,138 @@ describe('QdrantVectorStore search plan (fake Qdrant REST server)', () => {
   });
 });
 
+describe('Qdrant collection aliases (fake Qdrant REST server)', () => {
+  const post = async (url: string, body: unknown): Promise<{ status: number; body: unknown }> => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  const get = async (url: string): Promise<unknown> =>
+    ((await (await fetch(url)).json()) as { result: unknown }).result;
+
+  it('applies the actions in order, keeping those before a failing one as Qdrant does', async () => {
+    const server = await startFakeQdrantServer();
+    const store = new QdrantVectorStore({ url: server.url, checkCompatibility: false });
+    try {
+      await store.ensureCollection('one', 4);
+      await store.ensureCollection('two', 4);
+      await store.alias('current', 'one');
+      const failed = await post(`${server.url}/collections/aliases`, {
+        actions: [
+          { delete_alias: { alias_name: 'current' } },
+          { create_alias: { collection_name: 'missing', alias_name: 'current' } },
+        ],
+      });
+      expect(failed.status).toBe(404);
+      expect(await get(`${server.url}/aliases`)).toEqual({ aliases: [] });
+      const refused = await post(`${server.url}/collections/aliases`, {
+        actions: [{ create_alias: { collection_name: 'one', alias_name: 'two' } }],
+      });
+      expect(refused.status).toBe(400);
+      // create_alias replaces an existing alias; rename moves it.
+      await post(`${server.url}/collections/aliases`, {
+        actions: [
+          { create_alias: { collection_name: 'one', alias_name: 'a1' } },
+          { create_alias: { collection_name: 'two', alias_name: 'a1' } },
+          { rename_alias: { old_alias_name: 'a1', new_alias_name: 'a2' } },
+        ],
+      });
+      expect(await get(`${server.url}/aliases`)).toEqual({
+        aliases: [{ alias_name: 'a2', collection_name: 'two' }],
+      });
+      expect(await get(`${server.url}/collections/two/aliases`)).toEqual({
+        aliases: [{ alias_name: 'a2', collection_name: 'two' }],
+      });
+      const shadowing = await fetch(`${server.url}/collections/a2`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ vectors: { size: 4, distance: 'Cosine' } }),
+      });
+      expect(shadowing.status).toBe(400);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('switches with one request holding delete_alias and create_alias, after checking the target', async () => {
+    const server = await startFakeQdrantServer();
+    const store = new QdrantVectorStore({ url: server.url, checkCompatibility: false });
+    try {
+      await store.ensureCollection('one', 4);
+      await store.ensureCollection('two', 4);
+      await store.alias('current', 'one');
+      server.requests.length = 0;
+      await store.alias('current', 'two');
+      expect(server.requests.filter((request) => request === 'POST /collections/aliases')).toHaveLength(1);
+      // A refused target is refused before anything is sent: the alias keeps naming 'two'.
+      server.requests.length = 0;
+      await expect(store.alias('current', 'missing')).rejects.toMatchObject({ code: 'unknown_collection' });
+      expect(server.requests).not.toContain('POST /collections/aliases');
+      expect((await store.info('current'))?.key).toBe('two');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('follows an alias another process switched to a collection of other dimensions', async () => {
+    const server = await startFakeQdrantServer();
+    const options = { url: server.url, checkCompatibility: false };
+    const searcher = new QdrantVectorStore(options);
+    const operator = new QdrantVectorStore(options);
+    try {
+      await operator.ensureCollection('small', 4);
+      await operator.ensureCollection('large', 8);
+      await operator.upsert('small', makePoints('s', 3, 4, 47));
+      await operator.upsert('large', makePoints('l', 3, 8, 48));
+      await operator.alias('serving', 'small');
+      expect(await searcher.search('serving', { vector: Float32Array.of(1, 0, 0, 0), k: 1 })).toHaveLength(1);
+      await operator.alias('serving', 'large');
+      const wide = randomVectors(1, 8, 49)[0] as Float32Array;
+      expect((await searcher.search('serving', { vector: wide, k: 3 })).map((hit) => hit.id).sort()).toEqual([
+        'l-0',
+        'l-1',
+        'l-2',
+      ]);
+      await operator.alias('serving', 'small');
+      // The searcher's cache says 8: Qdrant's refusal is checked against a fresh read.
+      await expect(searcher.search('serving', { vector: wide, k: 3 })).rejects.toMatchObject({
+        code: 'dimension_mismatch',
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('PgVectorStore aliases across stores on one database', () => {
+  it('follows an alias another store switched, at once', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    try {
+      const searcher = new PgVectorStore({ sql: db, schema: 'aliases_shared' });
+      const operator = new PgVectorStore({ sql: db, schema: 'aliases_shared' });
+      await operator.ensureCollection('small', 4);
+      await operator.ensureCollection('large', 8);
+      await operator.upsert('small', makePoints('s', 3, 4, 50));
+      await operator.upsert('large', makePoints('l', 3, 8, 51));
+      await operator.alias('serving', 'small');
+      expect(
+        (await searcher.search('serving', { vector: Float32Array.of(1, 0, 0, 0), k: 1 }))[0]?.id,
+      ).toMatch(/^s-/);
+      await operator.alias('serving', 'large');
+      const wide = randomVectors(1, 8, 52)[0] as Float32Array;
+      expect((await searcher.search('serving', { vector: wide, k: 1 }))[0]?.id).toMatch(/^l-/);
+      expect((await searcher.info('serving'))?.key).toBe('large');
+      await operator.dropCollection('large');
+      expect(await searcher.info('serving')).toBeUndefined();
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe('PgVectorStore on the HNSW index', () => {
   it('widens the index scan (hnsw.ef_search, iterative scan) in the search transaction', async () => {
     const db = await PGlite.create({ extensions: { vector } });
