@@ -712,6 +712,41 @@ describe.each([
     }
   });
 
+  it('drops at open the aliases whose collection did not come back, and starts without an unreadable alias file', async () => {
+    const store = await open({ dir, saveEveryMs: NEVER });
+    await store.ensureCollection('kept', 4);
+    await store.ensureCollection('lost', 4);
+    await store.upsert('kept', makePoints('k', 3, 4, 53));
+    await store.alias('to-kept', 'kept');
+    await store.alias('to-lost', 'lost');
+    await store.close();
+    await rm(path.join(dir, 'lost'), { recursive: true });
+
+    const reopened = await open({ dir, saveEveryMs: NEVER, log: collect });
+    try {
+      expect(log).toEqual([expect.stringMatching(/^Dropped vector collection alias to-lost: it named lost/)]);
+      expect(await reopened.info('to-kept')).toEqual({ key: 'kept', dimensions: 4, count: 3 });
+      expect(await reopened.info('to-lost')).toBeUndefined();
+    } finally {
+      await reopened.close();
+    }
+    expect(JSON.parse(await readFile(path.join(dir, 'aliases.json'), 'utf8'))).toEqual({
+      format: 1,
+      aliases: { 'to-kept': 'kept' },
+    });
+
+    await writeFile(path.join(dir, 'aliases.json'), '{ not json');
+    log.length = 0;
+    const again = await open({ dir, saveEveryMs: NEVER, log: collect });
+    try {
+      expect(log).toEqual([expect.stringMatching(/^Vector collection aliases on disk could not be loaded/)]);
+      expect(await again.info('to-kept')).toBeUndefined();
+      expect((await again.info('kept'))?.count).toBe(3);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('rebuilds when the source has other dimensions, and fails loudly when a rebuild fails', async () => {
     const store = await open({ dir, saveEveryMs: NEVER });
     await store.ensureCollection('resized', 4);
