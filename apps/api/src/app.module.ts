@@ -37,6 +37,10 @@ import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
 import { CollectionsController } from './collections/collections.controller';
 import { CollectionsService } from './collections/collections.service';
+import { AdminRolloutsController } from './rollouts/admin-rollouts.controller';
+import { RolloutComparator } from './rollouts/rollout-comparator.service';
+import { RolloutsController } from './rollouts/rollouts.controller';
+import { RolloutsService } from './rollouts/rollouts.service';
 import { VectorStoreService } from './collections/vector-store.service';
 import { FailuresService } from './streams/failures.service';
 import { HooksController } from './streams/hooks.controller';
@@ -85,6 +89,8 @@ export class AppModule {
         StreamsController,
         HooksController,
         CollectionsController,
+        RolloutsController,
+        AdminRolloutsController,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ApiValidationPipe },
@@ -116,6 +122,8 @@ export class AppModule {
         WebhookReplayRelease,
         VectorStoreService,
         CollectionsService,
+        RolloutsService,
+        RolloutComparator,
       ],
     };
   }

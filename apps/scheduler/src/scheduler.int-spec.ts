@@ -10,6 +10,7 @@ describe('SchedulerService (real Redis)', () => {
       REDIS_PREFIX: prefix,
       KEY_USAGE_FLUSH_EVERY_MS: '5000',
       ORPHAN_SWEEP_EVERY_MS: '7000',
+      ROLLOUT_SWEEP_EVERY_MS: '9000',
     });
 
   async function start(prefix: string): Promise<void> {
@@ -24,10 +25,11 @@ describe('SchedulerService (real Redis)', () => {
     const queue = createQueue('maintenance', { redisUrl: testRedisUrl(), prefix }, 'test');
     try {
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers).toHaveLength(2);
+      expect(schedulers).toHaveLength(3);
       const byKey = Object.fromEntries(schedulers.map((s) => [s.key, s]));
       expect(byKey['ApiKeyUsageFlush']).toMatchObject({ name: 'ApiKeyUsageFlush', every: 5000 });
       expect(byKey['OrphanedItemsRequeue']).toMatchObject({ name: 'OrphanedItemsRequeue', every: 7000 });
+      expect(byKey['RolloutSweep']).toMatchObject({ name: 'RolloutSweep', every: 9000 });
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();
@@ -48,11 +50,19 @@ describe('SchedulerService (real Redis)', () => {
 
       await start(prefix);
       const schedulers = await queue.getJobSchedulers();
-      expect(schedulers.map((s) => s.key).sort()).toEqual(['ApiKeyUsageFlush', 'OrphanedItemsRequeue']);
+      expect(schedulers.map((s) => s.key).sort()).toEqual([
+        'ApiKeyUsageFlush',
+        'OrphanedItemsRequeue',
+        'RolloutSweep',
+      ]);
       // Only the new scheduler's job waits for the sweep: it would not run twice as often. (A job
       // already waiting under the old name is run by the worker as OrphanedItemsRequeue.)
       const upcoming = await queue.getJobs(['delayed', 'waiting', 'prioritized']);
-      expect(upcoming.map((job) => job.name).sort()).toEqual(['ApiKeyUsageFlush', 'OrphanedItemsRequeue']);
+      expect(upcoming.map((job) => job.name).sort()).toEqual([
+        'ApiKeyUsageFlush',
+        'OrphanedItemsRequeue',
+        'RolloutSweep',
+      ]);
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();

@@ -30,6 +30,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return [
       { job: 'ApiKeyUsageFlush', everyMs: this.config.KEY_USAGE_FLUSH_EVERY_MS },
       { job: 'OrphanedItemsRequeue', everyMs: this.config.ORPHAN_SWEEP_EVERY_MS },
+      { job: 'RolloutSweep', everyMs: this.config.ROLLOUT_SWEEP_EVERY_MS },
     ];
   }
 

@@ -57,6 +57,8 @@ describe('WorkerHost (real Redis)', () => {
     },
     { job: 'ApiKeyUsageFlush', handle: record('ApiKeyUsageFlush') },
     { job: 'OrphanedItemsRequeue', handle: record('OrphanedItemsRequeue') },
+    { job: 'RolloutSweep', handle: record('RolloutSweep') },
+    { job: 'RolloutBackfill', handle: record('RolloutBackfill') },
   ];
   const metrics = new Metrics('worker');
   let host: WorkerHost;

@@ -7,7 +7,9 @@ import { MissingJobHandlerError, WorkerHost } from './worker-host.service';
 const handlers: JobHandler[] = [
   { job: 'ApiKeyUsageFlush', handle: () => Promise.resolve(undefined) },
   { job: 'OrphanedItemsRequeue', handle: () => Promise.resolve(undefined) },
+  { job: 'RolloutSweep', handle: () => Promise.resolve(undefined) },
   { job: 'ItemEmbed', handle: () => Promise.resolve(undefined) },
+  { job: 'RolloutBackfill', handle: () => Promise.resolve(undefined) },
 ];
 const redis = {} as Redis;
 const host = (env: Record<string, string>, served: JobHandler[]) =>
@@ -37,6 +39,8 @@ describe('WorkerHost start-up checks', () => {
       { name: 'maintenance', family: 'maintenance' },
       { name: 'embed-use-lite-1', family: 'embed', model: 'use-lite@1' },
       { name: 'embed-use-lite-int8-1', family: 'embed', model: 'use-lite-int8@1' },
+      { name: 'backfill-use-lite-1', family: 'backfill', model: 'use-lite@1' },
+      { name: 'backfill-use-lite-int8-1', family: 'backfill', model: 'use-lite-int8@1' },
     ]);
     expect(
       host(

@@ -9,11 +9,20 @@ import type { DestinationStream } from 'pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
 import { OrphanedItemsRequeueHandler } from './maintenance/orphaned-items-requeue.handler';
 import { ItemEmbedHandler } from './embedding/item-embed.handler';
+import { WorkerEngine } from './embedding/worker-engine';
+import { RolloutBackfillHandler } from './rollouts/rollout-backfill.handler';
+import { RolloutSweepHandler } from './rollouts/rollout-sweep.handler';
 import { WorkerHost } from './worker-host.service';
 import { WORKER_REDIS } from './worker-redis';
 
 /** Every job's handler: the one registry WorkerHost dispatches through. */
-const handlers = [ItemEmbedHandler, ApiKeyUsageFlushHandler, OrphanedItemsRequeueHandler];
+const handlers = [
+  ItemEmbedHandler,
+  RolloutBackfillHandler,
+  ApiKeyUsageFlushHandler,
+  OrphanedItemsRequeueHandler,
+  RolloutSweepHandler,
+];
 
 @Module({})
 export class WorkerModule {
@@ -29,7 +38,7 @@ export class WorkerModule {
             : loggerOptions(config, 'worker'),
         }),
         DbModule,
-        // The orphan sweep's producers.
+        // The orphan sweep's and the backfill's producers.
         QueueModule.forRoot({ clientName: 'worker:producer' }),
       ],
       providers: [
@@ -38,6 +47,7 @@ export class WorkerModule {
           provide: WORKER_REDIS,
           useFactory: () => createRedis(redisUrlOf(config), 'worker', 'worker'),
         },
+        WorkerEngine,
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
         WorkerHost,

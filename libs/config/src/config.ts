@@ -165,6 +165,24 @@ export const configSchema = z.object({
   /** How often accepted items whose queue job was lost (a Redis failover, an AOF fsync window) are looked for. */
   ORPHAN_SWEEP_EVERY_MS: int(1000, 3_600_000).default(60_000),
   /**
+   * How often the scheduler runs `RolloutSweep`: previous versions past their retention retired,
+   * backfills whose job was lost put on their queue again.
+   */
+  ROLLOUT_SWEEP_EVERY_MS: int(1000, 86_400_000).default(60_000),
+  /**
+   * How long a promotion keeps the previous version live (dual-written, indexed) so that a
+   * rollback is instant; then it is retired and its index removed.
+   */
+  ROLLOUT_RETAIN_PREVIOUS_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(168),
+  /** Stored inputs used as queries when a rollout's two versions are compared. */
+  ROLLOUT_COMPARE_SAMPLE: int(10, 10_000).default(200),
+  /** How often a rollout's comparison is computed again while it is ready, canary or shadow. */
+  ROLLOUT_COMPARE_EVERY_MS: int(1000, 86_400_000).default(300_000),
+  /**
    * How long an accepted item may stay queued before the orphan sweep checks its job in Redis (by
    * its id); an item whose job is gone, or failed for good while the item stayed queued, is
    * enqueued again. A job still waiting or running, however long the backlog, is not a loss.

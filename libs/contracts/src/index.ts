@@ -5,3 +5,4 @@ export * from './embeddings';
 export * from './streams';
 export * from './input-rules';
 export * from './webhook-secrets';
+export * from './rollouts';

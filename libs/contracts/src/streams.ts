@@ -9,6 +9,7 @@ import {
   storableString,
   textToEmbed,
 } from './input-rules';
+import { rolloutSchema } from './rollouts';
 import { modelIdSchema } from './tenants';
 
 /** Names tenants choose for streams and collections (also part of URLs). */
@@ -243,6 +244,11 @@ export type SearchRequest = z.infer<typeof searchSchema>;
 
 export const searchResultSchema = z
   .object({
+    model: z
+      .string()
+      .describe(
+        'The model version that answered (also the `x-tributary-model` header): the serving one, or a canary’s candidate',
+      ),
     data: z.array(
       z.object({
         id: z.string(),
@@ -254,15 +260,18 @@ export const searchResultSchema = z
   })
   .meta({
     example: {
+      model: 'use-lite@1',
       data: [{ id: 'tweet-1', score: 0.83, text: 'Rain again in Lisbon today', metadata: { lang: 'en' } }],
     },
   });
 
 export const collectionSchema = z.object({
   name: z.string(),
-  model: z.string(),
+  model: z.string().describe('The serving version (what searches use)'),
+  servingModel: z.string().describe('Same as `model`'),
   dimensions: z.number().int(),
-  points: z.number().int(),
+  points: z.number().int().describe('Points of the serving version'),
+  rollout: rolloutSchema.nullable().describe('The rollout going, if any'),
   createdAt: z.iso.datetime(),
 });
 export const collectionListSchema = z.object({ data: z.array(collectionSchema) }).meta({
@@ -271,8 +280,10 @@ export const collectionListSchema = z.object({ data: z.array(collectionSchema) }
       {
         name: 'tweets',
         model: 'use-lite@1',
+        servingModel: 'use-lite@1',
         dimensions: 512,
         points: 1180,
+        rollout: null,
         createdAt: '2026-11-25T10:00:00.000Z',
       },
     ],

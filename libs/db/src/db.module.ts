@@ -9,6 +9,8 @@ import { ItemEmbeddingRepository } from './repositories/item-embedding.repositor
 import { ItemFailureRepository } from './repositories/item-failure.repository';
 import { ItemIngestRepository } from './repositories/item-ingest.repository';
 import { ItemQueueRepository } from './repositories/item-queue.repository';
+import { ItemVectorRepository } from './repositories/item-vector.repository';
+import { RolloutRepository } from './repositories/rollout.repository';
 import { StreamRepository } from './repositories/stream.repository';
 import { TenantRepository } from './repositories/tenant.repository';
 import { SecretBox } from './secret-box';
@@ -23,6 +25,8 @@ const repositories: Provider[] = [
   ItemQueueRepository,
   ItemEmbeddingRepository,
   ItemFailureRepository,
+  ItemVectorRepository,
+  RolloutRepository,
 ];
 
 /**

@@ -23,6 +23,9 @@ export { CollectionRepository } from './repositories/collection.repository';
 export type {
   CollectionVersion,
   CollectionVersions,
+  LiveVersion,
+  RoutedCollection,
+  SearchCandidate,
   StoredVector,
 } from './repositories/collection.repository';
 export { ItemEmbeddingRepository } from './repositories/item-embedding.repository';
@@ -33,10 +36,26 @@ export { ItemIngestRepository } from './repositories/item-ingest.repository';
 export type { NewItem, PendingItem } from './repositories/item-ingest.repository';
 export { ItemQueueRepository } from './repositories/item-queue.repository';
 export type { ItemJob, QueuedItem, StreamWithLag } from './repositories/item-queue.repository';
+export { ItemVectorRepository } from './repositories/item-vector.repository';
+export type { AfterVersionWrite, VersionVector } from './repositories/item-vector.repository';
+export { RolloutRepository } from './repositories/rollout.repository';
+export type {
+  Actor,
+  BackfillInput,
+  CutoverResult,
+  RolloutWithCollection,
+} from './repositories/rollout.repository';
 export { StreamRepository } from './repositories/stream.repository';
+export { servingPointsVersion } from './repositories/stream.repository';
 export type { StreamWithCollection } from './repositories/stream.repository';
 export { TenantRepository } from './repositories/tenant.repository';
-export type { Collection, Item, Stream } from './generated/prisma/client';
+export type {
+  Collection,
+  CollectionVersion as CollectionVersionRow,
+  Item,
+  Rollout,
+  Stream,
+} from './generated/prisma/client';
 export { poolSqlClient } from './sql-client';
 export type { SqlClient, TransactionalSqlClient } from './sql-client';
 export { createLegacyPgliteData } from './testing/legacy-pglite';

@@ -136,6 +136,46 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Backfilled items (stored inputs embedded into a rollout's candidate), by candidate model. */
+  readonly backfillItems = new Counter({
+    name: 'tributary_rollout_backfill_items_total',
+    help: 'Stored inputs embedded into rollout candidates (rate: backfill items/s)',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  /** Items the backfills still have to embed (set at scrape time by the API). */
+  readonly backfillRemaining = new Gauge({
+    name: 'tributary_rollout_backfill_remaining_items',
+    help: 'Stored inputs rollouts still have to backfill, by candidate model',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+
+  /** Rollouts by state (set at scrape time by the API). */
+  readonly rollouts = new Gauge({
+    name: 'tributary_rollouts',
+    help: 'Rollouts by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  /** Searches by the model version that answered (and whether a canary routed them). */
+  readonly searchesByVersion = new Counter({
+    name: 'tributary_searches_total',
+    help: 'Searches by the model version that answered; route: serving, canary or shadow (the extra candidate search)',
+    labelNames: ['model', 'route'] as const,
+    registers: [this.registry],
+  });
+
+  /** Comparison figures of rollouts whose candidate is complete (set when computed). */
+  readonly rolloutOverlap = new Gauge({
+    name: 'tributary_rollout_overlap_at_10',
+    help: 'Mean overlap@10 between the serving version and the candidate, by model pair (latest comparison)',
+    labelNames: ['from', 'to', 'source'] as const,
+    registers: [this.registry],
+  });
+
   constructor(app: string) {
     this.registry.setDefaultLabels({ app });
     collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });

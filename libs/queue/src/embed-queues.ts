@@ -9,7 +9,13 @@ import {
   type ItemToEnqueue,
   type StreamRef,
 } from './item-embed.job';
-import { embedQueueName, jobOptions, type JobName } from './jobs';
+import {
+  backfillQueueName,
+  embedQueueName,
+  jobOptions,
+  type JobName,
+  type RolloutBackfillData,
+} from './jobs';
 
 /** Nest token of the {@link QueueModule}'s options. */
 export const QUEUE_OPTIONS = Symbol('tributary.queue-options');
@@ -32,6 +38,7 @@ export interface QueueOptions {
 export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('EmbedQueues');
   private readonly queues = new Map<string, Queue>();
+  private readonly backfillQueues = new Map<string, Queue>();
 
   constructor(
     /** `REDIS_URL` and `REDIS_PREFIX`; no connection is made until a queue is used. */
@@ -53,17 +60,57 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
 
   /** The queue of one model version. */
   for(model: string): Queue {
-    let queue = this.queues.get(model);
+    return this.open(this.queues, embedQueueName(model), model);
+  }
+
+  private open(queues: Map<string, Queue>, name: string, model: string): Queue {
+    let queue = queues.get(model);
     if (!queue) {
-      const name = embedQueueName(model);
       queue = createQueue(
         name,
         { redisUrl: redisUrlOf(this.config), prefix: this.config.REDIS_PREFIX },
         `${this.options.clientName}:${name}`,
       );
-      this.queues.set(model, queue);
+      queues.set(model, queue);
     }
     return queue;
+  }
+
+  /**
+   * Puts a stream's items on the queue of another live version's model as dual-write jobs: they
+   * embed the items into that version only (`versionId`) and count nothing. Ids derive from the
+   * items and the version, so a repeat adds nothing.
+   */
+  async enqueueVersion(
+    stream: StreamRef,
+    version: { id: string; model: string },
+    items: ItemToEnqueue[],
+  ): Promise<void> {
+    if (items.length === 0) return;
+    const jobs = itemEmbedJobs(stream, items, '', version.id);
+    await this.for(version.model).addBulk(
+      jobs.map(({ jobId, data }) => ({
+        name: 'ItemEmbed' satisfies JobName,
+        data,
+        opts: { ...jobOptions.ItemEmbed, jobId },
+      })),
+    );
+  }
+
+  /**
+   * Puts a rollout's backfill on its candidate model's backfill queue. `step` names the delivery
+   * (a job re-adds itself with the next one); the same step twice is one job.
+   */
+  async enqueueBackfill(model: string, data: RolloutBackfillData, step: string): Promise<void> {
+    await this.open(this.backfillQueues, backfillQueueName(model), model).add('RolloutBackfill', data, {
+      ...jobOptions.RolloutBackfill,
+      jobId: `rollout.${data.rolloutId}.${step}`,
+    });
+  }
+
+  /** Jobs waiting to start on one model's embedding queue (what a backfill gives way to). */
+  async waiting(model: string): Promise<number> {
+    return this.for(model).getWaitingCount();
   }
 
   /**
@@ -135,6 +182,6 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await Promise.all([...this.queues.values(), ...this.backfillQueues.values()].map((q) => q.close()));
   }
 }

@@ -18,6 +18,12 @@ export interface ItemEmbedData {
   tenantId: string;
   streamId: string;
   collectionId: string;
+  /**
+   * Set for a dual-write: embed the items into this version of the collection only (a rollout's
+   * candidate, a promotion's retained previous version), not counted. Unset: the items' own
+   * embedding, which counts them.
+   */
+  versionId?: string;
   items: ItemEmbedEntry[];
 }
 
@@ -26,6 +32,7 @@ export interface StreamItem extends ItemEmbedEntry {
   tenantId: string;
   streamId: string;
   collectionId: string;
+  versionId?: string;
 }
 
 /** An item a caller puts on its model's queue: its id, text, delivery number and when it was accepted. */
@@ -76,16 +83,18 @@ export function itemEmbedJobs(
   stream: Omit<StreamRef, 'model'>,
   items: ItemToEnqueue[],
   idSuffix = '',
+  versionId?: string,
 ): { jobId: string; data: ItemEmbedData }[] {
   const jobs = [];
   for (let i = 0; i < items.length; i += ITEM_EMBED_MAX_ITEMS) {
     const chunk = items.slice(i, i + ITEM_EMBED_MAX_ITEMS);
     jobs.push({
-      jobId: `${itemEmbedJobId(stream.id, chunk)}${idSuffix}`,
+      jobId: `${itemEmbedJobId(stream.id, chunk)}${versionId ? `.v${versionId}` : ''}${idSuffix}`,
       data: {
         tenantId: stream.tenantId,
         streamId: stream.id,
         collectionId: stream.collectionId,
+        ...(versionId ? { versionId } : {}),
         items: chunk.map((item) => ({ itemId: item.id, text: item.text, acceptedAt: item.acceptedAt })),
       },
     });

@@ -1,5 +1,6 @@
 import { loadConfig } from '@tributary/config';
 import {
+  backfillQueueName,
   embedQueueName,
   familyOf,
   jobNameOf,
@@ -46,14 +47,21 @@ describe('job definitions', () => {
     expect(queueOf('OrphanedItemsRequeue')).toBe('maintenance');
   });
 
-  it('has one maintenance queue and one embedding queue per model version, which carries ItemEmbed', () => {
+  it('has one maintenance queue, and an embedding and a backfill queue per model version', () => {
     expect(queuesFor(['use-lite@1', 'use-lite-int8@1'])).toEqual([
       { name: 'maintenance', family: 'maintenance' },
       { name: 'embed-use-lite-1', family: 'embed', model: 'use-lite@1' },
       { name: 'embed-use-lite-int8-1', family: 'embed', model: 'use-lite-int8@1' },
+      { name: 'backfill-use-lite-1', family: 'backfill', model: 'use-lite@1' },
+      { name: 'backfill-use-lite-int8-1', family: 'backfill', model: 'use-lite-int8@1' },
     ]);
-    expect(workerQueueNames(['use-lite@1'])).toEqual(['maintenance', embedQueueName('use-lite@1')]);
+    expect(workerQueueNames(['use-lite@1'])).toEqual([
+      'maintenance',
+      embedQueueName('use-lite@1'),
+      backfillQueueName('use-lite@1'),
+    ]);
     expect(queueFamilies.embed.jobs).toEqual(['ItemEmbed']);
+    expect(queueFamilies.backfill.jobs).toEqual(['RolloutBackfill']);
   });
 
   it('sizes each queue family’s workers from its own settings', () => {
@@ -64,6 +72,8 @@ describe('job definitions', () => {
     });
     expect(queueFamilies.maintenance.worker(config)).toEqual({ concurrency: 3 });
     expect(queueFamilies.embed.worker(config)).toEqual({ concurrency: 24, lockDurationMs: 2000 });
+    // One backfill job at a time per worker: live items keep the capacity.
+    expect(queueFamilies.backfill.worker(config)).toEqual({ concurrency: 1, lockDurationMs: 2000 });
   });
 
   it('reads the names jobs had before `<Entity><Verb>` as the jobs they became', () => {

@@ -2,11 +2,22 @@ import type { JobsOptions } from 'bullmq';
 import type { Config } from '@tributary/config';
 import type { ItemEmbedData } from './item-embed.job';
 
+/**
+ * The data of a `RolloutBackfill` job: which rollout's candidate to fill. The cursor lives in
+ * PostgreSQL (the rollout row), so any delivery of the job resumes where the last one stopped.
+ */
+export interface RolloutBackfillData {
+  tenantId: string;
+  rolloutId: string;
+}
+
 /** The typed job union: a job's name fixes the shape of its data. No secrets in job data. */
 export type JobDefinition =
   | { name: 'ItemEmbed'; data: ItemEmbedData }
   | { name: 'ApiKeyUsageFlush'; data: Record<string, never> }
-  | { name: 'OrphanedItemsRequeue'; data: Record<string, never> };
+  | { name: 'OrphanedItemsRequeue'; data: Record<string, never> }
+  | { name: 'RolloutBackfill'; data: RolloutBackfillData }
+  | { name: 'RolloutSweep'; data: Record<string, never> };
 export type JobName = JobDefinition['name'];
 export type JobData<N extends JobName> = Extract<JobDefinition, { name: N }>['data'];
 
@@ -26,6 +37,19 @@ export const jobOptions: { [N in JobName]: JobsOptions } = {
     removeOnFail: { count: 500 },
   },
   OrphanedItemsRequeue: {
+    attempts: 1,
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 500 },
+  },
+  RolloutBackfill: {
+    // Each delivery resumes from the cursor; a job that fails is tried again, and the one that
+    // fails for good marks its rollout failed with the reason.
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 1_000, age: 7 * 24 * 3600 },
+  },
+  RolloutSweep: {
     attempts: 1,
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 500 },
@@ -71,8 +95,10 @@ export interface QueueWorkerOptions {
 interface QueueFamilyDefinition {
   /** How the worker's log lines name these queues. */
   label: string;
-  /** One queue (named as the family), or one per model version (`<family>-<model>`). */
+  /** One queue (named as the family), or one per model version (`<prefix>-<model>`). */
   perModel: boolean;
+  /** For a per-model family: the queue names' prefix. */
+  prefix?: string;
   jobs: readonly JobName[];
   worker: (settings: WorkerSettings) => QueueWorkerOptions;
 }
@@ -86,7 +112,7 @@ export const queueFamilies = {
   maintenance: {
     label: 'maintenance',
     perModel: false,
-    jobs: ['ApiKeyUsageFlush', 'OrphanedItemsRequeue'],
+    jobs: ['ApiKeyUsageFlush', 'OrphanedItemsRequeue', 'RolloutSweep'],
     worker: (s) => ({ concurrency: s.WORKER_CONCURRENCY }),
   },
   embed: {
@@ -96,6 +122,16 @@ export const queueFamilies = {
     // Jobs of up to 100 items each, micro-batched together: many in hand at once. A killed
     // worker's jobs come back about a lock duration after the kill.
     worker: (s) => ({ concurrency: s.EMBED_WORKER_CONCURRENCY, lockDurationMs: s.EMBED_WORKER_LOCK_MS }),
+    prefix: 'embed',
+  },
+  backfill: {
+    label: 'backfill',
+    perModel: true,
+    jobs: ['RolloutBackfill'],
+    // A queue of its own, one job at a time per worker: live items keep the models' capacity
+    // (the backfill also waits while their queue has items waiting).
+    worker: (s) => ({ concurrency: 1, lockDurationMs: s.EMBED_WORKER_LOCK_MS }),
+    prefix: 'backfill',
   },
 } as const satisfies Record<string, QueueFamilyDefinition>;
 
@@ -112,14 +148,27 @@ export interface QueueRef {
 
 /** The embedding queue of one model version: `use-lite@1` → `embed-use-lite-1`. */
 export function embedQueueName(model: string): string {
-  return `embed-${model.replace(/@/g, '-').replace(/[^a-z0-9-]/gi, '_')}`;
+  return perModelQueueName('embed', model);
+}
+
+/** The backfill queue of one model version: `use-lite@1` → `backfill-use-lite-1`. */
+export function backfillQueueName(model: string): string {
+  return perModelQueueName('backfill', model);
+}
+
+function perModelQueueName(prefix: string, model: string): string {
+  return `${prefix}-${model.replace(/@/g, '-').replace(/[^a-z0-9-]/gi, '_')}`;
 }
 
 /** Every queue there is for these model versions: the single ones, and each per-model family's queue per model. */
 export function queuesFor(models: readonly string[]): QueueRef[] {
   return queueFamilyNames.flatMap((family): QueueRef[] =>
     queueFamilies[family].perModel
-      ? models.map((model) => ({ name: embedQueueName(model), family, model }))
+      ? models.map((model) => ({
+          name: perModelQueueName((queueFamilies[family] as QueueFamilyDefinition).prefix!, model),
+          family,
+          model,
+        }))
       : [{ name: family, family }],
   );
 }

@@ -27,6 +27,13 @@ export function redisKeys(prefix: string) {
     ingestRate: (tenantId: string) => `${prefix}:ingest-rl:${tenantId}`,
     /** Items of one tenant accepted and not yet embedded or failed (the per-tenant queue bound). */
     tenantInFlight: (tenantId: string) => `${prefix}:inflight:${tenantId}`,
+    /** Sums of a shadow rollout's comparisons over real queries (queries, overlap, rank correlation). */
+    rolloutShadow: (rolloutId: string) => `${prefix}:rollout-shadow:${rolloutId}`,
+    /** The last search latencies (ms) of a shadow rollout's serving version or candidate (`from`, `to`). */
+    rolloutShadowLatency: (rolloutId: string, side: 'from' | 'to') =>
+      `${prefix}:rollout-shadow-ms:${rolloutId}:${side}`,
+    /** Held while one API process computes a rollout's comparison. */
+    rolloutCompareLock: (rolloutId: string) => `${prefix}:rollout-compare:${rolloutId}`,
     /** Index operations for the embedded vector store, appended by workers, applied by the API. */
     indexLog: `${prefix}:index-log`,
   } as const;

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { z } from 'zod';
 import {
@@ -41,14 +42,29 @@ export class CollectionsController {
       'A text query is embedded with the collection’s model version; a vector query must have its dimensions. ' +
       '`filter` matches metadata values exactly (all of them).',
   })
-  @ZodResponse({ status: 200, type: SearchResultDto, description: 'Up to k items, most similar first' })
+  @ZodResponse({
+    status: 200,
+    type: SearchResultDto,
+    description:
+      'Up to k items, most similar first; header `x-tributary-model` names the version that answered',
+  })
   @ApiErrors(400, 404, 415, 422, 503)
-  search(
+  @ApiHeader({
+    name: 'x-tributary-route-key',
+    required: false,
+    description:
+      'During a canary rollout, the same key always gets the same version (sticky routing); without it each search is routed at random',
+  })
+  async search(
     @Principal() principal: TenantPrincipal,
     @Param() params: CollectionParamDto,
     @Body() body: SearchDto,
+    @Headers('x-tributary-route-key') routeKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.collections.search(principal, params.name, body);
+    const result = await this.collections.search(principal, params.name, body, routeKey || undefined);
+    void reply.header('x-tributary-model', result.model);
+    return result;
   }
 
   @Delete(':name/items/:id')

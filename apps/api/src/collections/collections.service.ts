@@ -1,11 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { NotFoundError, UnavailableError, ValidationError, type SearchRequest } from '@tributary/contracts';
-import { CollectionRepository } from '@tributary/db';
-import { fromPayload, metadataFilter, VectorStoreError } from '@tributary/vector-store';
+import { CollectionRepository, RolloutRepository } from '@tributary/db';
+import { fromPayload, metadataFilter, VectorStoreError, type SearchHit } from '@tributary/vector-store';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { EngineService } from '../embeddings/engine.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { RolloutComparator } from '../rollouts/rollout-comparator.service';
+import { rolloutView } from '../rollouts/rollout.view';
+import { routeSearch, type SearchRoute } from '../rollouts/search-routing';
 import { VectorStoreService } from './vector-store.service';
 
 /**
@@ -15,62 +18,122 @@ import { VectorStoreService } from './vector-store.service';
  */
 @Injectable()
 export class CollectionsService {
+  private readonly logger = new Logger('Collections');
+
   constructor(
     private readonly collections: CollectionRepository,
     private readonly vectors: VectorStoreService,
     private readonly engines: EngineService,
     private readonly embeddings: EmbeddingsService,
     private readonly metrics: MetricsService,
+    private readonly rollouts: RolloutRepository,
+    private readonly comparator: RolloutComparator,
   ) {}
 
   async list(principal: TenantPrincipal) {
-    const collections = await this.collections.list(principal.tenant.id);
+    const [collections, active] = await Promise.all([
+      this.collections.list(principal.tenant.id),
+      this.rollouts.activeByCollection(principal.tenant.id),
+    ]);
     const data = await Promise.all(
-      collections.map(async (c) => ({
-        name: c.name,
-        model: c.model,
-        dimensions: c.dimensions,
-        points: (await this.vectors.store.info(c.storeKey))?.count ?? 0,
-        createdAt: c.createdAt.toISOString(),
-      })),
+      collections.map(async (c) => {
+        const rollout = active.get(c.id);
+        return {
+          name: c.name,
+          model: c.model,
+          servingModel: c.model,
+          dimensions: c.dimensions,
+          points: (await this.vectors.store.info(c.storeKey))?.count ?? 0,
+          rollout: rollout ? rolloutView(rollout) : null,
+          createdAt: c.createdAt.toISOString(),
+        };
+      }),
     );
     return { data };
   }
 
-  async search(principal: TenantPrincipal, name: string, request: SearchRequest) {
+  /**
+   * Searches the collection in the version the route picks (the serving one, or a canary's
+   * candidate for its share of searches; `routeKey` makes the pick sticky) and says which answered.
+   * In shadow mode the candidate runs the same search after the answer is ready; both answers are
+   * compared and recorded, and the caller gets the serving version's.
+   */
+  async search(principal: TenantPrincipal, name: string, request: SearchRequest, routeKey?: string) {
     const collection = await this.collections.byName(principal.tenant.id, name);
+    const route = routeSearch(collection, routeKey);
+    const started = process.hrtime.bigint();
+    const hits = await this.searchVersion(principal.tenant.id, name, route.answer, request);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.metrics.searchesByVersion.inc({ model: route.answer.model, route: route.route });
+    if (route.shadow) this.shadow(principal.tenant.id, name, route.shadow, request, hits, ms);
+    return {
+      model: route.answer.model,
+      data: hits.map((h) => ({ id: h.id, score: h.score, ...fromPayload(h.payload) })),
+    };
+  }
+
+  /** The candidate's search of a shadow rollout, off the request's path; a failure is only logged. */
+  private shadow(
+    tenantId: string,
+    name: string,
+    candidate: NonNullable<SearchRoute['shadow']>,
+    request: SearchRequest,
+    served: SearchHit[],
+    servedMs: number,
+  ): void {
+    const started = process.hrtime.bigint();
+    void this.searchVersion(tenantId, name, candidate, request)
+      .then(async (hits) => {
+        this.metrics.searchesByVersion.inc({ model: candidate.model, route: 'shadow' });
+        await this.comparator.recordShadow(
+          candidate.rolloutId,
+          { ids: served.map((h) => h.id), ms: servedMs },
+          { ids: hits.map((h) => h.id), ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        );
+      })
+      .catch((err: Error) =>
+        this.logger.warn(`shadow search of rollout ${candidate.rolloutId}: ${err.message}`),
+      );
+  }
+
+  /** One search in one version's index: the query embedded by its model, or a vector of its dimensions. */
+  private async searchVersion(
+    tenantId: string,
+    name: string,
+    version: SearchRoute['answer'],
+    request: SearchRequest,
+  ): Promise<SearchHit[]> {
     let vector: Float32Array;
     if (typeof request.query === 'string') {
-      vector = await this.embedQuery(principal.tenant.id, collection.model, request.query);
+      vector = await this.embedQuery(tenantId, version.model, request.query);
     } else {
-      if (request.query.length !== collection.dimensions) {
+      if (request.query.length !== version.dimensions) {
         throw new ValidationError(
-          `Collection ${name} holds ${collection.dimensions}-dimensional vectors; the query has ${request.query.length}`,
-          [{ path: 'query', message: `must have ${collection.dimensions} numbers` }],
+          `Collection ${name} holds ${version.dimensions}-dimensional vectors; the query has ${request.query.length}`,
+          [{ path: 'query', message: `must have ${version.dimensions} numbers` }],
         );
       }
       vector = Float32Array.from(request.query);
     }
     const store = this.vectors.store;
     const started = process.hrtime.bigint();
-    let hits;
     try {
-      hits = await store.search(collection.storeKey, {
+      const hits = await store.search(version.storeKey, {
         vector,
         k: request.k,
         ...(request.filter ? { filter: metadataFilter(request.filter) } : {}),
       });
+      this.metrics.searchDuration.observe(
+        { store: store.kind },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+      return hits;
     } catch (err) {
       // Nothing indexed yet (the store creates a collection with its first point): no hits. One
       // call rather than asking first: the embedded store answers from its thread.
-      if (err instanceof VectorStoreError && err.code === 'unknown_collection') return { data: [] };
+      if (err instanceof VectorStoreError && err.code === 'unknown_collection') return [];
       throw searchRefusal(err);
     }
-    this.metrics.searchDuration.observe(
-      { store: store.kind },
-      Number(process.hrtime.bigint() - started) / 1e9,
-    );
-    return { data: hits.map((h) => ({ id: h.id, score: h.score, ...fromPayload(h.payload) })) };
   }
 
   /** A text query embedded with the collection's model, through the one embed path (cache included). */
@@ -90,10 +153,14 @@ export class CollectionsService {
       principal.tenant.id,
       collection.id,
       itemId,
-      (versions) =>
-        this.vectors.writer.delete(collection.storeKey, [itemId], { versions }).catch((err: unknown) => {
-          if (!(err instanceof VectorStoreError && err.code === 'unknown_collection')) throw err;
-        }),
+      // From every live version: the serving one, a rollout's candidate, a retained previous one.
+      async (versions, storeKeys) => {
+        for (const storeKey of storeKeys) {
+          await this.vectors.writer.delete(storeKey, [itemId], { versions }).catch((err: unknown) => {
+            if (!(err instanceof VectorStoreError && err.code === 'unknown_collection')) throw err;
+          });
+        }
+      },
     );
     if (deleted.length === 0) throw new NotFoundError('Item', itemId);
   }

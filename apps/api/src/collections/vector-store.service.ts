@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, redisUrlOf, type Config } from '@tributary/config';
-import { CollectionRepository, PrismaService } from '@tributary/db';
+import { CollectionRepository, PrismaService, RolloutRepository } from '@tributary/db';
 import { itemPayload } from '@tributary/vector-store';
 import { redisKeys } from '@tributary/redis';
 import {
@@ -31,6 +31,7 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
   private current: VectorStore | undefined;
   private currentWriter: VectorWriter | undefined;
   private consumer: IndexLogConsumer | undefined;
+  private retiredSweep: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -38,6 +39,7 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
     private readonly collections: CollectionRepository,
     private readonly redis: RedisService,
     private readonly metrics: MetricsService,
+    private readonly rollouts: RolloutRepository,
   ) {}
 
   get store(): VectorStore {
@@ -106,6 +108,49 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
         break;
     }
     this.logger.log(`vector store: ${this.config.VECTOR_STORE}`);
+    // Indexes of retired versions (rollbacks, failed backfills, retention ended) go: at start and
+    // then periodically (a late write of a worker that had not seen the retirement recreates one).
+    await this.dropRetired().catch((err: Error) =>
+      this.logger.warn(`dropping retired indexes: ${err.message}`),
+    );
+    this.retiredSweep = setInterval(() => {
+      void this.dropRetired().catch((err: Error) =>
+        this.logger.warn(`dropping retired indexes: ${err.message}`),
+      );
+    }, this.config.INDEX_LOG_CHECK_EVERY_MS);
+    this.retiredSweep.unref();
+  }
+
+  /**
+   * Removes the indexes of retired collection versions that this store still holds: those named,
+   * or (without `keys`) every one PostgreSQL lists as retired. The one place indexes are dropped.
+   */
+  async dropRetired(keys?: string[]): Promise<number> {
+    const store = this.current;
+    if (!store || this.failure) return 0;
+    const retired = keys ?? (await this.rollouts.retiredStoreKeys());
+    if (retired.length === 0) return 0;
+    const held = new Set((await store.list()).map((c) => c.key));
+    let dropped = 0;
+    for (const key of retired) {
+      if (!held.has(key)) continue;
+      await store.dropCollection(key);
+      dropped += 1;
+      this.logger.log(`index ${key} of a retired version removed`);
+    }
+    return dropped;
+  }
+
+  /**
+   * Points the alias of a collection at its serving version's index where readers outside
+   * Tributary may use it (Qdrant: one atomic alias switch). Our own searches read the pointer row
+   * in PostgreSQL, so a failure here is logged, not fatal.
+   */
+  async pointAlias(alias: string, storeKey: string): Promise<void> {
+    if (this.config.VECTOR_STORE !== 'qdrant' || !this.current) return;
+    await this.current
+      .alias(alias, storeKey)
+      .catch((err: Error) => this.logger.warn(`alias ${alias} not moved to ${storeKey}: ${err.message}`));
   }
 
   /** PostgreSQL as the source of truth for the embedded indexes. */
@@ -126,6 +171,7 @@ export class VectorStoreService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.retiredSweep);
     await this.consumer?.stop();
     await this.current?.close();
     if (this.current)

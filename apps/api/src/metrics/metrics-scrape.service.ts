@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { rolloutStates } from '@tributary/contracts';
+import { RolloutRepository } from '@tributary/db';
 import { EmbedQueues } from '@tributary/queue';
 import { MetricsService } from './metrics.service';
 
@@ -14,10 +16,23 @@ export class MetricsScrapeService {
   constructor(
     private readonly metrics: MetricsService,
     private readonly queues: EmbedQueues,
+    private readonly rollouts: RolloutRepository,
   ) {}
 
   async scrape(): Promise<Scrape> {
-    await this.queues.recordDepth(this.metrics);
+    await Promise.all([this.queues.recordDepth(this.metrics), this.recordRollouts()]);
     return { contentType: this.metrics.contentType, text: await this.metrics.render() };
+  }
+
+  /** Rollouts by state and backfills' remaining items, read at scrape time (a failure keeps the last values). */
+  private async recordRollouts(): Promise<void> {
+    try {
+      const { byState, remaining } = await this.rollouts.gauges();
+      for (const state of rolloutStates) this.metrics.rollouts.set({ state }, byState[state] ?? 0);
+      this.metrics.backfillRemaining.reset();
+      for (const [model, n] of Object.entries(remaining)) this.metrics.backfillRemaining.set({ model }, n);
+    } catch {
+      // PostgreSQL away: readiness reports it.
+    }
   }
 }

@@ -137,17 +137,21 @@ export class IngestService {
     if (items.length === 0) return 0;
     const now = Date.now();
     let carried: EnqueuedItem[];
+    const toEnqueue = items.map((item) => ({
+      id: item.id,
+      text: item.text,
+      retries: item.retries,
+      acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
+    }));
+    // Every other live version of the collection (a rollout's candidate, a promotion's retained
+    // previous version) gets the items too: dual-write jobs on its model's queue, uncounted.
+    const others = stream.collection.versions.filter((v) => v.model !== stream.model);
     try {
-      carried = await withTimeout(
-        this.queues.enqueue(
-          stream,
-          items.map((item) => ({
-            id: item.id,
-            text: item.text,
-            retries: item.retries,
-            acceptedAt: alreadyQueued ? now : item.acceptedAt.getTime(),
-          })),
-        ),
+      [carried] = await withTimeout(
+        Promise.all([
+          this.queues.enqueue(stream, toEnqueue),
+          ...others.map((v) => this.queues.enqueueVersion(stream, v, toEnqueue).then(() => [])),
+        ]),
         'enqueueing',
       );
     } catch (err) {

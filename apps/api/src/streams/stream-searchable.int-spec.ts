@@ -104,6 +104,6 @@ describe('a stream reports how many of its items are searchable (embedded store)
       body: { query: new Array(512).fill(0.1), k: 3 },
     });
     expect(search.status).toBe(200);
-    expect(search.body).toEqual({ data: [] });
+    expect(search.body).toEqual({ model: 'use-lite@1', data: [] });
   });
 });

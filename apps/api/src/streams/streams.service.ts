@@ -3,7 +3,7 @@ import { CONFIG, type Config } from '@tributary/config';
 import { ValidationError, type CreateStream, type StreamView } from '@tributary/contracts';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EngineService } from '../embeddings/engine.service';
-import { StreamRepository, type StreamWithCollection } from '@tributary/db';
+import { servingPointsVersion, StreamRepository, type StreamWithCollection } from '@tributary/db';
 import { VectorStoreService } from '../collections/vector-store.service';
 import { newWebhookSecret, signatureScheme } from './webhook-signature';
 
@@ -105,7 +105,7 @@ export class StreamsService {
   private searchable(stream: StreamWithCollection): number {
     const embedded = Number(stream.embeddedCount);
     const seen = this.searchableSeen.get(stream.id) ?? 0;
-    const searchable = this.vectors.searchableAt(stream.collection.storeKey, stream.collection.version)
+    const searchable = this.vectors.searchableAt(stream.collection.storeKey, servingPointsVersion(stream))
       ? embedded
       : Math.min(seen, embedded);
     if (searchable !== seen) {

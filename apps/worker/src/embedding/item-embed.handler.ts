@@ -1,10 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { CollectionRepository, ItemEmbeddingRepository, PrismaService } from '@tributary/db';
-import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
+import {
+  CollectionRepository,
+  ItemEmbeddingRepository,
+  ItemVectorRepository,
+  PrismaService,
+} from '@tributary/db';
+import type { EmbeddingEngine } from '@tributary/inference';
 import { Metrics } from '@tributary/observability';
 import {
-  ITEM_EMBED_MAX_ITEMS,
   UnrecoverableError,
   type ItemEmbedData,
   type Job,
@@ -17,6 +21,7 @@ import { openVectorWriter, type VectorWriter } from '@tributary/vector-store';
 import { WORKER_REDIS } from '../worker-redis';
 import { ItemEmbedder } from './item-embedder';
 import { MicroBatcher } from './micro-batcher';
+import { WorkerEngine } from './worker-engine';
 
 /** What one model's queue embeds through: its embedder and the batcher that feeds it. */
 interface ModelPipeline {
@@ -45,7 +50,9 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
     private readonly prisma: PrismaService,
     private readonly items: ItemEmbeddingRepository,
     private readonly collections: CollectionRepository,
+    private readonly vectors: ItemVectorRepository,
     private readonly metrics: Metrics,
+    private readonly engines: WorkerEngine,
   ) {}
 
   async open(queues: readonly QueueRef[]): Promise<void> {
@@ -53,16 +60,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
       if (!queue.model) throw new Error(`queue ${queue.name} serves no model`);
       return queue.model;
     });
-    // Every item this process holds (jobs of up to 100 items) may be waiting for inference at once.
-    this.engine = await EmbeddingEngine.start(
-      engineOptionsFromConfig(
-        this.config,
-        models,
-        this.metrics.registry,
-        this.config.EMBED_WORKER_CONCURRENCY * ITEM_EMBED_MAX_ITEMS,
-        'throughput',
-      ),
-    );
+    this.engine = await this.engines.acquire(models);
     const writer = (this.writer = openVectorWriter(this.config, {
       sql: this.prisma.sql,
       redis: this.redis,
@@ -75,6 +73,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
         this.engine!,
         this.items,
         this.collections,
+        this.vectors,
         this.redis,
         writer,
         this.metrics,
@@ -126,6 +125,6 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
   /** After the workers finished their jobs in hand: the vector writer, then the engine. */
   async close(): Promise<void> {
     await this.writer?.close();
-    await this.engine?.close();
+    if (this.engine) await this.engines.release();
   }
 }

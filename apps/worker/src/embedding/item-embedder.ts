@@ -1,30 +1,39 @@
 import { Logger } from '@nestjs/common';
 import type { Config } from '@tributary/config';
-import { CollectionRepository, ItemEmbeddingRepository, type WrittenItem } from '@tributary/db';
+import {
+  CollectionRepository,
+  ItemEmbeddingRepository,
+  ItemVectorRepository,
+  type WrittenItem,
+} from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
-import { itemPayload, type VectorPoint, type VectorWriter } from '@tributary/vector-store';
+import { itemPayload, type VectorWriter } from '@tributary/vector-store';
 import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
 import { type Redis } from '@tributary/redis';
 import { UnrecoverableError, type StreamItem } from '@tributary/queue';
 import { ItemFailure } from './item-failure';
 
-interface CollectionRef {
+interface VersionRef {
   key: string;
   dimensions: number;
 }
+
+/** How long a worker trusts what it read of a collection's versions. */
+const VERSION_CACHE_MS = 5_000;
 
 /**
  * Embeds a micro-batch of stream items and makes them searchable: cache lookup, one engine call for
  * the misses (the engine's batcher splits by token budget), the vectors written to PostgreSQL with
  * the items marked embedded, then the points upserted through the vector writer (which for the
- * embedded store appends them to the index log), then the items counted embedded. Idempotent: a
- * retried item writes the same row and point again and is not counted twice.
+ * embedded store appends them to the index log) into the collection's version of this model, then
+ * the items counted embedded. Dual-write items (a job naming a version) go to that version only,
+ * uncounted. Idempotent: a retried item writes the same row and point again and is not counted twice.
  */
 export class ItemEmbedder {
   private readonly logger = new Logger('ItemEmbedder');
   private readonly embedder: CachedEmbedder;
-  private readonly refs = new Map<string, CollectionRef>();
+  private readonly refs = new Map<string, { ref: VersionRef | undefined; expires: number }>();
   private readonly ensured = new Set<string>();
   private readonly streamCacheTtlSeconds: number;
 
@@ -33,6 +42,7 @@ export class ItemEmbedder {
     private readonly engine: EmbeddingEngine,
     private readonly items: ItemEmbeddingRepository,
     private readonly collections: CollectionRepository,
+    private readonly vectors: ItemVectorRepository,
     redis: Redis,
     private readonly writer: VectorWriter,
     private readonly metrics: Metrics,
@@ -63,6 +73,19 @@ export class ItemEmbedder {
     const outcome: (Error | undefined)[] = errors.map((e) => e && new ItemFailure(e.reason, e.message));
 
     const ready = jobs.flatMap((job, i) => (outcome[i] || !vectors[i] ? [] : [{ job, vector: vectors[i] }]));
+    const own = ready.filter(({ job }) => job.versionId === undefined);
+    await this.writeOwn(own);
+    await this.writeDual(ready.filter(({ job }) => job.versionId !== undefined));
+    this.metrics.itemsEmbedded.inc({ model: this.model }, ready.length);
+    return outcome;
+  }
+
+  /**
+   * The items' own embedding: vectors written to their rows, points to the collection's version of
+   * this model, then the items counted.
+   */
+  private async writeOwn(ready: { job: StreamItem; vector: Float32Array }[]): Promise<void> {
+    if (ready.length === 0) return;
     const written = await this.items.writeEmbedded(
       ready.map(({ job, vector }) => ({
         tenantId: job.tenantId,
@@ -70,13 +93,14 @@ export class ItemEmbedder {
         itemId: job.itemId,
         vector,
       })),
+      this.model,
     );
     const vectorOf = new Map(ready.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]));
     const acceptedOf = new Map(
       ready.map(({ job }) => [`${job.streamId}\u0000${job.itemId}`, job.acceptedAt]),
     );
     // A stream's jobs all name the same tenant and collection.
-    const streamOf = new Map(jobs.map((j) => [j.streamId, j]));
+    const streamOf = new Map(ready.map(({ job }) => [job.streamId, job]));
 
     // Group the written items by collection (and the tenant their jobs name) and index them.
     const byCollection = new Map<string, { tenantId: string; collectionId: string; items: WrittenItem[] }>();
@@ -88,41 +112,117 @@ export class ItemEmbedder {
       group.items.push(item);
     }
     for (const { tenantId, collectionId, items: group } of byCollection.values()) {
-      const collection = await this.collection(tenantId, collectionId);
-      const points = group.map((item) => ({
-        id: item.itemId,
-        vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
-        payload: itemPayload(item),
-      }));
-      const acceptedAt = group.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!);
-      await this.index(collection, points, acceptedAt);
+      const version = await this.versionOfModel(tenantId, collectionId);
+      if (version) {
+        const points = group.map((item) => ({
+          id: item.itemId,
+          vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
+          payload: itemPayload(item),
+        }));
+        const acceptedAt = group.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!);
+        await this.ensure(version);
+        await this.writer.upsert(version.key, points, { acceptedAt });
+      } else {
+        // The collection no longer has a live version of this model (an item queued before a
+        // promotion whose previous version has been retired since): its vector stays on its row.
+        this.logger.warn(
+          { tenantId, collectionId, model: this.model, items: group.length },
+          'no live version of this model in the collection: items written, not indexed',
+        );
+      }
       // Counted once indexed: a stream's `embedded` never counts an item its collection has no write for.
       await this.items.countEmbedded(
         group.map((item) => ({ tenantId, streamId: item.streamId, itemId: item.itemId })),
       );
     }
-    this.metrics.itemsEmbedded.inc({ model: this.model }, written.length);
-    return outcome;
   }
 
-  private async index(collection: CollectionRef, points: VectorPoint[], acceptedAt: number[]): Promise<void> {
-    if (!this.ensured.has(collection.key)) {
-      await this.writer.ensureCollection(collection.key, collection.dimensions);
-      this.ensured.add(collection.key);
+  /**
+   * Dual-writes: each item into the version its job names (not counted), inside the transaction
+   * that holds the item, so that a delete meanwhile removes the point or finds nothing to write.
+   */
+  private async writeDual(ready: { job: StreamItem; vector: Float32Array }[]): Promise<void> {
+    const byVersion = new Map<string, { tenantId: string; versionId: string; entries: typeof ready }>();
+    for (const entry of ready) {
+      const key = `${entry.job.tenantId}\u0000${entry.job.versionId!}`;
+      let group = byVersion.get(key);
+      if (!group)
+        byVersion.set(
+          key,
+          (group = { tenantId: entry.job.tenantId, versionId: entry.job.versionId!, entries: [] }),
+        );
+      group.entries.push(entry);
     }
-    await this.writer.upsert(collection.key, points, { acceptedAt });
+    for (const { tenantId, versionId, entries } of byVersion.values()) {
+      const version = await this.versionById(tenantId, versionId);
+      // Retired meanwhile (a rollback): nothing to write.
+      if (!version) continue;
+      const vectorOf = new Map(
+        entries.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]),
+      );
+      const acceptedOf = new Map(
+        entries.map(({ job }) => [`${job.streamId}\u0000${job.itemId}`, job.acceptedAt]),
+      );
+      await this.ensure(version);
+      await this.vectors.write(
+        tenantId,
+        versionId,
+        entries.map(({ job, vector }) => ({ streamId: job.streamId, itemId: job.itemId, vector })),
+        (written, versions) =>
+          this.writer.upsert(
+            version.key,
+            written.map((item) => ({
+              id: item.itemId,
+              vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
+              payload: itemPayload(item),
+            })),
+            {
+              versions,
+              acceptedAt: written.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!),
+            },
+          ),
+      );
+    }
   }
 
-  /** The job's collection, if it is one of the job's tenant (a job naming another's finds none). */
-  private async collection(tenantId: string, id: string): Promise<CollectionRef> {
-    const cacheKey = `${tenantId}\u0000${id}`;
-    let ref = this.refs.get(cacheKey);
-    if (!ref) {
-      const row = await this.collections.storeRef(tenantId, id);
-      if (!row) throw new ItemFailure('collection_missing', `collection ${id} no longer exists`);
-      ref = { key: row.storeKey, dimensions: row.dimensions };
-      this.refs.set(cacheKey, ref);
-    }
+  private async ensure(version: VersionRef): Promise<void> {
+    if (this.ensured.has(version.key)) return;
+    await this.writer.ensureCollection(version.key, version.dimensions);
+    this.ensured.add(version.key);
+  }
+
+  /**
+   * The job's collection's live version of this worker's model, if the collection is one of the
+   * job's tenant (a job naming another's finds none). Remembered for a few seconds: a rollout
+   * adds or retires versions rarely.
+   */
+  private async versionOfModel(tenantId: string, collectionId: string): Promise<VersionRef | undefined> {
+    return this.remembered(`${tenantId}\u0000c\u0000${collectionId}`, async () => {
+      const exists = await this.collections.liveVersions(tenantId, collectionId);
+      if (exists.length === 0)
+        throw new ItemFailure('collection_missing', `collection ${collectionId} no longer exists`);
+      const row = exists.find((v) => v.model === this.model);
+      return row && { key: row.storeKey, dimensions: row.dimensions };
+    });
+  }
+
+  /** A live version by id, of the job's tenant; undefined once retired. */
+  private async versionById(tenantId: string, versionId: string): Promise<VersionRef | undefined> {
+    return this.remembered(`${tenantId}\u0000v\u0000${versionId}`, async () => {
+      const row = await this.collections.versionById(tenantId, versionId);
+      return row && { key: row.storeKey, dimensions: row.dimensions };
+    });
+  }
+
+  private async remembered(
+    key: string,
+    read: () => Promise<VersionRef | undefined>,
+  ): Promise<VersionRef | undefined> {
+    const cached = this.refs.get(key);
+    if (cached && cached.expires > Date.now()) return cached.ref;
+    const ref = await read();
+    if (this.refs.size >= 10_000) this.refs.clear();
+    this.refs.set(key, { ref, expires: Date.now() + VERSION_CACHE_MS });
     return ref;
   }
 

@@ -15,8 +15,11 @@ describe('CollectionRepository (real PostgreSQL)', () => {
   afterAll(() => fx.close());
 
   const vec = (...v: number[]) => new Float32Array(v);
-  const version = async (collectionId: string) =>
-    Number((await fx.prisma.collection.findUniqueOrThrow({ where: { id: collectionId } })).version);
+  /** The points' version of the collection's serving version. */
+  const version = async (collectionId: string) => {
+    const { storeKey } = await fx.prisma.collection.findUniqueOrThrow({ where: { id: collectionId } });
+    return Number((await fx.prisma.collectionVersion.findUniqueOrThrow({ where: { storeKey } })).version);
+  };
   /** Written and indexed, as the worker does. */
   const embed = async (s: { tenantId: string; id: string }, itemId: string, vector: Float32Array) => {
     const items = fx.module.get(ItemEmbeddingRepository);
@@ -87,10 +90,10 @@ describe('CollectionRepository (real PostgreSQL)', () => {
       expect.objectContaining({ id: s.collectionId, model: 'use-lite@1', dimensions: 4 }),
     );
     expect((await collections.list(s.tenantId)).map((c) => c.name)).toEqual(['named']);
-    expect(await collections.storeRef(s.tenantId, s.collectionId)).toEqual({
-      storeKey: found.storeKey,
-      dimensions: 4,
-    });
+    expect(await collections.liveVersion(s.tenantId, s.collectionId, 'use-lite@1')).toEqual(
+      expect.objectContaining({ storeKey: found.storeKey, dimensions: 4, model: 'use-lite@1' }),
+    );
+    expect(await collections.liveVersion(s.tenantId, s.collectionId, 'other@1')).toBeUndefined();
     // A second stream into it shares it; one with another model may not.
     const streams = fx.module.get(StreamRepository);
     const spec = {
@@ -143,7 +146,8 @@ describe('CollectionRepository (real PostgreSQL)', () => {
 
     await expect(collections.byName(other.tenantId, 'scoped')).rejects.toThrow(NotFoundError);
     expect((await collections.list(other.tenantId)).map((c) => c.name)).toEqual(['scoped-other']);
-    expect(await collections.storeRef(other.tenantId, s.collectionId)).toBeUndefined();
+    expect(await collections.liveVersion(other.tenantId, s.collectionId, 'use-lite@1')).toBeUndefined();
+    expect(await collections.liveVersions(other.tenantId, s.collectionId)).toEqual([]);
     for await (const _ of collections.collectionVectors(other.tenantId, s.collectionId))
       throw new Error('read another tenant’s vectors');
 

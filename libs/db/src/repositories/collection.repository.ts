@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '@tributary/contracts';
-import type { Collection, Prisma } from '../generated/prisma/client';
+import type {
+  Collection,
+  CollectionVersion as CollectionVersionRow,
+  Prisma,
+} from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import type { SqlClient } from '../sql-client';
 import { SqlRepository } from './sql-repository';
@@ -23,6 +27,36 @@ export interface CollectionVersions {
   next<T>(storeKey: string, publish: (version: string) => Promise<T>): Promise<T>;
 }
 
+/** How long {@link CollectionRepository.byName} trusts what it read. */
+const BY_NAME_CACHE_MS = 1_000;
+
+/** A rollout's complete candidate, as search routes to it. */
+export interface SearchCandidate {
+  rolloutId: string;
+  state: 'ready' | 'canary' | 'shadow';
+  mode: 'canary' | 'shadow';
+  trafficPercent: number;
+  model: string;
+  storeKey: string;
+  dimensions: number;
+}
+
+/** A collection (pointing at its serving version) and the candidate search may route to. */
+export type RoutedCollection = Collection & { candidate: SearchCandidate | undefined };
+
+/** Prisma's include of a collection's live versions, oldest first. */
+const liveVersions = {
+  versions: { where: { retiredAt: null }, orderBy: { createdAt: 'asc' } },
+} as const satisfies Prisma.CollectionInclude;
+
+/** A live version of a collection: where its points are, and of which model. */
+export interface LiveVersion {
+  id: string;
+  model: string;
+  storeKey: string;
+  dimensions: number;
+}
+
 /** A collection as the vector store addresses it: its store key, and the version of its points. */
 export interface CollectionVersion {
   storeKey: string;
@@ -40,7 +74,7 @@ export interface CollectionVersion {
  */
 @Injectable()
 export class CollectionRepository extends SqlRepository {
-  private readonly byNameCache = new Map<string, { collection: Collection; expires: number }>();
+  private readonly byNameCache = new Map<string, { collection: RoutedCollection; expires: number }>();
 
   constructor(private readonly prisma: PrismaService) {
     super(prisma);
@@ -52,20 +86,50 @@ export class CollectionRepository extends SqlRepository {
   }
 
   /**
-   * A collection by name. Remembered for a few seconds: a search should not pay a database round
-   * trip for a row that does not change once created (model, dimensions and store key are fixed).
+   * A collection by name (its row is the pointer to the serving version), with its rollout whose
+   * candidate is complete, if any (what search routes a canary share or a shadow search to).
+   * Remembered for a second: a search should not pay a database round trip for a row that
+   * changes only at a cutover; this process forgets it at once when it makes one ({@link forget}),
+   * other API processes within the second (they serve the previous version meanwhile, which stays
+   * live: never a mix).
    */
-  async byName(tenantId: string, name: string): Promise<Collection> {
+  async byName(tenantId: string, name: string): Promise<RoutedCollection> {
     const cacheKey = `${tenantId}\u0000${name}`;
     const cached = this.byNameCache.get(cacheKey);
     if (cached && cached.expires > Date.now()) return cached.collection;
-    const collection = await this.prisma.collection.findUnique({
+    const row = await this.prisma.collection.findUnique({
       where: { tenantId_name: { tenantId, name } },
+      include: {
+        rollouts: {
+          where: { state: { in: ['ready', 'canary', 'shadow'] } },
+          include: { toVersion: true },
+          take: 1,
+        },
+      },
     });
-    if (!collection) throw new NotFoundError('Collection', name);
+    if (!row) throw new NotFoundError('Collection', name);
+    const { rollouts, ...collection } = row;
+    const rollout = rollouts[0];
+    const routed: RoutedCollection = {
+      ...collection,
+      candidate: rollout && {
+        rolloutId: rollout.id,
+        state: rollout.state as 'ready' | 'canary' | 'shadow',
+        mode: rollout.mode,
+        trafficPercent: rollout.trafficPercent,
+        model: rollout.toVersion.model,
+        storeKey: rollout.toVersion.storeKey,
+        dimensions: rollout.toVersion.dimensions,
+      },
+    };
     if (this.byNameCache.size >= 10_000) this.byNameCache.clear();
-    this.byNameCache.set(cacheKey, { collection, expires: Date.now() + 5_000 });
-    return collection;
+    this.byNameCache.set(cacheKey, { collection: routed, expires: Date.now() + BY_NAME_CACHE_MS });
+    return routed;
+  }
+
+  /** Forgets what {@link byName} remembered of a tenant's collection (this process changed it). */
+  forget(tenantId: string, name: string): void {
+    this.byNameCache.delete(`${tenantId}\u0000${name}`);
   }
 
   /**
@@ -77,9 +141,10 @@ export class CollectionRepository extends SqlRepository {
     tx: Prisma.TransactionClient,
     tenantId: string,
     input: { name: string; model: string; dimensions: number; storeKey: string },
-  ): Promise<Collection> {
+  ): Promise<Collection & { versions: CollectionVersionRow[] }> {
     const collection = await tx.collection.findUnique({
       where: { tenantId_name: { tenantId, name: input.name } },
+      include: liveVersions,
     });
     if (collection && collection.model !== input.model) {
       throw new ConflictError(
@@ -94,20 +159,46 @@ export class CollectionRepository extends SqlRepository {
         model: input.model,
         dimensions: input.dimensions,
         storeKey: input.storeKey,
+        // Its first version, which serves: the pointer (store key, model, dimensions) names it.
+        versions: {
+          create: { tenantId, model: input.model, dimensions: input.dimensions, storeKey: input.storeKey },
+        },
       },
+      include: liveVersions,
     });
   }
 
-  /** Where a worker writes a collection's points; undefined when the tenant has no such collection. */
-  async storeRef(
-    tenantId: string,
-    collectionId: string,
-  ): Promise<{ storeKey: string; dimensions: number } | undefined> {
-    return (
-      (await this.prisma.collection.findFirst({
-        where: { id: collectionId, tenantId },
-        select: { storeKey: true, dimensions: true },
-      })) ?? undefined
+  /**
+   * Where a worker embedding with `model` writes a collection's points: the collection's live
+   * version of that model (serving, a rollout's candidate, or a promotion's retained previous);
+   * undefined when the tenant has no such collection or no live version of that model.
+   */
+  async liveVersion(tenantId: string, collectionId: string, model: string): Promise<LiveVersion | undefined> {
+    const [row] = await this.rows<LiveVersion>(
+      `SELECT id, model, store_key AS "storeKey", dimensions FROM collection_version
+       WHERE collection_id = $1::uuid AND model = $2 AND retired_at IS NULL AND tenant_id = $3::uuid`,
+      [collectionId, model, tenantId],
+    );
+    return row;
+  }
+
+  /** A live version by id, of the tenant; undefined when retired or not theirs. */
+  async versionById(tenantId: string, versionId: string): Promise<LiveVersion | undefined> {
+    const [row] = await this.rows<LiveVersion>(
+      `SELECT id, model, store_key AS "storeKey", dimensions FROM collection_version
+       WHERE id = $1::uuid AND retired_at IS NULL AND tenant_id = $2::uuid`,
+      [versionId, tenantId],
+    );
+    return row;
+  }
+
+  /** A collection's live versions (serving, candidate, retained previous), oldest first. */
+  liveVersions(tenantId: string, collectionId: string): Promise<LiveVersion[]> {
+    return this.rows<LiveVersion>(
+      `SELECT id, model, store_key AS "storeKey", dimensions FROM collection_version
+       WHERE collection_id = $1::uuid AND retired_at IS NULL AND tenant_id = $2::uuid
+       ORDER BY created_at, id`,
+      [collectionId, tenantId],
     );
   }
 
@@ -134,9 +225,9 @@ export class CollectionRepository extends SqlRepository {
   ): Promise<string> {
     const [row] = await this.rows<{ version: string }>(
       only
-        ? `UPDATE collection SET version = version + 1
-           WHERE store_key = $1 AND id = $2::uuid AND tenant_id = $3::uuid RETURNING version`
-        : 'UPDATE collection SET version = version + 1 WHERE store_key = $1 RETURNING version',
+        ? `UPDATE collection_version SET version = version + 1
+           WHERE store_key = $1 AND collection_id = $2::uuid AND tenant_id = $3::uuid RETURNING version`
+        : 'UPDATE collection_version SET version = version + 1 WHERE store_key = $1 RETURNING version',
       only ? [storeKey, only.collectionId, only.tenantId] : [storeKey],
       tx,
     );
@@ -146,7 +237,8 @@ export class CollectionRepository extends SqlRepository {
 
   /**
    * Deletes an item of a collection ({@link markDeleted}) and runs `removePoint` in the same
-   * transaction, with versions of that collection (and no other) taken inside it: when removing the point (appending to
+   * transaction, with versions of that collection (and no other) taken inside it and the store keys
+   * of every live version of the collection (the point goes from each): when removing the point (appending to
    * the index log, or deleting from a shared store) fails, the item stays as it was, so the
    * caller's retry finds it again instead of a 404 while its point stays searchable. Returns what
    * {@link markDeleted} does; nothing changes (and `removePoint` is not called) when the item is
@@ -156,15 +248,28 @@ export class CollectionRepository extends SqlRepository {
     tenantId: string,
     collectionId: string,
     itemId: string,
-    removePoint: (versions: CollectionVersions) => Promise<unknown>,
+    removePoint: (versions: CollectionVersions, storeKeys: string[]) => Promise<unknown>,
   ): Promise<{ streamId: string; status: string }[]> {
     return this.sql.transaction(async (tx) => {
+      // The live versions' rows first, then the item's (a backfill or dual-write takes its
+      // version's row before its items, too: no deadlock): one writing the item has published its
+      // point by now, and one starting later skips the deleted item.
+      const live = await this.rows<{ storeKey: string }>(
+        `SELECT store_key AS "storeKey" FROM collection_version
+         WHERE collection_id = $1::uuid AND retired_at IS NULL AND tenant_id = $2::uuid
+         ORDER BY store_key FOR NO KEY UPDATE`,
+        [collectionId, tenantId],
+        tx,
+      );
       const deleted = await this.markDeleted(tenantId, collectionId, itemId, tx);
       if (deleted.length === 0) return deleted;
-      await removePoint({
-        next: async (storeKey, publish) =>
-          publish(await this.nextVersion(storeKey, tx, { tenantId, collectionId })),
-      });
+      await removePoint(
+        {
+          next: async (storeKey, publish) =>
+            publish(await this.nextVersion(storeKey, tx, { tenantId, collectionId })),
+        },
+        live.map((v) => v.storeKey),
+      );
       return deleted;
     });
   }
@@ -191,7 +296,10 @@ export class CollectionRepository extends SqlRepository {
        ), deleted AS (
          UPDATE item SET status = 'deleted', vector = NULL FROM target
          WHERE item.stream_id = target.stream_id AND item.id = target.id
-         RETURNING item.stream_id, target.status, target.uncounted
+         RETURNING item.stream_id, item.id, target.status, target.uncounted
+       ), other_versions AS (
+         DELETE FROM item_vector USING deleted
+         WHERE item_vector.stream_id = deleted.stream_id AND item_vector.item_id = deleted.id
        ), counted AS (
          UPDATE stream SET
            accepted_count = accepted_count - d.unembedded,
@@ -210,12 +318,13 @@ export class CollectionRepository extends SqlRepository {
     );
   }
 
-  /** Every embedded vector of a tenant's collection, in pages (ordered by stream and item id). */
-  async *collectionVectors(
-    tenantId: string,
-    collectionId: string,
-    pageSize = 2000,
-  ): AsyncGenerator<StoredVector[]> {
+  /**
+   * Every vector of one version of a collection, in pages ordered by stream and item id: an item's
+   * own vector where the item was embedded with the version's model (`item.model`), else its
+   * vector by that version (`item_vector`: a backfill or a dual-write). Items without one yet, or
+   * deleted, are absent. System-scoped by version id (the caller found the version first).
+   */
+  async *versionVectors(versionId: string, pageSize = 2000): AsyncGenerator<StoredVector[]> {
     let afterStream = '00000000-0000-0000-0000-000000000000';
     let afterId = '';
     for (;;) {
@@ -226,12 +335,16 @@ export class CollectionRepository extends SqlRepository {
         metadata: unknown;
         vector: Uint8Array;
       }>(
-        `SELECT i.id AS "itemId", i.stream_id AS "streamId", i.text, i.metadata, i.vector
-         FROM item i JOIN stream s ON s.id = i.stream_id
-         WHERE s.collection_id = $1::uuid AND i.status = 'embedded' AND (i.stream_id, i.id) > ($2::uuid, $3)
-           AND s.tenant_id = $5::uuid
+        `SELECT i.id AS "itemId", i.stream_id AS "streamId", i.text, i.metadata,
+                CASE WHEN i.model = v.model AND i.status = 'embedded' THEN i.vector ELSE iv.vector END AS vector
+         FROM collection_version v
+         JOIN stream s ON s.collection_id = v.collection_id AND s.tenant_id = v.tenant_id
+         JOIN item i ON i.stream_id = s.id
+         LEFT JOIN item_vector iv ON iv.version_id = v.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id
+         WHERE v.id = $1::uuid AND i.status <> 'deleted' AND (i.stream_id, i.id) > ($2::uuid, $3)
+           AND ((i.model = v.model AND i.status = 'embedded') OR iv.vector IS NOT NULL)
          ORDER BY i.stream_id, i.id LIMIT $4`,
-        [collectionId, afterStream, afterId, pageSize, tenantId],
+        [versionId, afterStream, afterId, pageSize],
       );
       if (rows.length === 0) return;
       yield rows.map((r) => ({ ...r, vector: vectorFrom(r.vector) }));
@@ -242,33 +355,61 @@ export class CollectionRepository extends SqlRepository {
     }
   }
 
-  /** Every collection of every tenant with its version (system-scoped: what the embedded store reconciles). */
+  /** Every vector of a tenant's collection by its serving version, in pages (ordered by stream and item id). */
+  async *collectionVectors(
+    tenantId: string,
+    collectionId: string,
+    pageSize = 2000,
+  ): AsyncGenerator<StoredVector[]> {
+    const [serving] = await this.rows<{ id: string }>(
+      `SELECT v.id FROM collection c JOIN collection_version v ON v.store_key = c.store_key
+       WHERE c.id = $1::uuid AND c.tenant_id = $2::uuid`,
+      [collectionId, tenantId],
+    );
+    if (serving) yield* this.versionVectors(serving.id, pageSize);
+  }
+
+  /**
+   * Every live version of every collection with its points' version (system-scoped: what the
+   * embedded store reconciles; a retired version's index is not among them).
+   */
   async versionsAcrossTenants(): Promise<CollectionVersion[]> {
-    const rows = await this.prisma.collection.findMany({
+    const rows = await this.prisma.collectionVersion.findMany({
+      where: { retiredAt: null },
       select: { storeKey: true, dimensions: true, version: true },
     });
     return rows.map((r) => ({ storeKey: r.storeKey, dimensions: r.dimensions, version: String(r.version) }));
   }
 
-  /** The version of the collection with this store key (system-scoped); undefined when there is none. */
+  /** The points' version of the live collection version with this store key (system-scoped); undefined when there is none. */
   async versionByStoreKey(storeKey: string): Promise<string | undefined> {
-    const row = await this.prisma.collection.findUnique({
+    const row = await this.prisma.collectionVersion.findUnique({
       where: { storeKey },
-      select: { version: true },
+      select: { version: true, retiredAt: true },
     });
-    return row ? String(row.version) : undefined;
+    return row && !row.retiredAt ? String(row.version) : undefined;
+  }
+
+  /** The serving version's points' version of a tenant's collection ("0" for a collection that has none). */
+  async servingVersion(tenantId: string, collectionId: string): Promise<bigint> {
+    const [row] = await this.rows<{ version: string }>(
+      `SELECT v.version FROM collection c JOIN collection_version v ON v.store_key = c.store_key
+       WHERE c.id = $1::uuid AND c.tenant_id = $2::uuid`,
+      [collectionId, tenantId],
+    );
+    return BigInt(row?.version ?? 0);
   }
 
   /**
-   * Every embedded vector of the collection with this store key, in pages (system-scoped: an
-   * embedded index rebuilt from PostgreSQL); nothing when there is no such collection.
+   * Every vector of the live collection version with this store key, in pages (system-scoped: an
+   * embedded index rebuilt from PostgreSQL); nothing when there is no such version.
    */
   async *vectorsByStoreKey(storeKey: string, pageSize = 2000): AsyncGenerator<StoredVector[]> {
-    const row = await this.prisma.collection.findUnique({
+    const row = await this.prisma.collectionVersion.findUnique({
       where: { storeKey },
-      select: { id: true, tenantId: true },
+      select: { id: true, retiredAt: true },
     });
-    if (!row) return;
-    yield* this.collectionVectors(row.tenantId, row.id, pageSize);
+    if (!row || row.retiredAt) return;
+    yield* this.versionVectors(row.id, pageSize);
   }
 }

@@ -38,9 +38,11 @@ export class ItemEmbeddingRepository extends SqlRepository {
    * counted embedded has its write in the store (and, for the embedded store, a collection version).
    * Items deleted meanwhile are left alone; items written before (a retried job) are written again
    * and keep whether they were counted; items not of the tenant given with them are not written.
-   * Returns the items written.
+   * The vectors are by `model`, which the items' rows then name (`item.vector` is by `item.model`:
+   * an item queued before a promotion and sent again after it may be embedded by the new serving
+   * model; without `model`, the rows keep theirs). Returns the items written.
    */
-  async writeEmbedded(items: EmbeddedItem[]): Promise<WrittenItem[]> {
+  async writeEmbedded(items: EmbeddedItem[], model?: string): Promise<WrittenItem[]> {
     if (items.length === 0) return [];
     // All vectors in one buffer, sent as one binary parameter and cut apart in SQL: an array of
     // bytea would travel as hex text (twice the bytes, encoded here and decoded by PostgreSQL).
@@ -58,7 +60,7 @@ export class ItemEmbeddingRepository extends SqlRepository {
          SELECT i.stream_id, i.id, i.status FROM item i JOIN input USING (stream_id, id, tenant_id)
          ORDER BY i.stream_id, i.id FOR UPDATE OF i
        ), written AS (
-         UPDATE item SET status = 'embedded', vector = input.vector, failure_reason = NULL,
+         UPDATE item SET status = 'embedded', vector = input.vector, model = COALESCE($6, item.model), failure_reason = NULL,
            embedded_at = CASE WHEN before.status = 'embedded' THEN item.embedded_at END
          FROM input JOIN before USING (stream_id, id)
          WHERE item.stream_id = input.stream_id AND item.id = input.id AND before.status <> 'deleted'
@@ -71,6 +73,7 @@ export class ItemEmbeddingRepository extends SqlRepository {
         vectors,
         width,
         items.map((i) => i.tenantId),
+        model ?? null,
       ],
     );
   }

@@ -1,14 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '@tributary/contracts';
-import type { Collection, Stream } from '../generated/prisma/client';
+import type { Collection, CollectionVersion, Stream } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 import { SecretBox } from '../secret-box';
 import { webhookSecretContext } from '../stored-secrets';
 import { isUniqueViolation } from '../unique-violation';
 import { CollectionRepository } from './collection.repository';
 
-export type StreamWithCollection = Stream & { collection: Collection };
+/**
+ * A stream with its collection and the collection's live versions (serving, a rollout's candidate,
+ * a promotion's retained previous): ingest writes to each, and the serving one's points' version
+ * is what `searchable` compares with.
+ */
+export type StreamWithCollection = Stream & { collection: Collection & { versions: CollectionVersion[] } };
+
+/** Prisma's include of a stream's collection with its live versions. */
+const withCollection = {
+  collection: { include: { versions: { where: { retiredAt: null }, orderBy: { createdAt: 'asc' } } } },
+} as const;
+
+/** The serving version's points' version of a stream's collection (0 before it has one). */
+export function servingPointsVersion(stream: StreamWithCollection): bigint {
+  return stream.collection.versions.find((v) => v.storeKey === stream.collection.storeKey)?.version ?? 0n;
+}
 
 /**
  * Streams, always scoped to one tenant: another tenant's id is simply not found (the webhook's
@@ -76,7 +91,7 @@ export class StreamRepository {
   list(tenantId: string): Promise<StreamWithCollection[]> {
     return this.prisma.stream.findMany({
       where: { tenantId },
-      include: { collection: true },
+      include: withCollection,
       orderBy: { createdAt: 'asc' },
     });
   }
@@ -84,7 +99,7 @@ export class StreamRepository {
   async get(tenantId: string, streamId: string): Promise<StreamWithCollection> {
     const stream = await this.prisma.stream.findFirst({
       where: { id: streamId, tenantId },
-      include: { collection: true },
+      include: withCollection,
     });
     if (!stream) throw new NotFoundError('Stream', streamId);
     return stream;
@@ -101,7 +116,7 @@ export class StreamRepository {
   ): Promise<{ stream: StreamWithCollection; secrets: string[] } | null> {
     const stream = await this.prisma.stream.findUnique({
       where: { id: streamId },
-      include: { collection: true },
+      include: withCollection,
     });
     if (!stream) return null;
     const context = webhookSecretContext(stream.id);

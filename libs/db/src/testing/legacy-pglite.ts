@@ -56,9 +56,14 @@ export async function createLegacyPgliteData(pgliteDir: string): Promise<LegacyP
       const streamName = 'legacy-notes';
       const storeKey = `t-${tenantId}--${streamName}--use-lite-1`;
       const collection = await client.query<{ id: string }>(
-        `INSERT INTO collection (id, tenant_id, name, model, dimensions, store_key, version)
-         VALUES (gen_random_uuid(), $1, $2, 'use-lite@1', 512, $3, 3) RETURNING id`,
+        `INSERT INTO collection (id, tenant_id, name, model, dimensions, store_key)
+         VALUES (gen_random_uuid(), $1, $2, 'use-lite@1', 512, $3) RETURNING id`,
         [tenantId, streamName, storeKey],
+      );
+      await client.query(
+        `INSERT INTO collection_version (id, collection_id, tenant_id, model, dimensions, store_key, version)
+         VALUES (gen_random_uuid(), $1, $2, 'use-lite@1', 512, $3, 3)`,
+        [collection.rows[0]!.id, tenantId, storeKey],
       );
       const stream = await client.query<{ id: string }>(
         `INSERT INTO stream (id, tenant_id, name, kind, model, collection_id, webhook_secret, accepted_count, embedded_count)

@@ -1,0 +1,189 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CONFIG, type Config } from '@tributary/config';
+import {
+  CollectionRepository,
+  ItemVectorRepository,
+  PrismaService,
+  RolloutRepository,
+  type BackfillInput,
+} from '@tributary/db';
+import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
+import type { EmbeddingEngine } from '@tributary/inference';
+import { Metrics } from '@tributary/observability';
+import {
+  EmbedQueues,
+  type Job,
+  type JobHandler,
+  type QueueRef,
+  type RolloutBackfillData,
+} from '@tributary/queue';
+import { type Redis } from '@tributary/redis';
+import { itemPayload, openVectorWriter, type VectorWriter } from '@tributary/vector-store';
+import { BACKFILL_PAGE_SIZE, WorkerEngine } from '../embedding/worker-engine';
+import { WORKER_REDIS } from '../worker-redis';
+
+/** How long one delivery of the job works before it hands over to the next (re-adding itself). */
+const SLICE_MS = 5_000;
+/** How long a page waits at most for live items of its models to drain first. */
+const YIELD_MAX_MS = 2_000;
+const YIELD_POLL_MS = 25;
+
+/** Another delivery of the same rollout's backfill moved the cursor first: this one stops. */
+class CursorMoved extends Error {}
+
+/**
+ * `RolloutBackfill`: re-embeds every stored input of a rollout's collection into its candidate
+ * version from PostgreSQL, a keyset page at a time (`scan`, then `catchup` for the inputs still
+ * without a candidate vector), while the items arriving meanwhile are dual-written by the embedding
+ * workers. Each page's vectors, points and cursor move commit in one transaction (with the items
+ * held, so a delete either waits and removes the point or comes first and the page skips it), so a
+ * worker killed anywhere resumes exactly after the last page written, and a page written twice is
+ * one point per item. Live items keep priority: before each page the backfill waits (a little)
+ * while the models' embedding queues have items waiting, and it runs one job at a time per worker on
+ * a queue of its own. A job works for a few seconds, then re-adds itself; when the catch-up finds
+ * nothing left the rollout becomes ready.
+ */
+@Injectable()
+export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
+  readonly job = 'RolloutBackfill' as const;
+  private readonly logger = new Logger('RolloutBackfill');
+  private engine: EmbeddingEngine | undefined;
+  private embedder: CachedEmbedder | undefined;
+  private writer: VectorWriter | undefined;
+  private readonly ensured = new Set<string>();
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(WORKER_REDIS) private readonly redis: Redis,
+    private readonly prisma: PrismaService,
+    private readonly rollouts: RolloutRepository,
+    private readonly vectors: ItemVectorRepository,
+    private readonly collections: CollectionRepository,
+    private readonly queues: EmbedQueues,
+    private readonly engines: WorkerEngine,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async open(queues: readonly QueueRef[]): Promise<void> {
+    this.engine = await this.engines.acquire(queues.map((q) => q.model!));
+    // The cache is read (a backfill of vectors computed moments ago costs nothing) but not written.
+    this.embedder = new CachedEmbedder(this.engine, EmbeddingCache.fromConfig(this.redis, this.config), {
+      metrics: this.metrics,
+    });
+    this.writer = openVectorWriter(this.config, {
+      sql: this.prisma.sql,
+      redis: this.redis,
+      versions: this.collections.versions,
+      metrics: this.metrics,
+    });
+  }
+
+  async handle(job: Job<RolloutBackfillData>): Promise<{ done: boolean }> {
+    const { rolloutId } = job.data;
+    const until = Date.now() + SLICE_MS;
+    let pages = 0;
+    try {
+      while (Date.now() < until) {
+        const rollout = await this.rollouts.forBackfill(rolloutId);
+        if (!rollout || rollout.state !== 'backfilling' || rollout.tenantId !== job.data.tenantId)
+          return { done: true };
+        if (!this.engine!.model(rollout.toModel)) {
+          throw new Error(`model ${rollout.toModel} is not loaded in this worker`);
+        }
+        await this.yieldToLive([rollout.toModel, rollout.fromModel]);
+        const page = await this.rollouts.nextBackfillPage(rollout, BACKFILL_PAGE_SIZE);
+        if (page.length === 0) {
+          const state = await this.rollouts.finishBackfillPhase(rolloutId);
+          if (state === 'catchup') continue;
+          if (state) this.logger.log({ rolloutId, state }, `rollout ${rolloutId} backfilled: ${state}`);
+          return { done: true };
+        }
+        await this.writePage(rollout, page);
+        pages += 1;
+      }
+    } catch (err) {
+      if (err instanceof CursorMoved) return { done: false };
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        const reason = `backfill failed: ${err instanceof Error ? err.message : String(err)}`;
+        // Its candidate is retired; the API removes the index (VectorStoreService.dropRetired).
+        const { failed } = await this.rollouts.fail(rolloutId, reason);
+        if (failed) this.logger.error({ rolloutId, err }, `rollout ${rolloutId} failed: ${reason}`);
+      }
+      throw err;
+    }
+    // Hand over: the next delivery resumes from the cursor.
+    const rollout = await this.rollouts.forBackfill(rolloutId);
+    if (rollout?.state === 'backfilling') {
+      await this.queues.enqueueBackfill(
+        rollout.toModel,
+        job.data,
+        `${rollout.backfillDone}-${pages}-${Date.now()}`,
+      );
+    }
+    return { done: false };
+  }
+
+  private async writePage(
+    rollout: NonNullable<Awaited<ReturnType<RolloutRepository['forBackfill']>>>,
+    page: BackfillInput[],
+  ): Promise<void> {
+    const { vectors, errors } = await this.embedder!.embed({
+      model: rollout.toModel,
+      inputType: 'passage',
+      inputs: page.map((p) => ({ tenantId: rollout.tenantId, text: p.text })),
+      deadline: Date.now() + 120_000,
+      cacheTtlSeconds: 0,
+    });
+    const ready = page.flatMap((p, i) => (errors[i] || !vectors[i] ? [] : [{ ...p, vector: vectors[i] }]));
+    if (ready.length < page.length) {
+      this.logger.warn(
+        { rolloutId: rollout.id, skipped: page.length - ready.length },
+        'stored inputs the candidate cannot embed are left out of it',
+      );
+    }
+    const version = rollout.toVersion;
+    if (!this.ensured.has(version.storeKey)) {
+      await this.writer!.ensureCollection(version.storeKey, version.dimensions);
+      this.ensured.add(version.storeKey);
+    }
+    const vectorOf = new Map(ready.map((r) => [`${r.streamId}\u0000${r.itemId}`, r.vector]));
+    const last = page[page.length - 1]!;
+    await this.vectors.write(
+      rollout.tenantId,
+      version.id,
+      ready.map(({ streamId, itemId, vector }) => ({ streamId, itemId, vector })),
+      (written, versions) =>
+        this.writer!.upsert(
+          version.storeKey,
+          written.map((item) => ({
+            id: item.itemId,
+            vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
+            payload: itemPayload(item),
+          })),
+          { versions },
+        ),
+      async (tx) => {
+        const moved = await this.rollouts.advanceBackfill(tx, rollout, last, page.length);
+        if (!moved) throw new CursorMoved(`rollout ${rollout.id}: another delivery moved the cursor`);
+      },
+    );
+    this.metrics.backfillItems.inc({ model: rollout.toModel }, ready.length);
+  }
+
+  /** Waits, up to a bound, while live items of these models wait for a worker. */
+  private async yieldToLive(models: string[]): Promise<void> {
+    const until = Date.now() + YIELD_MAX_MS;
+    while (Date.now() < until) {
+      const waiting = await Promise.all(
+        models.filter((m) => this.config.MODELS.includes(m)).map((m) => this.queues.waiting(m)),
+      );
+      if (waiting.every((n) => n === 0)) return;
+      await new Promise((resolve) => setTimeout(resolve, YIELD_POLL_MS));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.close();
+    if (this.engine) await this.engines.release();
+  }
+}
