@@ -3,7 +3,7 @@ import { CONFIG, type Config } from '@tributary/config';
 import type { RolloutComparison } from '@tributary/contracts';
 import { RolloutRepository, type CollectionVersionRow } from '@tributary/db';
 import { redisKeys } from '@tributary/redis';
-import type { SearchHit } from '@tributary/vector-store';
+import { VectorStoreError, type SearchHit } from '@tributary/vector-store';
 import { EngineService } from '../embeddings/engine.service';
 import { VectorStoreService } from '../collections/vector-store.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -166,7 +166,10 @@ export class RolloutComparator implements OnModuleInit, OnApplicationShutdown {
   private async search(storeKey: string, vector: Float32Array): Promise<SearchHit[]> {
     try {
       return await this.vectors.store.search(storeKey, { vector, k: K });
-    } catch {
+    } catch (err) {
+      // An index that holds nothing yet answers nothing; anything else is worth a line.
+      if (!(err instanceof VectorStoreError && err.code === 'unknown_collection'))
+        this.logger.warn(`comparison search in ${storeKey} failed: ${(err as Error).message}`);
       return [];
     }
   }
