@@ -1,6 +1,7 @@
 import { createPgPool } from '@tributary/db';
 import { waitUntil } from '@tributary/testing';
 import { call } from './support/app-process';
+import { startLauncherPlatform, type DurabilityPlatform } from './support/durability-platform';
 import { ADMIN_KEY, drained, newTenant, startPlatform, tweet, type Platform } from './support/pipeline';
 
 const FROM = 'use-lite@1';
@@ -48,6 +49,33 @@ function vector(seed: number): number[] {
   });
   const norm = Math.hypot(...v);
   return v.map((c) => c / norm);
+}
+
+/**
+ * Searches in a loop (two at a time) until `stop`: how many failed and which versions answered.
+ * Every answer is checked by `search` (status 200, header and body name the same version).
+ */
+function searchesDuring(base: string, key: string) {
+  let running = true;
+  let errors = 0;
+  const models = new Set<string>();
+  const loop = async (seed: number) => {
+    for (let i = 0; running; i++) {
+      try {
+        models.add((await search(base, key, vector(seed + i))).model);
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  const loops = [loop(0), loop(1000)];
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return { errors, models };
+    },
+  };
 }
 
 async function ingest(base: string, key: string, streamId: string, ids: number[], prefix = 'doc') {
@@ -241,8 +269,13 @@ describe('model rollouts: backfill, canary, shadow, promote and rollback (embedd
     );
     expect((await getRollout(rollout.id)).comparison!.shadow!.overlapAt10).toBeGreaterThan(0.5);
 
-    // Promote: every search from the call on is answered by the candidate.
+    // Promote while searches run: none fails, each answer wholly from one version (the header and
+    // the body agree, checked in `search`); every search from the call's answer on is the candidate's.
+    const during = searchesDuring(p.base, key);
     const promoted = await call(p.base, 'POST', `${rolloutUrl(rollout.id)}/promote`, key);
+    const across = await during.stop();
+    expect(across.errors).toBe(0);
+    expect(across.models.size).toBeGreaterThanOrEqual(1);
     expect(promoted.status).toBe(200);
     expect(promoted.body.state).toBe('promoted');
     expect(promoted.body.retainPreviousUntil).toEqual(expect.any(String));
@@ -270,7 +303,9 @@ describe('model rollouts: backfill, canary, shadow, promote and rollback (embedd
     await drained(p.base, key, streamId, 120_000);
 
     // Rollback after promotion: at once, no re-embedding; the previous version has every item.
+    const duringRollback = searchesDuring(p.base, key);
     const rolledBack = await call(p.base, 'POST', `${rolloutUrl(rollout.id)}/rollback`, key);
+    expect((await duringRollback.stop()).errors).toBe(0);
     expect(rolledBack.status).toBe(200);
     expect(rolledBack.body.state).toBe('rolled_back');
     for (let i = 0; i < 20; i++) expect((await search(p.base, key, vector(i))).model).toBe(FROM);
@@ -309,6 +344,30 @@ describe('model rollouts: backfill, canary, shadow, promote and rollback (embedd
     );
     expect(metrics).toMatch(/tributary_rollout_overlap_at_10\{from="use-lite@1",to="use-lite-int8@1"/);
   }, 1_500_000);
+
+  it('rolls back on its own when the comparison falls below autoRollbackBelowOverlap', async () => {
+    // fp32 and int8 agree on about 0.93 of the top 10: a guard of 0.999 trips.
+    const created = await call(p.base, 'POST', rolloutUrl(), key, {
+      model: TO,
+      autoRollbackBelowOverlap: 0.999,
+    });
+    expect(created.status).toBe(201);
+    await waitUntil(
+      'the guard to roll the rollout back',
+      async () => (await getRollout(created.body.id)).state === 'rolled_back',
+      300_000,
+      250,
+    );
+    const rollout = await getRollout(created.body.id);
+    expect(rollout.comparison!.overlapAt10).toBeLessThan(0.999);
+    expect((await search(p.base, key, vector(1))).model).toBe(FROM);
+    const audit = await call(p.base, 'GET', '/v1/admin/audit?limit=20', ADMIN_KEY);
+    const event = (
+      audit.body.data as { action: string; actor: string; target: string; details: { reason?: string } }[]
+    ).find((e) => e.action === 'rollout.rollback' && e.target.endsWith(created.body.id));
+    expect(event).toMatchObject({ actor: 'system:auto-rollback' });
+    expect(event!.details.reason).toMatch(/below autoRollbackBelowOverlap 0.999/);
+  }, 600_000);
 
   it("keeps a tenant's rollouts out of another tenant's reach (404), and lets the admin act for any tenant", async () => {
     const list = await call(p.base, 'GET', rolloutUrl(), key);
@@ -364,4 +423,74 @@ describe('model rollouts: backfill, canary, shadow, promote and rollback (embedd
     expect(again.body.skipped.length).toBeGreaterThan(0);
     expect(again.body.skipped[0].reason).toMatch(/already has a rollout going/);
   }, 900_000);
+});
+
+describe('model rollouts in the default mode (npm run up: the launcher’s PostgreSQL and redis-server)', () => {
+  let p: DurabilityPlatform;
+
+  beforeAll(async () => {
+    p = await startLauncherPlatform({ MODELS: `${FROM},${TO}`, ROLLOUT_COMPARE_EVERY_MS: '1000' });
+  }, 300_000);
+  afterAll(() => p?.close());
+
+  it('a worker killed mid-backfill resumes from the cursor (exactly one point per item); another tenant cannot reach the rollout; promote and rollback answer at once', async () => {
+    const { key } = await newTenant(p.base, 'rollouts-up');
+    const other = await newTenant(p.base, 'rollouts-up-other');
+    const stream = await call(p.base, 'POST', '/v1/streams', key, {
+      name: 'docs',
+      kind: 'text',
+      model: FROM,
+    });
+    expect(stream.status).toBe(201);
+    const streamId = stream.body.id as string;
+    await ingest(
+      p.base,
+      key,
+      streamId,
+      Array.from({ length: 3_000 }, (_, i) => i),
+    );
+    await drained(p.base, key, streamId, 600_000);
+
+    const created = await call(p.base, 'POST', '/v1/collections/docs/rollouts', key, { model: TO });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const url = `/v1/collections/docs/rollouts/${id}`;
+    const get = async () => (await call(p.base, 'GET', url, key)).body as Rollout;
+    await waitUntil(
+      'the backfill to be under way',
+      async () => (await get()).backfill.done > 200,
+      300_000,
+      100,
+    );
+    expect((await get()).state).toBe('backfilling');
+    await p.killWorker();
+
+    // Another tenant: not found, whatever it tries; nothing changes.
+    expect((await call(p.base, 'GET', url, other.key)).status).toBe(404);
+    expect((await call(p.base, 'POST', `${url}/rollback`, other.key)).status).toBe(404);
+    expect((await call(p.base, 'GET', '/v1/collections/docs/rollouts', other.key)).status).toBe(404);
+
+    await waitUntil('the candidate to be ready', async () => (await get()).state === 'ready', 600_000, 250);
+    const [row] = await p.query<{ vectors: string; items: string }>(
+      `SELECT (SELECT count(*) FROM item_vector WHERE version_id = r.to_version_id) AS vectors,
+              (SELECT count(DISTINCT (stream_id, item_id)) FROM item_vector WHERE version_id = r.to_version_id) AS items
+       FROM rollout r WHERE r.id = $1::uuid`,
+      [id],
+    );
+    expect(Number(row!.vectors)).toBe(3_000);
+    expect(Number(row!.items)).toBe(3_000);
+    await waitUntil(
+      'the candidate index to hold every item',
+      async () => (await get()).comparison?.points.to === 3_000,
+      120_000,
+      250,
+    );
+
+    const promoted = await call(p.base, 'POST', `${url}/promote`, key);
+    expect(promoted.status).toBe(200);
+    expect((await search(p.base, key, vector(3))).model).toBe(TO);
+    const rolledBack = await call(p.base, 'POST', `${url}/rollback`, key);
+    expect(rolledBack.status).toBe(200);
+    expect((await search(p.base, key, vector(3))).model).toBe(FROM);
+  }, 1_200_000);
 });

@@ -203,7 +203,7 @@ function servingWorkerPids(launcher: AppProcess): number[] {
  * Mode (a), the default mode users run: `node scripts/up.mjs` on a fresh DATA_DIR, with the
  * launcher's own database and redis-server; the launcher supervises (and restarts) everything.
  */
-export async function startLauncherPlatform(): Promise<DurabilityPlatform> {
+export async function startLauncherPlatform(extraEnv: NodeJS.ProcessEnv = {}): Promise<DurabilityPlatform> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tributary-durability-up-'));
   // mkdtemp makes it private to its owner: the embedded PostgreSQL's own user must reach its files.
   chmodSync(dataDir, 0o755);
@@ -221,6 +221,7 @@ export async function startLauncherPlatform(): Promise<DurabilityPlatform> {
     ADMIN_API_KEY: ADMIN_KEY,
     // The worker says when it serves its queues at info level.
     LOG_LEVEL: 'info',
+    ...extraEnv,
   };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'NODE_OPTIONS', 'VECTOR_DIR'])
     delete env[name];

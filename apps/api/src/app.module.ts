@@ -37,6 +37,8 @@ import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
 import { CollectionsController } from './collections/collections.controller';
 import { CollectionsService } from './collections/collections.service';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
 import { AdminRolloutsController } from './rollouts/admin-rollouts.controller';
 import { RolloutComparator } from './rollouts/rollout-comparator.service';
 import { RolloutsController } from './rollouts/rollouts.controller';
@@ -91,6 +93,7 @@ export class AppModule {
         CollectionsController,
         RolloutsController,
         AdminRolloutsController,
+        AuditController,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ApiValidationPipe },
@@ -124,6 +127,7 @@ export class AppModule {
         CollectionsService,
         RolloutsService,
         RolloutComparator,
+        AuditService,
       ],
     };
   }

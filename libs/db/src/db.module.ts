@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import { PrismaService } from './prisma.service';
 import { AdminCredentialRepository } from './repositories/admin-credential.repository';
+import { AuditRepository } from './repositories/audit.repository';
 import { ApiKeyUsageRepository } from './repositories/api-key-usage.repository';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { CollectionRepository } from './repositories/collection.repository';
@@ -20,6 +21,7 @@ const repositories: Provider[] = [
   ApiKeyRepository,
   ApiKeyUsageRepository,
   AdminCredentialRepository,
+  AuditRepository,
   CollectionRepository,
   ItemIngestRepository,
   ItemQueueRepository,

@@ -39,8 +39,9 @@ export type { ItemJob, QueuedItem, StreamWithLag } from './repositories/item-que
 export { ItemVectorRepository } from './repositories/item-vector.repository';
 export type { AfterVersionWrite, VersionVector } from './repositories/item-vector.repository';
 export { RolloutRepository } from './repositories/rollout.repository';
+export { AuditRepository } from './repositories/audit.repository';
+export type { Actor, AuditEntry } from './repositories/audit.repository';
 export type {
-  Actor,
   BackfillInput,
   CutoverResult,
   RolloutWithCollection,

@@ -1,13 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { z } from 'zod';
-import {
-  auditListSchema,
-  createFleetRolloutSchema,
-  fleetRolloutSchema,
-  resourceNameSchema,
-} from '@tributary/contracts';
+import { createFleetRolloutSchema, fleetRolloutSchema, resourceNameSchema } from '@tributary/contracts';
 import { AdminAuth } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { CreateRolloutDto, RolloutDto, RolloutListDto, UpdateRolloutDto } from './rollouts.controller';
@@ -16,19 +11,7 @@ import { RolloutsService } from './rollouts.service';
 class CreateFleetRolloutDto extends createZodDto(createFleetRolloutSchema) {}
 class FleetRolloutDto extends createZodDto(fleetRolloutSchema) {}
 class FleetRolloutListDto extends createZodDto(z.object({ data: z.array(fleetRolloutSchema) })) {}
-class AuditListDto extends createZodDto(auditListSchema) {}
 class FleetParamDto extends createZodDto(z.object({ id: z.uuid() }).strict()) {}
-class AuditQueryDto extends createZodDto(
-  z
-    .object({
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-      before: z
-        .string()
-        .regex(/^[0-9]{1,19}$/, 'an audit event id')
-        .optional(),
-    })
-    .strict(),
-) {}
 class TenantCollectionParamDto extends createZodDto(
   z.object({ tenantId: z.uuid(), name: resourceNameSchema }).strict(),
 ) {}
@@ -36,7 +19,7 @@ class TenantRolloutParamDto extends createZodDto(
   z.object({ tenantId: z.uuid(), name: resourceNameSchema, id: z.uuid() }).strict(),
 ) {}
 
-/** Operators: fleet rollouts across tenants, the audit list, and any tenant's rollouts. */
+/** Operators: fleet rollouts across tenants, and any tenant's rollouts. */
 @ApiTags('admin: rollouts')
 @AdminAuth()
 @Controller('v1/admin')
@@ -66,14 +49,6 @@ export class AdminRolloutsController {
   @ApiErrors(404, 422)
   fleet(@Param() params: FleetParamDto) {
     return this.rollouts.fleet(params.id);
-  }
-
-  @Get('audit')
-  @ApiOperation({ summary: 'Control-plane changes (who, what, when), newest first' })
-  @ZodResponse({ status: 200, type: AuditListDto, description: 'Audit events' })
-  @ApiErrors(422)
-  audit(@Query() query: AuditQueryDto) {
-    return this.rollouts.audit(query.limit, query.before);
   }
 
   @Post('tenants/:tenantId/collections/:name/rollouts')

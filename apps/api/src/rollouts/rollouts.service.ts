@@ -10,6 +10,7 @@ import {
   type UpdateRollout,
 } from '@tributary/contracts';
 import {
+  AuditRepository,
   CollectionRepository,
   RolloutRepository,
   TenantRepository,
@@ -42,6 +43,7 @@ export class RolloutsService {
 
   constructor(
     private readonly rollouts: RolloutRepository,
+    private readonly audit: AuditRepository,
     private readonly collections: CollectionRepository,
     private readonly tenants: TenantRepository,
     private readonly engines: EngineService,
@@ -190,11 +192,12 @@ export class RolloutsService {
         });
       }
     }
-    await this.rollouts.recordAudit('admin', null, 'fleet.create', `fleet:${fleetId}`, {
-      from: input.from,
-      to: input.to,
-      collections: targets.length,
-      skipped: skipped.length,
+    await this.audit.record({
+      actor: 'admin',
+      tenantId: null,
+      action: 'fleet.create',
+      target: `fleet:${fleetId}`,
+      details: { from: input.from, to: input.to, collections: targets.length, skipped: skipped.length },
     });
     return { ...(await this.fleet(fleetId, input.from, input.to)), skipped };
   }
@@ -226,21 +229,6 @@ export class RolloutsService {
   async fleets() {
     const fleets = await this.rollouts.fleets();
     return { data: await Promise.all(fleets.map((f) => this.fleet(f.fleetId))) };
-  }
-
-  async audit(limit: number, before?: string) {
-    const events = await this.rollouts.auditEvents(limit, before ? BigInt(before) : undefined);
-    return {
-      data: events.map((e) => ({
-        id: String(e.id),
-        at: e.at.toISOString(),
-        actor: e.actor,
-        tenantId: e.tenantId,
-        action: e.action,
-        target: e.target,
-        details: e.details ?? null,
-      })),
-    };
   }
 
   /** The tenant an admin acts for (404 when there is none). */

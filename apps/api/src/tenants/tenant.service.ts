@@ -9,13 +9,14 @@ import {
 } from '@tributary/contracts';
 import { ModelCatalog } from '../embeddings/model-catalog';
 import { PrincipalCache } from '../auth/principal-cache';
-import { TenantRepository } from '@tributary/db';
+import { AuditRepository, TenantRepository } from '@tributary/db';
 import { toTenantView } from './tenant.view';
 
 @Injectable()
 export class TenantService {
   constructor(
     private readonly tenants: TenantRepository,
+    private readonly audit: AuditRepository,
     private readonly catalog: ModelCatalog,
     private readonly principals: PrincipalCache,
     @Inject(CONFIG) private readonly config: Config,
@@ -59,6 +60,14 @@ export class TenantService {
     const changes = { ...input.limits, ...(input.defaultModel ? { defaultModel: input.defaultModel } : {}) };
     const tenant = await this.tenants.update(tenantId, changes);
     await this.principals.forget(await this.tenants.keyHashes(tenantId));
+    // A tenant's default model and limits are control-plane changes (the admin key only).
+    await this.audit.record({
+      actor: 'admin',
+      tenantId,
+      action: 'tenant.update',
+      target: `tenant:${tenantId}`,
+      details: changes,
+    });
     return toTenantView(tenant);
   }
 }

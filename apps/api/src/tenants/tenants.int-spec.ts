@@ -52,6 +52,25 @@ describe('admin tenants API (real PostgreSQL + Redis)', () => {
     expect(new Date(patched.body.updatedAt).getTime()).toBeGreaterThanOrEqual(
       new Date(created.body.updatedAt).getTime(),
     );
+    // A control-plane change: in the audit list, newest first, with who and what.
+    const audit = await api.request({ ...admin, method: 'GET', url: '/v1/admin/audit?limit=5' });
+    expect(audit.status).toBe(200);
+    expect(audit.body.data[0]).toMatchObject({
+      actor: 'admin',
+      tenantId: created.body.id,
+      action: 'tenant.update',
+      target: `tenant:${created.body.id}`,
+      details: { rateLimitBurst: 40 },
+    });
+    const tenantKey = await api.request({
+      ...admin,
+      method: 'POST',
+      url: `/v1/admin/tenants/${created.body.id}/keys`,
+      body: {},
+    });
+    expect(
+      (await api.request({ key: tenantKey.body.secret, method: 'GET', url: '/v1/admin/audit' })).status,
+    ).toBe(401);
   });
 
   it('refuses a PATCH that names no limit, and unknown tenants with 404', async () => {

@@ -11,6 +11,7 @@ import {
 } from '@tributary/contracts';
 import type { CollectionVersion, Prisma, Rollout } from '../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
+import { AuditRepository, type Actor } from './audit.repository';
 import type { SqlClient } from '../sql-client';
 import { isUniqueViolation } from '../unique-violation';
 import { SqlRepository } from './sql-repository';
@@ -23,9 +24,6 @@ export interface BackfillInput {
   itemId: string;
   text: string;
 }
-
-/** Who changed the control plane: `admin`, `key:<api key id>`, or `system:<reason>`. */
-export type Actor = string;
 
 /** What a cutover changed, for the caller to finish in the vector store. */
 export interface CutoverResult {
@@ -50,7 +48,10 @@ const ACTIVE = activeRolloutStates as readonly string[];
  */
 @Injectable()
 export class RolloutRepository extends SqlRepository {
-  constructor(private readonly prisma: PrismaService) {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly auditLog: AuditRepository,
+  ) {
     super(prisma);
   }
 
@@ -575,20 +576,6 @@ export class RolloutRepository extends SqlRepository {
     });
   }
 
-  /** Control-plane changes, newest first (admin). */
-  async auditEvents(limit: number, before?: bigint) {
-    return this.prisma.auditEvent.findMany({
-      where: before ? { id: { lt: before } } : {},
-      orderBy: { id: 'desc' },
-      take: limit,
-    });
-  }
-
-  /** Records a control-plane change made outside a rollout (a tenant's default model, say). */
-  async recordAudit(actor: Actor, tenantId: string | null, action: string, target: string, details: unknown) {
-    await this.auditRaw(this.sql, actor, tenantId, action, target, details);
-  }
-
   // --- inside transactions ---
 
   private async lock(
@@ -639,18 +626,19 @@ export class RolloutRepository extends SqlRepository {
     rollout: RolloutWithCollection,
     details: Record<string, unknown>,
   ) {
-    return tx.auditEvent.create({
-      data: {
+    return this.auditLog.record(
+      {
         actor,
         tenantId,
         action,
         target: `collection:${rollout.collection.name}/rollout:${rollout.id}`,
-        details: details as Prisma.InputJsonValue,
+        details,
       },
-    });
+      tx,
+    );
   }
 
-  private async auditRaw(
+  private auditRaw(
     db: SqlClient | Prisma.TransactionClient,
     actor: Actor,
     tenantId: string | null,
@@ -658,9 +646,6 @@ export class RolloutRepository extends SqlRepository {
     target: string,
     details: unknown,
   ): Promise<void> {
-    const text = `INSERT INTO audit_event (actor, tenant_id, action, target, details) VALUES ($1, $2::uuid, $3, $4, $5::jsonb)`;
-    const params = [actor, tenantId, action, target, JSON.stringify(details ?? null)];
-    if ('query' in db) await db.query(text, params);
-    else await db.$executeRawUnsafe(text, ...params);
+    return this.auditLog.record({ actor, tenantId, action, target, details }, db);
   }
 }
