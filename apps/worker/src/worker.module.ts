@@ -9,6 +9,7 @@ import type { DestinationStream } from 'pino';
 import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handler';
 import { OrphanedItemsRequeueHandler } from './maintenance/orphaned-items-requeue.handler';
 import { ItemEmbedHandler } from './embedding/item-embed.handler';
+import { ModelHeartbeat } from './heartbeat/model-heartbeat.service';
 import { WorkerHost } from './worker-host.service';
 import { WORKER_REDIS } from './worker-redis';
 
@@ -38,6 +39,7 @@ export class WorkerModule {
           provide: WORKER_REDIS,
           useFactory: () => createRedis(redisUrlOf(config), 'worker', 'worker'),
         },
+        ModelHeartbeat,
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
         WorkerHost,

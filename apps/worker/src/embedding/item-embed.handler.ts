@@ -14,6 +14,7 @@ import {
 } from '@tributary/queue';
 import { type Redis } from '@tributary/redis';
 import { openVectorWriter, type VectorWriter } from '@tributary/vector-store';
+import { ModelHeartbeat } from '../heartbeat/model-heartbeat.service';
 import { WORKER_REDIS } from '../worker-redis';
 import { ItemEmbedder } from './item-embedder';
 import { MicroBatcher } from './micro-batcher';
@@ -46,6 +47,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
     private readonly items: ItemEmbeddingRepository,
     private readonly collections: CollectionRepository,
     private readonly metrics: Metrics,
+    private readonly heartbeat: ModelHeartbeat,
   ) {}
 
   async open(queues: readonly QueueRef[]): Promise<void> {
@@ -89,6 +91,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
       this.pipelines.set(queue.name, { embedder, batcher });
     });
     this.logger.log(`models ${models.join(', ')} loaded (vector store: ${this.config.VECTOR_STORE})`);
+    await this.heartbeat.announce(this.engine.models().map((m) => m.id));
   }
 
   /**
@@ -123,8 +126,9 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
     throw transient[0]!;
   }
 
-  /** After the workers finished their jobs in hand: the vector writer, then the engine. */
+  /** After the workers finished their jobs in hand: the models' heartbeat, the vector writer, then the engine. */
   async close(): Promise<void> {
+    await this.heartbeat.withdraw();
     await this.writer?.close();
     await this.engine?.close();
   }
