@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { ConfigModule, type Config } from '@tributary/config';
+import { CONFIG, ConfigModule, type Config } from '@tributary/config';
 import { DbModule } from '@tributary/db';
 import { requestIdFor } from '@tributary/observability';
 import { QueueModule } from '@tributary/queue';
@@ -19,7 +19,12 @@ import { cachedEmbedderProvider } from './embeddings/cached-embedder.provider';
 import { EmbeddingsController } from './embeddings/embeddings.controller';
 import { EmbeddingsService } from './embeddings/embeddings.service';
 import { EngineService } from './embeddings/engine.service';
-import { ModelCatalog } from './embeddings/model-catalog';
+import { AdminModelsController } from './models/admin-models.controller';
+import { ArtifactStates } from './models/artifact-states';
+import { LoadedModelsReader } from './models/loaded-models.reader';
+import { ModelCatalog } from './models/model-catalog';
+import { ModelsController } from './models/models.controller';
+import { ModelsService } from './models/models.service';
 import { ApiValidationPipe } from './common/validation.pipe';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
@@ -88,6 +93,8 @@ export class AppModule {
         OwnKeysController,
         MeController,
         EmbeddingsController,
+        ModelsController,
+        AdminModelsController,
         StreamsController,
         HooksController,
         CollectionsController,
@@ -114,6 +121,9 @@ export class AppModule {
         TenantService,
         ApiKeyService,
         ModelCatalog,
+        { provide: ArtifactStates, inject: [CONFIG], useFactory: (c: Config) => new ArtifactStates(c) },
+        LoadedModelsReader,
+        ModelsService,
         EngineService,
         cachedEmbedderProvider,
         EmbeddingsService,

@@ -21,7 +21,8 @@ export function buildOpenApi(app: NestFastifyApplication, config: Pick<Config, '
     .setTitle('Tributary API')
     .setDescription(
       'Multi-tenant streaming embeddings: ingest, embed, index, search, watch. ' +
-        'Errors always have the body `{ "error": { "code", "message", "details", "requestId" } }`.',
+        'Errors always have the body `{ "error": { "code", "message", "type", "param", "details", "requestId" } }` ' +
+        "(OpenAI's error object, so the official `openai` clients read them).",
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The admin key' }, 'admin-key')

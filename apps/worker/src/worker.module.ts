@@ -12,6 +12,7 @@ import { ItemEmbedHandler } from './embedding/item-embed.handler';
 import { WorkerEngine } from './embedding/worker-engine';
 import { RolloutBackfillHandler } from './rollouts/rollout-backfill.handler';
 import { RolloutSweepHandler } from './rollouts/rollout-sweep.handler';
+import { ModelHeartbeat } from './heartbeat/model-heartbeat.service';
 import { WorkerHost } from './worker-host.service';
 import { WORKER_REDIS } from './worker-redis';
 
@@ -48,6 +49,7 @@ export class WorkerModule {
           useFactory: () => createRedis(redisUrlOf(config), 'worker', 'worker'),
         },
         WorkerEngine,
+        ModelHeartbeat,
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },
         WorkerHost,

@@ -18,12 +18,29 @@ export const errorCodes = [
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
-/** The body of every error response. */
+/**
+ * OpenAI's error `type`s, the ones its API answers for what our codes mean: `invalid_request_error`
+ * for every client error it reports (401 `invalid_api_key` and 404 `model_not_found` included),
+ * `requests` for a request-rate 429 (`rate_limit_exceeded`), `server_error` for 5xx. Clients of the
+ * OpenAI-compatible routes read `type`; the API maps each of our codes to one.
+ */
+export const errorTypes = ['invalid_request_error', 'requests', 'server_error'] as const;
+export type ErrorType = (typeof errorTypes)[number];
+
+/**
+ * The body of every error response: OpenAI's error object (`message`, `type`, `param`, `code`, so
+ * the official clients read our errors as theirs) with our `details` and `requestId`.
+ */
 export const errorBodySchema = z
   .object({
     error: z.object({
       code: z.enum(errorCodes),
       message: z.string(),
+      type: z.enum(errorTypes).describe("OpenAI's error type for the code"),
+      param: z
+        .string()
+        .nullable()
+        .describe('The first invalid field (its path, as in `details`) of a validation error; else null'),
       details: z.unknown().optional(),
       requestId: z.string().optional(),
     }),
@@ -33,6 +50,8 @@ export const errorBodySchema = z
       error: {
         code: 'validation_failed',
         message: 'Request body is invalid: name: Required',
+        type: 'invalid_request_error',
+        param: 'name',
         details: [{ path: 'name', message: 'Required' }],
         requestId: '5a1c0f9e-3d8b-4c35-9a57-1b8e2f0c7d41',
       },

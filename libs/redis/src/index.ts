@@ -1,4 +1,5 @@
 export { createRedis, redisConnectionOptions, redisOptions, waitForRedis } from './redis';
 export type { RedisRole } from './redis';
-export { redisKeys } from './redis-keys';
+export { liveLoadedModelsBeat, redisKeys } from './redis-keys';
+export type { LoadedModelsBeat } from './redis-keys';
 export type { Redis } from 'ioredis';

@@ -36,5 +36,40 @@ export function redisKeys(prefix: string) {
     rolloutCompareLock: (rolloutId: string) => `${prefix}:rollout-compare:${rolloutId}`,
     /** Index operations for the embedded vector store, appended by workers, applied by the API. */
     indexLog: `${prefix}:index-log`,
+    /**
+     * Which model versions each live worker process has loaded: a hash of process id →
+     * {@link LoadedModelsBeat} as JSON, rewritten by each worker every few seconds. One hash rather
+     * than a key per process, so readers never SCAN the keyspace (the embedding cache makes it
+     * large); an entry past its `expiresAt` is a process that died without saying so, and is
+     * ignored by readers and removed by the next writer. The hash itself expires with its last writer.
+     */
+    modelsLoaded: `${prefix}:models-loaded`,
   } as const;
+}
+
+/** One process's entry in {@link redisKeys}' `modelsLoaded` hash. */
+export interface LoadedModelsBeat {
+  /** The app that wrote it (`worker`). */
+  app: string;
+  /** Model version ids the process has loaded and serves. */
+  models: string[];
+  /** Epoch ms after which the entry no longer counts (the process stopped refreshing it). */
+  expiresAt: number;
+}
+
+/** A `modelsLoaded` entry that still counts at `now`, or null (expired, or not one of ours). */
+export function liveLoadedModelsBeat(value: string, now: number): LoadedModelsBeat | null {
+  let entry: Partial<LoadedModelsBeat>;
+  try {
+    entry = JSON.parse(value) as Partial<LoadedModelsBeat>;
+  } catch {
+    return null;
+  }
+  if (typeof entry.app !== 'string' || !Array.isArray(entry.models)) return null;
+  if (typeof entry.expiresAt !== 'number' || entry.expiresAt <= now) return null;
+  return {
+    app: entry.app,
+    models: entry.models.filter((m) => typeof m === 'string'),
+    expiresAt: entry.expiresAt,
+  };
 }

@@ -1,13 +1,27 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { DomainError, type ErrorBody, type ErrorCode } from '@tributary/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorStatus } from './error-status';
+import { errorStatus, errorType } from './error-status';
 
 interface Mapped {
   code: ErrorCode;
   message: string;
   details?: unknown;
   retryAfterSeconds?: number | undefined;
+}
+
+/**
+ * OpenAI's `param`: the first field a validation error names (`details` as ApiValidationPipe and
+ * services write them, `{ path, message }[]`); null otherwise, and for the whole-body problems the
+ * pipe names `(body)`, which are no field.
+ */
+export function paramOf(details: unknown): string | null {
+  if (!Array.isArray(details)) return null;
+  for (const detail of details as unknown[]) {
+    const path = (detail as { path?: unknown } | null)?.path;
+    if (typeof path === 'string' && path.length > 0 && !path.startsWith('(')) return path;
+  }
+  return null;
 }
 
 const httpStatusCode: Record<number, ErrorCode> = {
@@ -41,7 +55,9 @@ function mapHttpException(err: HttpException): Mapped {
 }
 
 /**
- * Turns every error into `{ error: { code, message, details, requestId } }`: domain errors by the
+ * Turns every error into `{ error: { code, message, type, param, details, requestId } }` (OpenAI's
+ * error object plus ours, on every route: extra fields are allowed, so one shape serves the
+ * OpenAI-compatible routes and the rest alike): domain errors by the
  * status table, Nest's and Fastify's client errors by their status, and anything else (5xx
  * included) into a logged 500
  * that reveals nothing about the internals. A domain error's `cause` (the Redis or database error
@@ -64,6 +80,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
       error: {
         code: mapped.code,
         message: mapped.message,
+        type: errorType[mapped.code],
+        param:
+          mapped.code === 'validation_failed' || mapped.code === 'invalid_json'
+            ? paramOf(mapped.details)
+            : null,
         ...(mapped.details === undefined ? {} : { details: mapped.details }),
         requestId: request.id,
       },

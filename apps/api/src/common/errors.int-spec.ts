@@ -72,6 +72,9 @@ describe('bad input gets a documented 4xx that says what is wrong', () => {
     expect(res.status).toBe(422);
     const paths = [...new Set(res.body.error.details.map((d: { path: string }) => d.path))].sort();
     expect(paths).toEqual(['limits.rateLimitBurst', 'limits.rateLimitPerSecond', 'name']);
+    // OpenAI's error object on every route: its type, and the first bad field as param.
+    expect(res.body.error.type).toBe('invalid_request_error');
+    expect(res.body.error.param).toBe(res.body.error.details[0].path);
     expect(res.body.error.message).toContain('limits.rateLimitBurst');
   });
 

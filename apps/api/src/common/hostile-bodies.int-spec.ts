@@ -262,6 +262,9 @@ describe('hostile bodies get a clear 4xx, never a 500 (real PostgreSQL, Redis, O
         expect(res.body.error).toEqual({
           code: 'validation_failed',
           message: expect.stringContaining('256'),
+          type: 'invalid_request_error',
+          // The router refuses the segment before any route names it, so no field is named.
+          param: null,
           details: expect.any(Array),
           requestId: res.headers['x-request-id'],
         });
@@ -280,6 +283,8 @@ describe('hostile bodies get a clear 4xx, never a 500 (real PostgreSQL, Redis, O
       expect(res.body.error).toEqual({
         code: 'bad_request',
         message: expect.stringMatching(/percent-encod/),
+        type: 'invalid_request_error',
+        param: null,
         requestId: res.headers['x-request-id'],
       });
     });

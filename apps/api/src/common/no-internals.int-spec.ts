@@ -48,6 +48,8 @@ describe('no internals to callers: with Redis stopped, answers carry stable mess
     expect(ready.body.error).toEqual({
       code: 'unavailable',
       message: 'Not ready: redis failing',
+      type: 'server_error',
+      param: null,
       details: { checks: { database: 'ok', redis: 'failing', models: 'ok', vectors: 'ok' } },
       requestId: ready.headers['x-request-id'],
     });

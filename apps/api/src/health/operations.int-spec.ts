@@ -52,6 +52,9 @@ describe('operations endpoints', () => {
         '/v1/keys/{id}',
         '/health/ready',
         '/v1/embeddings',
+        '/v1/models',
+        '/v1/models/{id}',
+        '/v1/admin/models',
       ]),
     );
     for (const [path, operations] of Object.entries(paths)) {
@@ -75,6 +78,13 @@ describe('operations endpoints', () => {
     expect(Object.keys(schemas)).toEqual(
       expect.arrayContaining(['CreateTenantDto', 'TenantDto_Output', 'CreatedApiKeyDto_Output']),
     );
+    // The error body every route documents is OpenAI's error object plus ours.
+    expect(
+      Object.keys(
+        (schemas['ErrorBody'] as { properties: { error: { properties: object } } }).properties.error
+          .properties,
+      ),
+    ).toEqual(expect.arrayContaining(['code', 'message', 'type', 'param', 'details', 'requestId']));
     for (const [name, schema] of Object.entries(schemas)) {
       expect({ name, hasExample: schema.example !== undefined }).toEqual({ name, hasExample: true });
     }

@@ -7,7 +7,7 @@ import {
   type TenantView,
   type UpdateTenant,
 } from '@tributary/contracts';
-import { ModelCatalog } from '../embeddings/model-catalog';
+import { ModelCatalog } from '../models/model-catalog';
 import { PrincipalCache } from '../auth/principal-cache';
 import { AuditRepository, TenantRepository } from '@tributary/db';
 import { toTenantView } from './tenant.view';

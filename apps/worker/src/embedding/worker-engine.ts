@@ -3,6 +3,7 @@ import { CONFIG, selectWorkerQueues, type Config } from '@tributary/config';
 import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
 import { Metrics } from '@tributary/observability';
 import { ITEM_EMBED_MAX_ITEMS, queuesFor } from '@tributary/queue';
+import { ModelHeartbeat } from '../heartbeat/model-heartbeat.service';
 
 /** Stored inputs a backfill embeds at once. */
 export const BACKFILL_PAGE_SIZE = 128;
@@ -10,17 +11,19 @@ export const BACKFILL_PAGE_SIZE = 128;
 /**
  * The worker process's one embedding engine, with every model a served queue needs (embedding
  * and backfill queues alike), shared by the handlers that embed: started by the first that opens,
- * closed when the last one closes. One engine, so a backfill and live items share the sessions
+ * closed when the last one closes, its models announced to the registry meanwhile (`ModelHeartbeat`). One engine, so a backfill and live items share the sessions
  * rather than each loading the models.
  */
 @Injectable()
 export class WorkerEngine {
   private engine: Promise<EmbeddingEngine> | undefined;
   private users = 0;
+  private announced = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
     private readonly metrics: Metrics,
+    private readonly heartbeat: ModelHeartbeat,
   ) {}
 
   /** The models of every served per-model queue, in MODELS order. */
@@ -52,7 +55,13 @@ export class WorkerEngine {
       ),
     );
     try {
-      return await this.engine;
+      const engine = await this.engine;
+      // What this process has loaded, for the registry (`GET /v1/admin/models`, `loadedBy`).
+      if (!this.announced) {
+        this.announced = true;
+        await this.heartbeat.announce(engine.models().map((m) => m.id));
+      }
+      return engine;
     } catch (err) {
       this.engine = undefined;
       this.users -= 1;
@@ -67,6 +76,9 @@ export class WorkerEngine {
     if (this.users > 0 || !this.engine) return;
     const engine = this.engine;
     this.engine = undefined;
+    // The models stop counting as loaded before they are unloaded.
+    this.announced = false;
+    await this.heartbeat.withdraw();
     await (await engine).close();
   }
 }

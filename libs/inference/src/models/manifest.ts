@@ -42,6 +42,12 @@ export const modelManifestSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
     version: z.string().regex(/^[0-9]+$/),
+    /**
+     * When this version was registered (an ISO timestamp, written once with the manifest). It is
+     * the `created` of `GET /v1/models`: stable across deployments and rebuilds, unlike an
+     * artifact's mtime, and a fact of the immutable version like its checksums.
+     */
+    created: z.iso.datetime({ offset: true }),
     description: z.string(),
     license: z.string(),
     source: sourceSchema,

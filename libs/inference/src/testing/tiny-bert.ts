@@ -211,6 +211,7 @@ export async function writeTinyBert(
   const manifest: ModelManifest = {
     name,
     version: '1',
+    created: '2026-11-25T00:00:00Z',
     description: 'BERT-shaped toy with random weights, built by the tests',
     license: 'Apache-2.0',
     source: { kind: 'huggingface', repo: 'tributary/tiny-bert', revision: '0'.repeat(40) },

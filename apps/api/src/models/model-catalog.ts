@@ -21,4 +21,13 @@ export class ModelCatalog {
   ids(): string[] {
     return [...this.manifests.keys()];
   }
+
+  get(id: string): ModelManifest | undefined {
+    return this.manifests.get(id);
+  }
+
+  /** Every manifest, ordered by id. */
+  all(): ModelManifest[] {
+    return [...this.manifests.values()];
+  }
 }
