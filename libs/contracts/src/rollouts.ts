@@ -114,6 +114,35 @@ export const rolloutComparisonSchema = z
   .nullable();
 export type RolloutComparison = z.infer<typeof rolloutComparisonSchema>;
 
+/** The rollout the API documentation shows. */
+const exampleRollout = {
+  id: '0b9d7c4e-2f8a-4c1e-9b6d-3a5f7e1c2d4b',
+  collection: 'tweets',
+  from: 'use-lite@1',
+  to: 'use-lite-int8@1',
+  state: 'backfilling',
+  trafficPercent: 0,
+  mode: 'canary',
+  backfill: {
+    done: 1200,
+    total: 5000,
+    itemsPerSecond: 480,
+    etaSeconds: 8,
+    startedAt: '2026-12-03T10:00:00.000Z',
+    finishedAt: null,
+  },
+  comparison: null,
+  autoRollbackBelowOverlap: null,
+  failureReason: null,
+  fleetId: null,
+  createdBy: 'key:5a1c0f9e-3d8b-4c35-9a57-1b8e2f0c7d41',
+  createdAt: '2026-12-03T10:00:00.000Z',
+  updatedAt: '2026-12-03T10:00:02.500Z',
+  promotedAt: null,
+  endedAt: null,
+  retainPreviousUntil: null,
+} as const;
+
 export const rolloutSchema = z
   .object({
     id: z.uuid(),
@@ -142,54 +171,42 @@ export const rolloutSchema = z
     endedAt: z.iso.datetime().nullable(),
     retainPreviousUntil: z.iso.datetime().nullable(),
   })
-  .meta({
-    example: {
-      id: '0b9d7c4e-2f8a-4c1e-9b6d-3a5f7e1c2d4b',
-      collection: 'tweets',
-      from: 'use-lite@1',
-      to: 'use-lite-int8@1',
-      state: 'backfilling',
-      trafficPercent: 0,
-      mode: 'canary',
-      backfill: {
-        done: 1200,
-        total: 5000,
-        itemsPerSecond: 480,
-        etaSeconds: 8,
-        startedAt: '2026-12-03T10:00:00.000Z',
-        finishedAt: null,
-      },
-      comparison: null,
-      autoRollbackBelowOverlap: null,
-      failureReason: null,
-      fleetId: null,
-      createdBy: 'key:5a1c0f9e-3d8b-4c35-9a57-1b8e2f0c7d41',
-      createdAt: '2026-12-03T10:00:00.000Z',
-      updatedAt: '2026-12-03T10:00:02.500Z',
-      promotedAt: null,
-      endedAt: null,
-      retainPreviousUntil: null,
-    },
-  });
+  .meta({ example: exampleRollout });
 export type RolloutView = z.infer<typeof rolloutSchema>;
 
-export const rolloutListSchema = z.object({ data: z.array(rolloutSchema) });
+export const rolloutListSchema = z
+  .object({ data: z.array(rolloutSchema) })
+  .meta({ example: { data: [exampleRollout] } });
 
-export const fleetRolloutSchema = z.object({
-  id: z.uuid(),
-  from: z.string(),
-  to: z.string(),
-  rollouts: z.array(rolloutSchema.extend({ tenantId: z.uuid() })),
-  skipped: z
-    .array(z.object({ tenantId: z.uuid(), collection: z.string(), reason: z.string() }))
-    .describe('Collections served by `from` that could not start (one already has a rollout going)'),
-  progress: z.object({
-    collections: z.number().int(),
-    backfillDone: z.number().int(),
-    backfillTotal: z.number().int(),
-    byState: z.record(z.string(), z.number().int()),
-  }),
-});
+const exampleFleet = {
+  id: '7d3e9a1c-5b2f-4e8d-a6c4-1f0b9e8d7c6a',
+  from: 'use-lite@1',
+  to: 'use-lite-int8@1',
+  rollouts: [{ ...exampleRollout, tenantId: '3c2b1a09-8f7e-4d6c-b5a4-938271605f4e' }],
+  skipped: [],
+  progress: { collections: 1, backfillDone: 1200, backfillTotal: 5000, byState: { backfilling: 1 } },
+};
+
+export const fleetRolloutSchema = z
+  .object({
+    id: z.uuid(),
+    from: z.string(),
+    to: z.string(),
+    rollouts: z.array(rolloutSchema.extend({ tenantId: z.uuid() })),
+    skipped: z
+      .array(z.object({ tenantId: z.uuid(), collection: z.string(), reason: z.string() }))
+      .describe('Collections served by `from` that could not start (one already has a rollout going)'),
+    progress: z.object({
+      collections: z.number().int(),
+      backfillDone: z.number().int(),
+      backfillTotal: z.number().int(),
+      byState: z.record(z.string(), z.number().int()),
+    }),
+  })
+  .meta({ example: exampleFleet });
+export const fleetRolloutListSchema = z
+  .object({ data: z.array(fleetRolloutSchema) })
+  .meta({ example: { data: [exampleFleet] } });
 export type FleetRolloutView = z.infer<typeof fleetRolloutSchema>;
 
 export const auditEventSchema = z.object({
@@ -201,4 +218,18 @@ export const auditEventSchema = z.object({
   target: z.string(),
   details: z.unknown().nullable(),
 });
-export const auditListSchema = z.object({ data: z.array(auditEventSchema) });
+export const auditListSchema = z.object({ data: z.array(auditEventSchema) }).meta({
+  example: {
+    data: [
+      {
+        id: '42',
+        at: '2026-12-03T10:05:00.000Z',
+        actor: 'key:5a1c0f9e-3d8b-4c35-9a57-1b8e2f0c7d41',
+        tenantId: '3c2b1a09-8f7e-4d6c-b5a4-938271605f4e',
+        action: 'rollout.promote',
+        target: 'collection:tweets/rollout:0b9d7c4e-2f8a-4c1e-9b6d-3a5f7e1c2d4b',
+        details: { serving: 'use-lite-int8@1' },
+      },
+    ],
+  },
+});

@@ -2,7 +2,12 @@ import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/com
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { z } from 'zod';
-import { createFleetRolloutSchema, fleetRolloutSchema, resourceNameSchema } from '@tributary/contracts';
+import {
+  createFleetRolloutSchema,
+  fleetRolloutListSchema,
+  fleetRolloutSchema,
+  resourceNameSchema,
+} from '@tributary/contracts';
 import { AdminAuth } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/openapi';
 import { CreateRolloutDto, RolloutDto, RolloutListDto, UpdateRolloutDto } from './rollouts.controller';
@@ -10,7 +15,7 @@ import { RolloutsService } from './rollouts.service';
 
 class CreateFleetRolloutDto extends createZodDto(createFleetRolloutSchema) {}
 class FleetRolloutDto extends createZodDto(fleetRolloutSchema) {}
-class FleetRolloutListDto extends createZodDto(z.object({ data: z.array(fleetRolloutSchema) })) {}
+class FleetRolloutListDto extends createZodDto(fleetRolloutListSchema) {}
 class FleetParamDto extends createZodDto(z.object({ id: z.uuid() }).strict()) {}
 class TenantCollectionParamDto extends createZodDto(
   z.object({ tenantId: z.uuid(), name: resourceNameSchema }).strict(),
