@@ -60,7 +60,12 @@ export class CollectionsService {
    */
   async search(principal: TenantPrincipal, name: string, request: SearchRequest, routeKey?: string) {
     const collection = await this.collections.byName(principal.tenant.id, name);
-    const route = routeSearch(collection, routeKey);
+    const route = routeSearch(
+      collection,
+      routeKey,
+      Math.random,
+      typeof request.query === 'string' ? undefined : request.query.length,
+    );
     const started = process.hrtime.bigint();
     const hits = await this.searchVersion(principal.tenant.id, name, route.answer, request);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -67,6 +67,16 @@ describe('search routing', () => {
     expect(routePoint('r2', 'user-7')).not.toBe(routePoint('r1', 'user-7'));
   });
 
+  it('keeps a vector query of other dimensions than the candidate’s on the serving version', () => {
+    const other = collection({ trafficPercent: 100, dimensions: 384 });
+    expect(routeSearch(other, undefined, () => 0, 512).route).toBe('serving');
+    expect(routeSearch(other, undefined, () => 0, 384).route).toBe('canary');
+    expect(
+      routeSearch(collection({ state: 'shadow', mode: 'shadow', dimensions: 384 }), 'k', Math.random, 512)
+        .shadow,
+    ).toBeUndefined();
+  });
+
   it('in shadow mode answers from the serving version and names the candidate to run as well', () => {
     const route = routeSearch(collection({ state: 'shadow', mode: 'shadow', trafficPercent: 50 }), 'k');
     expect(route.route).toBe('serving');

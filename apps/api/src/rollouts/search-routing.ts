@@ -23,12 +23,15 @@ export function routePoint(rolloutId: string, routeKey: string): number {
 /**
  * Routes one search of a collection: the serving version, or, for a canary's share of searches, the
  * candidate; random per request unless `routeKey` (`x-tributary-route-key`) makes it sticky. In
- * shadow mode the serving version answers and the candidate runs the search too.
+ * shadow mode the serving version answers and the candidate runs the search too. A vector query
+ * (`vectorLength`) goes to the candidate only when it has the candidate's dimensions: a client
+ * that sends the serving version's vectors keeps working during a rollout to another size.
  */
 export function routeSearch(
   collection: RoutedCollection,
   routeKey: string | undefined,
   random: () => number = Math.random,
+  vectorLength?: number,
 ): SearchRoute {
   const serving = {
     model: collection.model,
@@ -37,6 +40,8 @@ export function routeSearch(
   };
   const candidate = collection.candidate;
   if (!candidate) return { answer: serving, route: 'serving' };
+  if (vectorLength !== undefined && vectorLength !== candidate.dimensions)
+    return { answer: serving, route: 'serving' };
   const target = { model: candidate.model, storeKey: candidate.storeKey, dimensions: candidate.dimensions };
   if (candidate.state === 'shadow') {
     return { answer: serving, route: 'serving', shadow: { rolloutId: candidate.rolloutId, ...target } };
