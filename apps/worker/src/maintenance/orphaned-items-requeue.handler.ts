@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ItemQueueRepository } from '@tributary/db';
+import { ItemQueueRepository, type QueuedItem, type StreamWithLag } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import { EmbedQueues, type JobHandler } from '@tributary/queue';
 
@@ -47,33 +47,53 @@ export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsReq
           after,
         );
         if (page.length === 0) break;
-        const jobIds = [...new Set(page.flatMap((item) => (item.jobId ? [item.jobId] : [])))];
-        const lost = await this.queues.finishedOrGone(stream.model, jobIds);
-        const legacy = page.some((item) => !item.jobId) && (await queueIdle(stream.model));
-        const candidates = page.filter((item) => (item.jobId ? lost.has(item.jobId) : legacy));
-        // A job that finished since the page was read wrote its items first: they are not queued now.
-        const still = await this.items.stillQueued(
-          stream.tenantId,
-          stream.id,
-          candidates.map((item) => item.id),
-        );
-        const orphans = candidates.filter((item) => still.has(item.id));
-        if (orphans.length > 0) {
-          // A new job id: the lost job's id may still be known to BullMQ (kept as failed, say).
-          const carried = await this.queues.enqueue(
+        // Each item's job is on the queue of the model it was accepted for: the stream's model
+        // changes when a rollout is promoted, and items queued before keep theirs.
+        for (const model of new Set(page.map((item) => item.model))) {
+          requeued += await this.requeue(
             stream,
-            orphans.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
-            `.r${sweep}`,
+            model,
+            page.filter((item) => item.model === model),
+            sweep,
+            queueIdle,
           );
-          await this.items.recordRequeued(stream.tenantId, stream.id, carried);
-          requeued += orphans.length;
-          this.metrics.itemsRequeued.inc({ model: stream.model }, orphans.length);
-          this.logger.warn(`stream ${stream.id}: enqueued again ${orphans.length} items whose job was lost`);
         }
         if (page.length < PAGE) break;
         after = page[page.length - 1]!.id;
       }
     }
     return { requeued };
+  }
+
+  /** The orphans among items put on one model's queue, enqueued again there. */
+  private async requeue(
+    stream: StreamWithLag,
+    model: string,
+    page: QueuedItem[],
+    sweep: number,
+    queueIdle: (model: string) => Promise<boolean>,
+  ): Promise<number> {
+    const jobIds = [...new Set(page.flatMap((item) => (item.jobId ? [item.jobId] : [])))];
+    const lost = await this.queues.finishedOrGone(model, jobIds);
+    const legacy = page.some((item) => !item.jobId) && (await queueIdle(model));
+    const candidates = page.filter((item) => (item.jobId ? lost.has(item.jobId) : legacy));
+    // A job that finished since the page was read wrote its items first: they are not queued now.
+    const still = await this.items.stillQueued(
+      stream.tenantId,
+      stream.id,
+      candidates.map((item) => item.id),
+    );
+    const orphans = candidates.filter((item) => still.has(item.id));
+    if (orphans.length === 0) return 0;
+    // A new job id: the lost job's id may still be known to BullMQ (kept as failed, say).
+    const carried = await this.queues.enqueue(
+      { ...stream, model },
+      orphans.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
+      `.r${sweep}`,
+    );
+    await this.items.recordRequeued(stream.tenantId, stream.id, carried);
+    this.metrics.itemsRequeued.inc({ model }, orphans.length);
+    this.logger.warn(`stream ${stream.id}: enqueued again ${orphans.length} items whose job was lost`);
+    return orphans.length;
   }
 }

@@ -164,4 +164,31 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
     await age(lost.id, ['l1', 'l2', 'l3', 'l4']);
     expect(await handler.handle()).toEqual({ requeued: 0 });
   });
+
+  it('looks for a job on the queue of the model its item was accepted for, after a promotion changed the stream’s', async () => {
+    // The earlier tests' items all have their jobs waiting now.
+    const int8 = createQueue(embedQueueName('use-lite-int8@1'), { redisUrl: testRedisUrl(), prefix }, 'test');
+    try {
+      // p1's job waits on use-lite@1's queue; p2's was lost. Then a promotion moves the stream to int8.
+      const promoted = await streamWithItems('promoted', ['p1'], true);
+      await prisma.sql.query(
+        `INSERT INTO item (stream_id, id, tenant_id, text, model, status, enqueued_at, job_id)
+         VALUES ($1::uuid, 'p2', $2::uuid, 'text of p2', 'use-lite@1', 'queued', now(), 'gone-job')`,
+        [promoted.id, promoted.tenantId],
+      );
+      await prisma.sql.query(
+        `UPDATE stream SET model = 'use-lite-int8@1', accepted_count = accepted_count + 1 WHERE id = $1::uuid`,
+        [promoted.id],
+      );
+      await age(promoted.id, ['p1', 'p2']);
+
+      expect(await handler.handle()).toEqual({ requeued: 1 });
+      // Only p2, on the queue it was accepted for; p1's waiting job was found where it is.
+      expect((await queuedItemIds(true)).filter((id) => id.startsWith('p'))).toEqual(['p2']);
+      expect(await int8.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    } finally {
+      await int8.obliterate({ force: true });
+      await int8.close();
+    }
+  });
 });

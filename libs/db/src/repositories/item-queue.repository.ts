@@ -17,6 +17,8 @@ export interface ItemJob {
 /** A queued item as the orphan sweep sees it: with the job that carries it (null: not recorded). */
 export interface QueuedItem extends PendingItem {
   jobId: string | null;
+  /** The model whose queue the item was put on (the stream's when it was accepted). */
+  model: string;
 }
 
 /** A stream with items accepted and not yet embedded or failed, with what enqueueing needs. */
@@ -102,7 +104,7 @@ export class ItemQueueRepository extends SqlRepository {
     after?: string,
   ): Promise<QueuedItem[]> {
     return this.rows<QueuedItem>(
-      `SELECT id, text, retries, accepted_at AS "acceptedAt", job_id AS "jobId" FROM item
+      `SELECT id, text, retries, accepted_at AS "acceptedAt", job_id AS "jobId", model FROM item
        WHERE stream_id = $1::uuid AND ${UNDONE} AND enqueued_at < now() - $2 * interval '1 millisecond'
          AND ($3::text IS NULL OR id > $3) AND tenant_id = $5::uuid
        ORDER BY id LIMIT $4`,
