@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRepository } from './sql-repository';
-import { vectorBytes } from './vector-bytes';
+import { packedVectors } from './vector-bytes';
 
 /**
  * An embedded item, ready to be written with its vector. The tenant comes from the job that
@@ -44,13 +44,10 @@ export class ItemEmbeddingRepository extends SqlRepository {
    */
   async writeEmbedded(items: EmbeddedItem[], model?: string): Promise<WrittenItem[]> {
     if (items.length === 0) return [];
-    // All vectors in one buffer, sent as one binary parameter and cut apart in SQL: an array of
-    // bytea would travel as hex text (twice the bytes, encoded here and decoded by PostgreSQL).
-    const width = items[0]!.vector.byteLength;
-    if (items.some((i) => i.vector.byteLength !== width))
-      throw new Error('writeEmbedded takes vectors of one length per call');
-    const vectors = Buffer.allocUnsafe(width * items.length);
-    items.forEach((item, i) => vectorBytes(item.vector).copy(vectors, i * width));
+    const { bytes: vectors, width } = packedVectors(
+      items.map((i) => i.vector),
+      'writeEmbedded',
+    );
     return this.rows<WrittenItem>(
       `WITH input AS (
          SELECT t.stream_id, t.id, t.tenant_id, substring($3::bytea FROM ((t.n - 1) * $4::int + 1)::int FOR $4::int) AS vector

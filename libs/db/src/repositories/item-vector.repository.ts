@@ -3,7 +3,7 @@ import type { SqlClient } from '../sql-client';
 import type { CollectionVersions } from './collection.repository';
 import type { WrittenItem } from './item-embedding.repository';
 import { SqlRepository } from './sql-repository';
-import { vectorBytes } from './vector-bytes';
+import { packedVectors } from './vector-bytes';
 
 /** An item's vector by one version of its collection. */
 export interface VersionVector {
@@ -74,11 +74,10 @@ export class ItemVectorRepository extends SqlRepository {
     versionId: string,
     items: VersionVector[],
   ): Promise<WrittenItem[]> {
-    const width = items[0]!.vector.byteLength;
-    if (items.some((i) => i.vector.byteLength !== width))
-      throw new Error('ItemVectorRepository.write takes vectors of one length per call');
-    const vectors = Buffer.allocUnsafe(width * items.length);
-    items.forEach((item, i) => vectorBytes(item.vector).copy(vectors, i * width));
+    const { bytes: vectors, width } = packedVectors(
+      items.map((i) => i.vector),
+      'ItemVectorRepository.write',
+    );
     return this.rows<WrittenItem>(
       `WITH input AS (
          SELECT t.stream_id, t.id, substring($3::bytea FROM ((t.n - 1) * $4::int + 1)::int FOR $4::int) AS vector
