@@ -1,5 +1,5 @@
 // npm run bench:rollout — a model rollout's figures, measured in one run on this machine: a
-// collection of 20,000 stored tweet-length texts (`--items N` or BENCH_ITEMS) rolled from
+// collection of 30,000 stored tweet-length texts (`--items N` or BENCH_ITEMS) rolled from
 // use-lite@1 to use-lite-int8@1 over real processes (the API and one worker serving both models,
 // real PostgreSQL and Redis, the embedded vector store):
 // - the backfill's items/minute against the engine alone embedding the same texts with the
@@ -34,7 +34,7 @@ const flag = (name: string): string | undefined => {
   if (at < 0) return undefined;
   return args[at]!.includes('=') ? args[at]!.split('=')[1] : args[at + 1];
 };
-const ITEMS = Number(flag('items') ?? process.env['BENCH_ITEMS'] ?? 20_000);
+const ITEMS = Number(flag('items') ?? process.env['BENCH_ITEMS'] ?? 30_000);
 /** How long freshness is measured, idle and during the backfill. */
 const FRESH_SECONDS = Number(process.env['BENCH_FRESH_SECONDS'] ?? 20);
 const FRESH_BATCH = 10;
