@@ -180,8 +180,9 @@ async function main(): Promise<void> {
     const loadRate = (ITEMS / (performance.now() - loadStarted)) * 60_000;
     await waitForQuiet(cpu);
 
-    // 2. Live freshness of another stream at a quarter of the load rate: idle, then during the backfill.
-    const perSecond = loadRate / 60 / 4;
+    // 2. Live freshness of another stream at a quarter of the load rate (or BENCH_FRESH_RATE items/s,
+    //    to compare runs at one rate): idle, then during the backfill.
+    const perSecond = Number(process.env['BENCH_FRESH_RATE'] ?? loadRate / 60 / 4);
     let freshSent = 1;
     const measureFreshness = async (until?: () => boolean) => {
       const latencies = await freshness({
