@@ -75,6 +75,8 @@ export interface CollectionVersion {
 @Injectable()
 export class CollectionRepository extends SqlRepository {
   private readonly byNameCache = new Map<string, { collection: RoutedCollection; expires: number }>();
+  /** Bumped by every {@link forget}. */
+  private generation = 0;
 
   constructor(private readonly prisma: PrismaService) {
     super(prisma);
@@ -97,6 +99,9 @@ export class CollectionRepository extends SqlRepository {
     const cacheKey = `${tenantId}\u0000${name}`;
     const cached = this.byNameCache.get(cacheKey);
     if (cached && cached.expires > Date.now()) return cached.collection;
+    // A read that started before a cutover this process made must not cache what it read after
+    // `forget`: only a read no `forget` overtook is remembered.
+    const generation = this.generation;
     const row = await this.prisma.collection.findUnique({
       where: { tenantId_name: { tenantId, name } },
       include: {
@@ -122,13 +127,18 @@ export class CollectionRepository extends SqlRepository {
         dimensions: rollout.toVersion.dimensions,
       },
     };
+    if (generation !== this.generation) return routed;
     if (this.byNameCache.size >= 10_000) this.byNameCache.clear();
     this.byNameCache.set(cacheKey, { collection: routed, expires: Date.now() + BY_NAME_CACHE_MS });
     return routed;
   }
 
-  /** Forgets what {@link byName} remembered of a tenant's collection (this process changed it). */
+  /**
+   * Forgets what {@link byName} remembered of a tenant's collection (this process changed it), and
+   * keeps reads already under way from remembering what they read before the change.
+   */
   forget(tenantId: string, name: string): void {
+    this.generation += 1;
     this.byNameCache.delete(`${tenantId}\u0000${name}`);
   }
 
