@@ -108,9 +108,10 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  /** Jobs waiting to start on one model's embedding queue (what a backfill gives way to). */
-  async waiting(model: string): Promise<number> {
-    return this.for(model).getWaitingCount();
+  /** Jobs waiting on, or being run from, one model's embedding queue (what a backfill gives way to). */
+  async busy(model: string): Promise<number> {
+    const counts = await this.for(model).getJobCounts('waiting', 'prioritized', 'active');
+    return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
   /**

@@ -31,6 +31,15 @@ const YIELD_POLL_MS = 25;
 /** Another delivery of the same rollout's backfill moved the cursor first: this one stops. */
 class CursorMoved extends Error {}
 
+type BackfillRollout = NonNullable<Awaited<ReturnType<RolloutRepository['forBackfill']>>>;
+
+/** A page of stored inputs with the candidate's vectors (or why not), in page order. */
+interface EmbeddedPage {
+  page: BackfillInput[];
+  vectors: (Float32Array | undefined)[];
+  errors: (Error | undefined)[];
+}
+
 /**
  * `RolloutBackfill`: re-embeds every stored input of a rollout's collection into its candidate
  * version from PostgreSQL, a keyset page at a time (`scan`, then `catchup` for the inputs still
@@ -82,26 +91,44 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
     const { rolloutId } = job.data;
     const until = Date.now() + SLICE_MS;
     let pages = 0;
+    let rollout = await this.rollouts.forBackfill(rolloutId);
+    // The next page, read and embedded while the current one is written, so the engine does not
+    // wait for PostgreSQL and the index between pages. Keyset paging: the page after this one
+    // starts after its last key, whether that page is written yet or not.
+    let ahead: Promise<EmbeddedPage> | undefined;
     try {
       while (Date.now() < until) {
-        const rollout = await this.rollouts.forBackfill(rolloutId);
         if (!rollout || rollout.state !== 'backfilling' || rollout.tenantId !== job.data.tenantId)
           return { done: true };
         if (!this.engine!.model(rollout.toModel)) {
           throw new Error(`model ${rollout.toModel} is not loaded in this worker`);
         }
-        await this.yieldToLive([rollout.toModel, rollout.fromModel]);
-        const page = await this.rollouts.nextBackfillPage(rollout, BACKFILL_PAGE_SIZE);
-        if (page.length === 0) {
+        const current = await (ahead ?? this.readPage(rollout));
+        ahead = undefined;
+        if (current.page.length === 0) {
           const state = await this.rollouts.finishBackfillPhase(rolloutId);
-          if (state === 'catchup') continue;
-          if (state) this.logger.log({ rolloutId, state }, `rollout ${rolloutId} backfilled: ${state}`);
-          return { done: true };
+          if (state !== 'catchup') {
+            if (state) this.logger.log({ rolloutId, state }, `rollout ${rolloutId} backfilled: ${state}`);
+            return { done: true };
+          }
+          rollout = await this.rollouts.forBackfill(rolloutId);
+          continue;
         }
-        await this.writePage(rollout, page);
+        const last = current.page[current.page.length - 1]!;
+        const next = { ...rollout, backfillCursorStream: last.streamId, backfillCursorItem: last.itemId };
+        if (Date.now() < until) {
+          ahead = this.readPage(next);
+          // Awaited on the next turn, or dropped when the slice ends first.
+          ahead.catch(() => undefined);
+        }
+        await this.writePage(rollout, current);
         pages += 1;
+        // The cursor moved where the page ended (the write checked it was where this delivery
+        // left it): no need to read the rollout again for the next page.
+        rollout = { ...next, backfillDone: rollout.backfillDone + current.page.length };
       }
     } catch (err) {
+      await ahead?.catch(() => undefined);
       if (err instanceof CursorMoved) return { done: false };
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
         const reason = `backfill failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -111,22 +138,24 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
       }
       throw err;
     }
+    await ahead?.catch(() => undefined);
     // Hand over: the next delivery resumes from the cursor.
-    const rollout = await this.rollouts.forBackfill(rolloutId);
-    if (rollout?.state === 'backfilling') {
+    const latest = await this.rollouts.forBackfill(rolloutId);
+    if (latest?.state === 'backfilling') {
       await this.queues.enqueueBackfill(
-        rollout.toModel,
+        latest.toModel,
         job.data,
-        `${rollout.backfillDone}-${pages}-${Date.now()}`,
+        `${latest.backfillDone}-${pages}-${Date.now()}`,
       );
     }
     return { done: false };
   }
 
-  private async writePage(
-    rollout: NonNullable<Awaited<ReturnType<RolloutRepository['forBackfill']>>>,
-    page: BackfillInput[],
-  ): Promise<void> {
+  /** The page after `rollout`'s cursor (once live items had their turn), embedded by the candidate. */
+  private async readPage(rollout: BackfillRollout): Promise<EmbeddedPage> {
+    await this.yieldToLive([rollout.toModel, rollout.fromModel]);
+    const page = await this.rollouts.nextBackfillPage(rollout, BACKFILL_PAGE_SIZE);
+    if (page.length === 0) return { page, vectors: [], errors: [] };
     const { vectors, errors } = await this.embedder!.embed({
       model: rollout.toModel,
       inputType: 'passage',
@@ -134,6 +163,11 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
       deadline: Date.now() + 120_000,
       cacheTtlSeconds: 0,
     });
+    return { page, vectors, errors };
+  }
+
+  /** A page's vectors, points and cursor move, in one transaction (see the class comment). */
+  private async writePage(rollout: BackfillRollout, { page, vectors, errors }: EmbeddedPage): Promise<void> {
     const ready = page.flatMap((p, i) => (errors[i] || !vectors[i] ? [] : [{ ...p, vector: vectors[i] }]));
     if (ready.length < page.length) {
       this.logger.warn(
@@ -164,18 +198,24 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
         ),
       async (tx) => {
         const moved = await this.rollouts.advanceBackfill(tx, rollout, last, page.length);
-        if (!moved) throw new CursorMoved(`rollout ${rollout.id}: another delivery moved the cursor`);
+        if (!moved)
+          throw new CursorMoved(
+            `rollout ${rollout.id}: the cursor moved (another delivery, or no longer backfilling)`,
+          );
       },
     );
     this.metrics.backfillItems.inc({ model: rollout.toModel }, ready.length);
   }
 
-  /** Waits, up to a bound, while live items of these models wait for a worker. */
+  /**
+   * Waits, up to a bound, while live items of these models are waiting for a worker or being
+   * embedded: the backfill takes the gaps between live jobs, so live freshness keeps its figure.
+   */
   private async yieldToLive(models: string[]): Promise<void> {
     const until = Date.now() + YIELD_MAX_MS;
     while (Date.now() < until) {
       const waiting = await Promise.all(
-        models.filter((m) => this.config.MODELS.includes(m)).map((m) => this.queues.waiting(m)),
+        models.filter((m) => this.config.MODELS.includes(m)).map((m) => this.queues.busy(m)),
       );
       if (waiting.every((n) => n === 0)) return;
       await new Promise((resolve) => setTimeout(resolve, YIELD_POLL_MS));

@@ -57,8 +57,22 @@ describe('ItemQueueRepository (real PostgreSQL)', () => {
     await age(s.id);
     const first = await queue.queuedBefore(s.tenantId, s.id, 60_000, 2);
     expect(first).toEqual([
-      { id: 'a', text: 'text of a', retries: 0, acceptedAt: expect.any(Date), jobId: 'job-a' },
-      { id: 'b', text: 'text of b', retries: 0, acceptedAt: expect.any(Date), jobId: 'job-b' },
+      {
+        id: 'a',
+        text: 'text of a',
+        retries: 0,
+        acceptedAt: expect.any(Date),
+        jobId: 'job-a',
+        model: 'use-lite@1',
+      },
+      {
+        id: 'b',
+        text: 'text of b',
+        retries: 0,
+        acceptedAt: expect.any(Date),
+        jobId: 'job-b',
+        model: 'use-lite@1',
+      },
     ]);
     expect((await queue.queuedBefore(s.tenantId, s.id, 60_000, 2, 'b')).map((i) => i.id)).toEqual(['c', 'd']);
     expect((await queue.streamsWithLagAcrossTenants()).find((l) => l.id === s.id)).toEqual({
