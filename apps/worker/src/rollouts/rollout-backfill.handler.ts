@@ -93,7 +93,7 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
         await this.yieldToLive([rollout.toModel, rollout.fromModel]);
         const page = await this.rollouts.nextBackfillPage(rollout, BACKFILL_PAGE_SIZE);
         if (page.length === 0) {
-          const state = await this.rollouts.finishBackfillPhase(rolloutId);
+          const state = await this.rollouts.finishBackfillPhase(rollout);
           if (state === 'catchup') continue;
           if (state) this.logger.log({ rolloutId, state }, `rollout ${rolloutId} backfilled: ${state}`);
           return { done: true };

@@ -41,8 +41,8 @@ describe('RolloutRepository (real PostgreSQL)', () => {
 
   /** Runs the backfill's bookkeeping to the end without writing vectors: scan, then catch-up. */
   const complete = async (id: string) => {
-    expect(await rollouts.finishBackfillPhase(id)).toBe('catchup');
-    return rollouts.finishBackfillPhase(id);
+    expect(await rollouts.finishBackfillPhase(await rolloutRow(id))).toBe('catchup');
+    return rollouts.finishBackfillPhase(await rolloutRow(id));
   };
 
   const collectionRow = (id: string) => fx.prisma.collection.findUniqueOrThrow({ where: { id } });
@@ -174,7 +174,7 @@ describe('RolloutRepository (real PostgreSQL)', () => {
       await fx.prisma.sql.transaction((tx) =>
         rollouts.advanceBackfill(tx, rollout, { streamId: s.id, itemId: 'b' }, 2),
       );
-      expect(await rollouts.finishBackfillPhase(rollout.id)).toBe('catchup');
+      expect(await rollouts.finishBackfillPhase(await rolloutRow(rollout.id))).toBe('catchup');
       expect(await rolloutRow(rollout.id)).toMatchObject({
         state: 'backfilling',
         backfillPhase: 'catchup',
@@ -182,18 +182,32 @@ describe('RolloutRepository (real PostgreSQL)', () => {
         backfillCursorItem: null,
         backfillFinishedAt: null,
       });
-      expect(await rollouts.finishBackfillPhase(rollout.id)).toBe(state);
+      expect(await rollouts.finishBackfillPhase(await rolloutRow(rollout.id))).toBe(state);
       const done = await rolloutRow(rollout.id);
       expect(done).toMatchObject({ state, backfillDone: 2, backfillTotal: 2 });
       expect(done.backfillFinishedAt).toBeInstanceOf(Date);
       // No longer backfilling: nothing moves.
-      expect(await rollouts.finishBackfillPhase(rollout.id)).toBeUndefined();
+      expect(await rollouts.finishBackfillPhase(await rolloutRow(rollout.id))).toBeUndefined();
       expect(
         await fx.prisma.auditEvent.findMany({
           where: { action: 'rollout.ready', target: `rollout:${rollout.id}` },
         }),
       ).toEqual([expect.objectContaining({ actor: 'system:backfill', details: { state } })]);
     }
+  });
+
+  it('ends a phase once for deliveries that read it: a second delivery at the scan end does not skip the catch-up', async () => {
+    const s = await fx.streamWithQueuedItems('finish-twice', ['a']);
+    const rollout = await start(s);
+    // Two deliveries of the job both read the rollout at the scan's end (an empty page each).
+    const read = await rolloutRow(rollout.id);
+    expect(await rollouts.finishBackfillPhase(read)).toBe('catchup');
+    expect(await rollouts.finishBackfillPhase(read)).toBeUndefined();
+    expect(await rolloutRow(rollout.id)).toMatchObject({ state: 'backfilling', backfillPhase: 'catchup' });
+    // The catch-up still finds the item the scan left without a candidate vector.
+    expect((await rollouts.nextBackfillPage(await rolloutRow(rollout.id), 10)).map((p) => p.itemId)).toEqual([
+      'a',
+    ]);
   });
 
   it('promotes only a complete candidate, moving the pointer and every stream in one transaction', async () => {
@@ -382,7 +396,7 @@ describe('RolloutRepository (real PostgreSQL)', () => {
     expect(await advance(last, 'e', 1)).toBe(true);
     expect(await rolloutRow(read.id)).toMatchObject({ backfillDone: 5, backfillTotal: 5 });
     // A cursor read in the scan does not move the catch-up's.
-    expect(await rollouts.finishBackfillPhase(read.id)).toBe('catchup');
+    expect(await rollouts.finishBackfillPhase(await rolloutRow(read.id))).toBe('catchup');
     const scanRead = await rolloutRow(read.id);
     expect(await advance({ ...scanRead, backfillPhase: 'scan' }, 'a', 1)).toBe(false);
     // Not backfilling any more: nothing moves.
@@ -425,7 +439,7 @@ describe('RolloutRepository (real PostgreSQL)', () => {
     );
     expect(await ids()).toEqual(['c', 'f']);
 
-    expect(await rollouts.finishBackfillPhase(rollout.id)).toBe('catchup');
+    expect(await rollouts.finishBackfillPhase(await rolloutRow(rollout.id))).toBe('catchup');
     expect(await ids()).toEqual(['a', 'f']);
     const catchup = await rolloutRow(rollout.id);
     await fx.prisma.sql.transaction((tx) =>
