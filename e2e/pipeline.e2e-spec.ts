@@ -91,7 +91,15 @@ describe('streaming data plane: ingest → queue → worker → index → search
 
     const collections = await call(base, 'GET', '/v1/collections', key);
     expect(collections.body.data).toEqual([
-      { name: 'tweets', model: 'use-lite@1', dimensions: 512, points: 4, createdAt: expect.any(String) },
+      {
+        name: 'tweets',
+        model: 'use-lite@1',
+        servingModel: 'use-lite@1',
+        dimensions: 512,
+        points: 4,
+        rollout: null,
+        createdAt: expect.any(String),
+      },
     ]);
 
     expect((await call(base, 'DELETE', '/v1/collections/tweets/items/a', key)).status).toBe(204);

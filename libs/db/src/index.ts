@@ -41,11 +41,7 @@ export type { AfterVersionWrite, VersionVector } from './repositories/item-vecto
 export { RolloutRepository } from './repositories/rollout.repository';
 export { AuditRepository } from './repositories/audit.repository';
 export type { Actor, AuditEntry } from './repositories/audit.repository';
-export type {
-  BackfillInput,
-  CutoverResult,
-  RolloutWithCollection,
-} from './repositories/rollout.repository';
+export type { BackfillInput, CutoverResult, RolloutWithCollection } from './repositories/rollout.repository';
 export { StreamRepository } from './repositories/stream.repository';
 export { servingPointsVersion } from './repositories/stream.repository';
 export type { StreamWithCollection } from './repositories/stream.repository';

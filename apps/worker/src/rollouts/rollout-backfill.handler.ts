@@ -106,7 +106,7 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
         const current = await (ahead ?? this.readPage(rollout));
         ahead = undefined;
         if (current.page.length === 0) {
-          const state = await this.rollouts.finishBackfillPhase(rolloutId);
+          const state = await this.rollouts.finishBackfillPhase(rollout);
           if (state !== 'catchup') {
             if (state) this.logger.log({ rolloutId, state }, `rollout ${rolloutId} backfilled: ${state}`);
             return { done: true };

@@ -431,9 +431,11 @@ export class RolloutRepository extends SqlRepository {
   /**
    * The scan ended: the catch-up pass starts from the beginning; or the catch-up ended: the
    * candidate is complete and the rollout becomes ready (or canary, or shadow, as asked). Returns
-   * the new state, or undefined when it was no longer backfilling.
+   * the new state, or undefined when it was no longer backfilling in the phase `rollout` was read
+   * in: two deliveries of the job that both read the scan's end move it once, so the second does
+   * not take the catch-up the first just started for its end (and skip what it has to write).
    */
-  async finishBackfillPhase(rolloutId: string): Promise<string | undefined> {
+  async finishBackfillPhase(rollout: Pick<Rollout, 'id' | 'backfillPhase'>): Promise<string | undefined> {
     const [row] = await this.rows<{ state: string }>(
       `UPDATE rollout SET
          backfill_phase = CASE WHEN backfill_phase = 'scan' THEN 'catchup' ELSE backfill_phase END,
@@ -445,12 +447,12 @@ export class RolloutRepository extends SqlRepository {
          backfill_total = CASE WHEN backfill_phase = 'scan' THEN backfill_total ELSE backfill_done END,
          backfill_finished_at = CASE WHEN backfill_phase = 'scan' THEN NULL ELSE now() END,
          updated_at = now()
-       WHERE id = $1::uuid AND state = 'backfilling'
+       WHERE id = $1::uuid AND state = 'backfilling' AND backfill_phase = $2
        RETURNING CASE WHEN state = 'backfilling' THEN 'catchup' ELSE state::text END AS state`,
-      [rolloutId],
+      [rollout.id, rollout.backfillPhase],
     );
     if (row && row.state !== 'backfilling' && row.state !== 'catchup') {
-      await this.auditRaw(this.sql, 'system:backfill', null, 'rollout.ready', `rollout:${rolloutId}`, {
+      await this.auditRaw(this.sql, 'system:backfill', null, 'rollout.ready', `rollout:${rollout.id}`, {
         state: row.state,
       });
     }
