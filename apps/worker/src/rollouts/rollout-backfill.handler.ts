@@ -196,8 +196,10 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
           })),
           { versions },
         ),
-      async (tx) => {
-        const moved = await this.rollouts.advanceBackfill(tx, rollout, last, page.length);
+      // Counted as written: an item deleted since the page was read, or one the candidate cannot
+      // embed, is not in the candidate (the total becomes what was written when the backfill ends).
+      async (tx, written) => {
+        const moved = await this.rollouts.advanceBackfill(tx, rollout, last, written.length);
         if (!moved)
           throw new CursorMoved(
             `rollout ${rollout.id}: the cursor moved (another delivery, or no longer backfilling)`,

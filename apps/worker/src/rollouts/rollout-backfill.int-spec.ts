@@ -42,6 +42,7 @@ import {
   type VectorWriter,
   type WriteContext,
 } from '@tributary/vector-store';
+import { ModelHeartbeat } from '../heartbeat/model-heartbeat.service';
 import { WorkerEngine } from '../embedding/worker-engine';
 import { streamWithQueuedItems } from '../testing/stream-fixture';
 import { WORKER_REDIS } from '../worker-redis';
@@ -128,6 +129,7 @@ describe('RolloutBackfill into every vector store (real model, PostgreSQL, Redis
       providers: [
         { provide: Metrics, useFactory: () => new Metrics('worker') },
         { provide: WORKER_REDIS, useFactory: () => createRedis(redisUrlOf(config), 'worker', 'worker') },
+        ModelHeartbeat,
         WorkerEngine,
       ],
     }).compile();
