@@ -154,6 +154,21 @@ describe('model rollouts: backfill, canary, shadow, promote and rollback (embedd
     const patchEarly = await call(p.base, 'PATCH', rolloutUrl(rollout.id), key, { trafficPercent: 10 });
     expect(patchEarly.status).toBe(409);
 
+    // kill -9 of the worker mid-backfill (as soon as a page is written): a new worker resumes from
+    // the cursor.
+    await waitUntil(
+      'the backfill to be under way',
+      async () => (await getRollout(rollout.id)).backfill.done > 0,
+      300_000,
+      20,
+    );
+    await p.stop('worker', 'SIGKILL');
+    const before = await getRollout(rollout.id);
+    expect(before.state).toBe('backfilling');
+    expect(before.backfill.done).toBeLessThan(before.backfill.total);
+    expect(before.backfill.itemsPerSecond).toBeGreaterThan(0);
+    expect(before.backfill.etaSeconds).toEqual(expect.any(Number));
+
     // Searches keep the serving version while the candidate fills.
     expect((await search(p.base, key, vector(1))).model).toBe(FROM);
 
@@ -169,19 +184,6 @@ describe('model rollouts: backfill, canary, shadow, promote and rollback (embedd
     for (const id of deleted) {
       expect((await call(p.base, 'DELETE', `/v1/collections/docs/items/${id}`, key)).status).toBe(204);
     }
-
-    // kill -9 of the worker mid-backfill: a new worker resumes from the cursor.
-    await waitUntil(
-      'the backfill to be under way',
-      async () => (await getRollout(rollout.id)).backfill.done > 300,
-      300_000,
-      100,
-    );
-    const before = await getRollout(rollout.id);
-    expect(before.state).toBe('backfilling');
-    expect(before.backfill.itemsPerSecond).toBeGreaterThan(0);
-    expect(before.backfill.etaSeconds).toEqual(expect.any(Number));
-    await p.stop('worker', 'SIGKILL');
     await p.start('worker');
 
     // The API restarts mid-rollout: the rollout is in PostgreSQL.
@@ -456,14 +458,12 @@ describe('model rollouts in the default mode (npm run up: the launcher’s Postg
     const id = created.body.id as string;
     const url = `/v1/collections/docs/rollouts/${id}`;
     const get = async () => (await call(p.base, 'GET', url, key)).body as Rollout;
-    await waitUntil(
-      'the backfill to be under way',
-      async () => (await get()).backfill.done > 200,
-      300_000,
-      100,
-    );
-    expect((await get()).state).toBe('backfilling');
+    // As soon as a page is written: killed mid-backfill.
+    await waitUntil('the backfill to be under way', async () => (await get()).backfill.done > 0, 300_000, 20);
+    const before = await get();
     await p.killWorker();
+    expect(before.state).toBe('backfilling');
+    expect(before.backfill.done).toBeLessThan(before.backfill.total);
 
     // Another tenant: not found, whatever it tries; nothing changes.
     expect((await call(p.base, 'GET', url, other.key)).status).toBe(404);
