@@ -26,14 +26,15 @@ import {
   type BenchPlatform,
 } from './support';
 
-const FROM = 'use-lite@1';
-const TO = 'use-lite-int8@1';
 const flag = (name: string): string | undefined => {
   const args = process.argv.slice(2);
   const at = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (at < 0) return undefined;
   return args[at]!.includes('=') ? args[at]!.split('=')[1] : args[at + 1];
 };
+// `--from` / `--to` (or BENCH_FROM / BENCH_TO) roll the other way, e.g. int8 → fp32.
+const FROM = flag('from') ?? process.env['BENCH_FROM'] ?? 'use-lite@1';
+const TO = flag('to') ?? process.env['BENCH_TO'] ?? 'use-lite-int8@1';
 const ITEMS = Number(flag('items') ?? process.env['BENCH_ITEMS'] ?? 30_000);
 /** How long freshness is measured, idle and during the backfill. */
 const FRESH_SECONDS = Number(process.env['BENCH_FRESH_SECONDS'] ?? 20);

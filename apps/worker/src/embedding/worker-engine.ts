@@ -5,8 +5,11 @@ import { Metrics } from '@tributary/observability';
 import { ITEM_EMBED_MAX_ITEMS, queuesFor } from '@tributary/queue';
 import { ModelHeartbeat } from '../heartbeat/model-heartbeat.service';
 
-/** Stored inputs a backfill embeds at once. */
+/** Stored inputs a backfill page holds. */
 export const BACKFILL_PAGE_SIZE = 128;
+/** Pages a backfill delivery embeds at once while it writes the earliest. */
+export const BACKFILL_PAGES_IN_FLIGHT = 4;
+const BACKFILL_ROWS_IN_FLIGHT = BACKFILL_PAGE_SIZE * BACKFILL_PAGES_IN_FLIGHT;
 
 /**
  * The worker process's one embedding engine, with every model a served queue needs (embedding
@@ -50,7 +53,7 @@ export class WorkerEngine {
         this.config,
         served,
         this.metrics.registry,
-        this.config.EMBED_WORKER_CONCURRENCY * ITEM_EMBED_MAX_ITEMS + BACKFILL_PAGE_SIZE,
+        this.config.EMBED_WORKER_CONCURRENCY * ITEM_EMBED_MAX_ITEMS + BACKFILL_ROWS_IN_FLIGHT,
         'throughput',
       ),
     );

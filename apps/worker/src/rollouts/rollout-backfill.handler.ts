@@ -19,7 +19,7 @@ import {
 } from '@tributary/queue';
 import { type Redis } from '@tributary/redis';
 import { itemPayload, openVectorWriter, type VectorWriter } from '@tributary/vector-store';
-import { BACKFILL_PAGE_SIZE, WorkerEngine } from '../embedding/worker-engine';
+import { BACKFILL_PAGE_SIZE, BACKFILL_PAGES_IN_FLIGHT, WorkerEngine } from '../embedding/worker-engine';
 import { WORKER_REDIS } from '../worker-redis';
 
 /** How long one delivery of the job works before it hands over to the next (re-adding itself). */
@@ -32,6 +32,13 @@ const YIELD_POLL_MS = 25;
 class CursorMoved extends Error {}
 
 type BackfillRollout = NonNullable<Awaited<ReturnType<RolloutRepository['forBackfill']>>>;
+
+/** The pages read ahead of the one being written, in key order, and where the next one starts. */
+interface Ahead {
+  pages: Promise<EmbeddedPage>[];
+  cursor: { streamId: string; itemId: string } | undefined;
+  exhausted: boolean;
+}
 
 /** A page of stored inputs with the candidate's vectors (or why not), in page order. */
 interface EmbeddedPage {
@@ -75,10 +82,13 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
 
   async open(queues: readonly QueueRef[]): Promise<void> {
     this.engine = await this.engines.acquire(queues.map((q) => q.model!));
-    // The cache is read (a backfill of vectors computed moments ago costs nothing) but not written.
-    this.embedder = new CachedEmbedder(this.engine, EmbeddingCache.fromConfig(this.redis, this.config), {
-      metrics: this.metrics,
-    });
+    // No cache: a candidate's vectors of stored inputs are rarely cached (the model is new to the
+    // collection), and the lookups' hashing and round trips cost more than the rare hit saves.
+    this.embedder = new CachedEmbedder(
+      this.engine,
+      EmbeddingCache.fromConfig(this.redis, { ...this.config, EMBEDDING_CACHE_TTL_SECONDS: 0 }),
+      { metrics: this.metrics },
+    );
     this.writer = openVectorWriter(this.config, {
       sql: this.prisma.sql,
       redis: this.redis,
@@ -92,10 +102,10 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
     const until = Date.now() + SLICE_MS;
     let pages = 0;
     let rollout = await this.rollouts.forBackfill(rolloutId);
-    // The next page, read and embedded while the current one is written, so the engine does not
-    // wait for PostgreSQL and the index between pages. Keyset paging: the page after this one
-    // starts after its last key, whether that page is written yet or not.
-    let ahead: Promise<EmbeddedPage> | undefined;
+    // Pages read in key order and embedded BACKFILL_PAGES_IN_FLIGHT at a time while earlier ones are
+    // written, so the engine's batcher has rows enough to pack and never waits for PostgreSQL or
+    // the index. Keyset paging: a page starts after the last key of the one before, written or not.
+    let ahead: Ahead = { pages: [], cursor: undefined, exhausted: false };
     try {
       while (Date.now() < until) {
         if (!rollout || rollout.state !== 'backfilling' || rollout.tenantId !== job.data.tenantId)
@@ -103,8 +113,8 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
         if (!this.engine!.model(rollout.toModel)) {
           throw new Error(`model ${rollout.toModel} is not loaded in this worker`);
         }
-        const current = await (ahead ?? this.readPage(rollout));
-        ahead = undefined;
+        await this.fill(rollout, ahead);
+        const current = await ahead.pages.shift()!;
         if (current.page.length === 0) {
           const state = await this.rollouts.finishBackfillPhase(rollout);
           if (state !== 'catchup') {
@@ -112,23 +122,18 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
             return { done: true };
           }
           rollout = await this.rollouts.forBackfill(rolloutId);
+          ahead = { pages: [], cursor: undefined, exhausted: false };
           continue;
-        }
-        const last = current.page[current.page.length - 1]!;
-        const next = { ...rollout, backfillCursorStream: last.streamId, backfillCursorItem: last.itemId };
-        if (Date.now() < until) {
-          ahead = this.readPage(next);
-          // Awaited on the next turn, or dropped when the slice ends first.
-          ahead.catch(() => undefined);
         }
         await this.writePage(rollout, current);
         pages += 1;
         // The cursor moved where the page ended (the write checked it was where this delivery
         // left it): no need to read the rollout again for the next page.
-        rollout = { ...next, backfillDone: rollout.backfillDone + current.page.length };
+        const last = current.page[current.page.length - 1]!;
+        rollout = { ...rollout, backfillCursorStream: last.streamId, backfillCursorItem: last.itemId };
       }
     } catch (err) {
-      await ahead?.catch(() => undefined);
+      await Promise.allSettled(ahead.pages);
       if (err instanceof CursorMoved) return { done: false };
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
         const reason = `backfill failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -138,7 +143,7 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
       }
       throw err;
     }
-    await ahead?.catch(() => undefined);
+    await Promise.allSettled(ahead.pages);
     // Hand over: the next delivery resumes from the cursor.
     const latest = await this.rollouts.forBackfill(rolloutId);
     if (latest?.state === 'backfilling') {
@@ -151,11 +156,38 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
     return { done: false };
   }
 
-  /** The page after `rollout`'s cursor (once live items had their turn), embedded by the candidate. */
-  private async readPage(rollout: BackfillRollout): Promise<EmbeddedPage> {
-    await this.yieldToLive([rollout.toModel, rollout.fromModel]);
-    const page = await this.rollouts.nextBackfillPage(rollout, BACKFILL_PAGE_SIZE);
-    if (page.length === 0) return { page, vectors: [], errors: [] };
+  /**
+   * Reads pages after the last one read (once live items had their turn) and starts embedding
+   * them, until BACKFILL_PAGES_IN_FLIGHT are read or embedding or the phase has no more; an empty page
+   * marks the end.
+   */
+  private async fill(rollout: BackfillRollout, ahead: Ahead): Promise<void> {
+    while (!ahead.exhausted && ahead.pages.length < BACKFILL_PAGES_IN_FLIGHT) {
+      await this.yieldToLive([rollout.toModel, rollout.fromModel]);
+      const from = ahead.cursor ?? {
+        streamId: rollout.backfillCursorStream,
+        itemId: rollout.backfillCursorItem,
+      };
+      const page = await this.rollouts.nextBackfillPage(
+        { ...rollout, backfillCursorStream: from.streamId, backfillCursorItem: from.itemId },
+        BACKFILL_PAGE_SIZE,
+      );
+      if (page.length === 0) {
+        ahead.exhausted = true;
+        ahead.pages.push(Promise.resolve({ page, vectors: [], errors: [] }));
+        return;
+      }
+      const last = page[page.length - 1]!;
+      ahead.cursor = { streamId: last.streamId, itemId: last.itemId };
+      const embedded = this.embedPage(rollout, page);
+      // Awaited in turn, or dropped when the slice ends first.
+      embedded.catch(() => undefined);
+      ahead.pages.push(embedded);
+    }
+  }
+
+  /** A page embedded by the candidate. */
+  private async embedPage(rollout: BackfillRollout, page: BackfillInput[]): Promise<EmbeddedPage> {
     const { vectors, errors } = await this.embedder!.embed({
       model: rollout.toModel,
       inputType: 'passage',
