@@ -202,11 +202,8 @@ export class RolloutsService {
     return { ...(await this.fleet(fleetId, input.from, input.to)), skipped };
   }
 
-  async fleet(
-    fleetId: string,
-    from?: string,
-    to?: string,
-  ): Promise<Omit<FleetRolloutView, 'skipped'> & { skipped: FleetRolloutView['skipped'] }> {
+  /** A fleet rollout's rollouts and progress (with `from`, a fleet just started: none is no error). */
+  async fleet(fleetId: string, from?: string, to?: string): Promise<FleetRolloutView> {
     const rows = await this.rollouts.fleet(fleetId);
     if (rows.length === 0 && from === undefined) throw new NotFoundError('Fleet rollout', fleetId);
     const byState: Record<string, number> = {};

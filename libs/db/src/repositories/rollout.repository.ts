@@ -436,7 +436,7 @@ export class RolloutRepository extends SqlRepository {
    * not take the catch-up the first just started for its end (and skip what it has to write).
    */
   async finishBackfillPhase(rollout: Pick<Rollout, 'id' | 'backfillPhase'>): Promise<string | undefined> {
-    const [row] = await this.rows<{ state: string }>(
+    const [row] = await this.rows<{ state: string; tenantId: string }>(
       `UPDATE rollout SET
          backfill_phase = CASE WHEN backfill_phase = 'scan' THEN 'catchup' ELSE backfill_phase END,
          backfill_cursor_stream = NULL, backfill_cursor_item = NULL,
@@ -448,13 +448,21 @@ export class RolloutRepository extends SqlRepository {
          backfill_finished_at = CASE WHEN backfill_phase = 'scan' THEN NULL ELSE now() END,
          updated_at = now()
        WHERE id = $1::uuid AND state = 'backfilling' AND backfill_phase = $2
-       RETURNING CASE WHEN state = 'backfilling' THEN 'catchup' ELSE state::text END AS state`,
+       RETURNING CASE WHEN state = 'backfilling' THEN 'catchup' ELSE state::text END AS state,
+         tenant_id AS "tenantId"`,
       [rollout.id, rollout.backfillPhase],
     );
     if (row && row.state !== 'backfilling' && row.state !== 'catchup') {
-      await this.auditRaw(this.sql, 'system:backfill', null, 'rollout.ready', `rollout:${rollout.id}`, {
-        state: row.state,
-      });
+      await this.auditRaw(
+        this.sql,
+        'system:backfill',
+        row.tenantId,
+        'rollout.ready',
+        `rollout:${rollout.id}`,
+        {
+          state: row.state,
+        },
+      );
     }
     return row?.state;
   }
