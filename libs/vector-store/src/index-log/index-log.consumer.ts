@@ -60,6 +60,8 @@ interface PendingCheck {
 
 /** Entries of one collection held in memory while it is rebuilt (upserts carry up to 2 KB a point). */
 const MAX_HELD_BYTES = 64 * 1024 * 1024;
+/** After noticing a trim, when PostgreSQL's versions are compared again (see noticeTrim). */
+const TRIM_RECHECK_MS = 1_000;
 
 /** The first and last entry ids of the log (fields stay in Redis: entries can be half a megabyte). */
 const LOG_BOUNDS = `local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
@@ -104,6 +106,7 @@ export class IndexLogConsumer {
   private readonly rebuildQueue: string[] = [];
   private rebuilding = false;
   private checkTimer: NodeJS.Timeout | undefined;
+  private readonly recheckTimers = new Set<NodeJS.Timeout>();
   private check: PendingCheck | undefined;
   private checkAgain: string | undefined;
 
@@ -178,7 +181,16 @@ export class IndexLogConsumer {
     try {
       const [first] = (await this.redis.eval(LOG_BOUNDS, 1, this.logKey)) as [string, string];
       if (first && compareStreamIds(first, firstRead) >= 0) {
-        this.requestCheck(`the index log no longer holds entry ${this.position}, read last`);
+        const why = `the index log no longer holds entry ${this.position}, read last`;
+        this.requestCheck(why);
+        // A lost entry's version may commit a moment after this check reads PostgreSQL (a writer
+        // appends before it commits): a second check shortly after finds what the first could not.
+        const again = setTimeout(() => {
+          this.recheckTimers.delete(again);
+          this.requestCheck(`${why} (checked again)`);
+        }, TRIM_RECHECK_MS);
+        again.unref();
+        this.recheckTimers.add(again);
       }
     } catch (err) {
       this.logger.warn(`could not read where the index log starts: ${errorMessage(err)}`);
@@ -430,6 +442,8 @@ export class IndexLogConsumer {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.checkTimer);
+    for (const timer of this.recheckTimers) clearTimeout(timer);
+    this.recheckTimers.clear();
     this.redis.disconnect();
     await this.loop?.catch(() => undefined);
   }
