@@ -87,14 +87,7 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
     items: ItemToEnqueue[],
   ): Promise<void> {
     if (items.length === 0) return;
-    const jobs = itemEmbedJobs(stream, items, '', version.id);
-    await this.for(version.model).addBulk(
-      jobs.map(({ jobId, data }) => ({
-        name: 'ItemEmbed' satisfies JobName,
-        data,
-        opts: { ...jobOptions.ItemEmbed, jobId },
-      })),
-    );
+    await this.addItemEmbedJobs(version.model, itemEmbedJobs(stream, items, '', version.id));
   }
 
   /**
@@ -109,9 +102,8 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Jobs waiting on, or being run from, one model's embedding queue (what a backfill gives way to). */
-  async busy(model: string): Promise<number> {
-    const counts = await this.for(model).getJobCounts('waiting', 'prioritized', 'active');
-    return Object.values(counts).reduce((a, b) => a + b, 0);
+  busy(model: string): Promise<number> {
+    return this.count(model, 'waiting', 'prioritized', 'active');
   }
 
   /**
@@ -125,25 +117,29 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   async enqueue(stream: StreamRef, items: ItemToEnqueue[], idSuffix = ''): Promise<EnqueuedItem[]> {
     if (items.length === 0) return [];
     const jobs = itemEmbedJobs(stream, items, idSuffix);
-    await this.for(stream.model).addBulk(
+    await this.addItemEmbedJobs(stream.model, jobs);
+    return enqueuedItems(jobs);
+  }
+
+  /** `ItemEmbed` jobs added to one model's queue under their own ids, with the job's options. */
+  private async addItemEmbedJobs(model: string, jobs: ReturnType<typeof itemEmbedJobs>): Promise<void> {
+    await this.for(model).addBulk(
       jobs.map(({ jobId, data }) => ({
         name: 'ItemEmbed' satisfies JobName,
         data,
         opts: { ...jobOptions.ItemEmbed, jobId },
       })),
     );
-    return enqueuedItems(jobs);
   }
 
   /** Jobs waiting, delayed or running in one model's queue. */
-  async depth(model: string): Promise<number> {
-    const counts = await this.for(model).getJobCounts(
-      'waiting',
-      'delayed',
-      'prioritized',
-      'active',
-      'waiting-children',
-    );
+  depth(model: string): Promise<number> {
+    return this.count(model, 'waiting', 'delayed', 'prioritized', 'active', 'waiting-children');
+  }
+
+  /** Jobs of one model's embedding queue in these states, together. */
+  private async count(model: string, ...states: Parameters<Queue['getJobCounts']>): Promise<number> {
+    const counts = await this.for(model).getJobCounts(...states);
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
