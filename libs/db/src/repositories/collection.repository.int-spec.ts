@@ -90,10 +90,10 @@ describe('CollectionRepository (real PostgreSQL)', () => {
       expect.objectContaining({ id: s.collectionId, model: 'use-lite@1', dimensions: 4 }),
     );
     expect((await collections.list(s.tenantId)).map((c) => c.name)).toEqual(['named']);
-    expect(await collections.liveVersion(s.tenantId, s.collectionId, 'use-lite@1')).toEqual(
+    // Its one live version is the serving one; no other model's.
+    expect(await collections.liveVersions(s.tenantId, s.collectionId)).toEqual([
       expect.objectContaining({ storeKey: found.storeKey, dimensions: 4, model: 'use-lite@1' }),
-    );
-    expect(await collections.liveVersion(s.tenantId, s.collectionId, 'other@1')).toBeUndefined();
+    ]);
     // A second stream into it shares it; one with another model may not.
     const streams = fx.module.get(StreamRepository);
     const spec = {
@@ -146,7 +146,6 @@ describe('CollectionRepository (real PostgreSQL)', () => {
 
     await expect(collections.byName(other.tenantId, 'scoped')).rejects.toThrow(NotFoundError);
     expect((await collections.list(other.tenantId)).map((c) => c.name)).toEqual(['scoped-other']);
-    expect(await collections.liveVersion(other.tenantId, s.collectionId, 'use-lite@1')).toBeUndefined();
     expect(await collections.liveVersions(other.tenantId, s.collectionId)).toEqual([]);
     for await (const _ of collections.collectionVectors(other.tenantId, s.collectionId))
       throw new Error('read another tenant’s vectors');

@@ -178,20 +178,6 @@ export class CollectionRepository extends SqlRepository {
     });
   }
 
-  /**
-   * Where a worker embedding with `model` writes a collection's points: the collection's live
-   * version of that model (serving, a rollout's candidate, or a promotion's retained previous);
-   * undefined when the tenant has no such collection or no live version of that model.
-   */
-  async liveVersion(tenantId: string, collectionId: string, model: string): Promise<LiveVersion | undefined> {
-    const [row] = await this.rows<LiveVersion>(
-      `SELECT id, model, store_key AS "storeKey", dimensions FROM collection_version
-       WHERE collection_id = $1::uuid AND model = $2 AND retired_at IS NULL AND tenant_id = $3::uuid`,
-      [collectionId, model, tenantId],
-    );
-    return row;
-  }
-
   /** A live version by id, of the tenant; undefined when retired or not theirs. */
   async versionById(tenantId: string, versionId: string): Promise<LiveVersion | undefined> {
     const [row] = await this.rows<LiveVersion>(
@@ -398,16 +384,6 @@ export class CollectionRepository extends SqlRepository {
       select: { version: true, retiredAt: true },
     });
     return row && !row.retiredAt ? String(row.version) : undefined;
-  }
-
-  /** The serving version's points' version of a tenant's collection ("0" for a collection that has none). */
-  async servingVersion(tenantId: string, collectionId: string): Promise<bigint> {
-    const [row] = await this.rows<{ version: string }>(
-      `SELECT v.version FROM collection c JOIN collection_version v ON v.store_key = c.store_key
-       WHERE c.id = $1::uuid AND c.tenant_id = $2::uuid`,
-      [collectionId, tenantId],
-    );
-    return BigInt(row?.version ?? 0);
   }
 
   /**

@@ -151,7 +151,7 @@ describe('ItemVectorRepository (real PostgreSQL)', () => {
     const { s, candidate } = await withCandidate('publish', ['a', 'b', 'c']);
     await setStatus(s.id, 'c', 'deleted');
     const before = await pointsVersion(candidate.id);
-    const servingBefore = Number(await collections.servingVersion(s.tenantId, s.collectionId));
+    const servingBefore = await collections.versionByStoreKey(s.collection.storeKey);
     const seen: { ids: string[]; version: string }[] = [];
     await vectors.write(
       s.tenantId,
@@ -165,7 +165,7 @@ describe('ItemVectorRepository (real PostgreSQL)', () => {
     expect(seen).toEqual([{ ids: ['a', 'b'], version: String(before + 1) }]);
     expect(await pointsVersion(candidate.id)).toBe(before + 1);
     // The serving version's points did not change.
-    expect(Number(await collections.servingVersion(s.tenantId, s.collectionId))).toBe(servingBefore);
+    expect(await collections.versionByStoreKey(s.collection.storeKey)).toBe(servingBefore);
 
     // Another version's store key is not this write's to bump.
     await expect(

@@ -483,7 +483,7 @@ describe('RolloutRepository (real PostgreSQL)', () => {
       );
     }
     expect(await rollouts.list(other.tenantId, s.collectionId)).toEqual([]);
-    expect(await rollouts.activeFor(other.tenantId, s.collectionId)).toBeUndefined();
+    expect((await rollouts.activeByCollection(other.tenantId)).get(s.collectionId)).toBeUndefined();
     expect(await rolloutRow(rollout.id)).toEqual(before);
     expect(await collectionRow(s.collectionId)).toMatchObject({ model: FROM });
     expect(await fx.prisma.auditEvent.count()).toBe(eventsBefore);

@@ -178,22 +178,6 @@ export class RolloutRepository extends SqlRepository {
     return new Map(rows.map((r) => [r.collectionId, r]));
   }
 
-  /**
-   * The active rollout of a collection with its candidate's store key, for search routing;
-   * undefined when none (tenant-scoped).
-   */
-  async activeFor(
-    tenantId: string,
-    collectionId: string,
-  ): Promise<(Rollout & { toVersion: CollectionVersion }) | undefined> {
-    return (
-      (await this.prisma.rollout.findFirst({
-        where: { tenantId, collectionId, state: { in: [...activeRolloutStates] } },
-        include: { toVersion: true },
-      })) ?? undefined
-    );
-  }
-
   /** Moves the canary share or the mode of a rollout whose candidate is complete (409 otherwise). */
   async update(
     tenantId: string,
