@@ -8,7 +8,7 @@ import {
 } from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
-import { itemPayload, type VectorWriter } from '@tributary/vector-store';
+import { itemPayload, type VectorPoint, type VectorWriter } from '@tributary/vector-store';
 import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
 import { type Redis } from '@tributary/redis';
 import { UnrecoverableError, type StreamItem } from '@tributary/queue';
@@ -17,6 +17,27 @@ import { ItemFailure } from './item-failure';
 interface VersionRef {
   key: string;
   dimensions: number;
+}
+
+/**
+ * The points of written items, from the embedded entries they were written for: each item's
+ * vector, its payload, and when the API accepted it (freshness is measured from it).
+ */
+function writtenPoints(
+  entries: { job: StreamItem; vector: Float32Array }[],
+): (written: WrittenItem[]) => { points: VectorPoint[]; acceptedAt: number[] } {
+  const byItem = new Map(entries.map((e) => [`${e.job.streamId}\u0000${e.job.itemId}`, e]));
+  return (written) => {
+    const of = written.map((item) => byItem.get(`${item.streamId}\u0000${item.itemId}`)!);
+    return {
+      points: written.map((item, i) => ({
+        id: item.itemId,
+        vector: of[i]!.vector,
+        payload: itemPayload(item),
+      })),
+      acceptedAt: of.map((e) => e.job.acceptedAt),
+    };
+  };
 }
 
 /** How long a worker trusts what it read of a collection's versions. */
@@ -95,10 +116,7 @@ export class ItemEmbedder {
       })),
       this.model,
     );
-    const vectorOf = new Map(ready.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]));
-    const acceptedOf = new Map(
-      ready.map(({ job }) => [`${job.streamId}\u0000${job.itemId}`, job.acceptedAt]),
-    );
+    const pointsOf = writtenPoints(ready);
     // A stream's jobs all name the same tenant and collection.
     const streamOf = new Map(ready.map(({ job }) => [job.streamId, job]));
 
@@ -114,12 +132,7 @@ export class ItemEmbedder {
     for (const { tenantId, collectionId, items: group } of byCollection.values()) {
       const version = await this.versionOfModel(tenantId, collectionId);
       if (version) {
-        const points = group.map((item) => ({
-          id: item.itemId,
-          vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
-          payload: itemPayload(item),
-        }));
-        const acceptedAt = group.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!);
+        const { points, acceptedAt } = pointsOf(group);
         await this.ensure(version);
         await this.writer.upsert(version.key, points, { acceptedAt });
       } else {
@@ -157,30 +170,16 @@ export class ItemEmbedder {
       const version = await this.versionById(tenantId, versionId);
       // Retired meanwhile (a rollback): nothing to write.
       if (!version) continue;
-      const vectorOf = new Map(
-        entries.map(({ job, vector }) => [`${job.streamId}\u0000${job.itemId}`, vector]),
-      );
-      const acceptedOf = new Map(
-        entries.map(({ job }) => [`${job.streamId}\u0000${job.itemId}`, job.acceptedAt]),
-      );
+      const pointsOf = writtenPoints(entries);
       await this.ensure(version);
       await this.vectors.write(
         tenantId,
         versionId,
         entries.map(({ job, vector }) => ({ streamId: job.streamId, itemId: job.itemId, vector })),
-        (written, versions) =>
-          this.writer.upsert(
-            version.key,
-            written.map((item) => ({
-              id: item.itemId,
-              vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
-              payload: itemPayload(item),
-            })),
-            {
-              versions,
-              acceptedAt: written.map((item) => acceptedOf.get(`${item.streamId}\u0000${item.itemId}`)!),
-            },
-          ),
+        (written, versions) => {
+          const { points, acceptedAt } = pointsOf(written);
+          return this.writer.upsert(version.key, points, { versions, acceptedAt });
+        },
       );
     }
   }
