@@ -39,8 +39,9 @@ const withCollection = { collection: { select: { name: true } } } as const satis
 const ACTIVE = activeRolloutStates as readonly string[];
 
 /**
- * Rollouts and their state machine in PostgreSQL (every transition one conditional statement, so
- * two callers racing get one winner and the other a clear conflict), the backfill's cursor, the
+ * Rollouts and their state machine in PostgreSQL (every transition checked and made in one
+ * transaction, on a locked row or by a conditional update, so two callers racing get one winner
+ * and the other a clear conflict), the backfill's cursor, the
  * cutover (the collection row is the pointer to the serving version: promote and rollback move it
  * in one transaction with the rollout and the streams' model) and retirement of versions, with an
  * audit event for every change. Tenant-scoped by the tenant id given; the worker's backfill and the
@@ -303,9 +304,16 @@ export class RolloutRepository extends SqlRepository {
       );
       if (!row) return { failed: false, retired: [] };
       const retired = await this.retireVersion(tx, row.to_version_id);
-      await this.auditRaw(tx, 'system:backfill', row.tenant_id, 'rollout.fail', `rollout:${rolloutId}`, {
-        reason,
-      });
+      await this.auditLog.record(
+        {
+          actor: 'system:backfill',
+          tenantId: row.tenant_id,
+          action: 'rollout.fail',
+          target: `rollout:${rolloutId}`,
+          details: { reason },
+        },
+        tx,
+      );
       return { failed: true, retired };
     });
   }
@@ -323,13 +331,14 @@ export class RolloutRepository extends SqlRepository {
       const retired: string[] = [];
       for (const rollout of due) {
         retired.push(...(await this.retireVersion(tx, rollout.fromVersionId)));
-        await this.auditRaw(
+        await this.auditLog.record(
+          {
+            actor: 'system:retention',
+            tenantId: rollout.tenantId,
+            action: 'version.retire',
+            target: `rollout:${rollout.id}`,
+          },
           tx,
-          'system:retention',
-          rollout.tenantId,
-          'version.retire',
-          `rollout:${rollout.id}`,
-          {},
         );
       }
       return retired;
@@ -419,36 +428,42 @@ export class RolloutRepository extends SqlRepository {
    * in: two deliveries of the job that both read the scan's end move it once, so the second does
    * not take the catch-up the first just started for its end (and skip what it has to write).
    */
-  async finishBackfillPhase(rollout: Pick<Rollout, 'id' | 'backfillPhase'>): Promise<string | undefined> {
-    const [row] = await this.rows<{ state: string; tenantId: string }>(
-      `UPDATE rollout SET
-         backfill_phase = CASE WHEN backfill_phase = 'scan' THEN 'catchup' ELSE backfill_phase END,
-         backfill_cursor_stream = NULL, backfill_cursor_item = NULL,
-         state = CASE WHEN backfill_phase = 'scan' THEN state
-                      WHEN mode = 'shadow' THEN 'shadow'::rollout_state
-                      WHEN traffic_percent > 0 THEN 'canary'::rollout_state
-                      ELSE 'ready'::rollout_state END,
-         backfill_total = CASE WHEN backfill_phase = 'scan' THEN backfill_total ELSE backfill_done END,
-         backfill_finished_at = CASE WHEN backfill_phase = 'scan' THEN NULL ELSE now() END,
-         updated_at = now()
-       WHERE id = $1::uuid AND state = 'backfilling' AND backfill_phase = $2
-       RETURNING CASE WHEN state = 'backfilling' THEN 'catchup' ELSE state::text END AS state,
-         tenant_id AS "tenantId"`,
-      [rollout.id, rollout.backfillPhase],
-    );
-    if (row && row.state !== 'backfilling' && row.state !== 'catchup') {
-      await this.auditRaw(
-        this.sql,
-        'system:backfill',
-        row.tenantId,
-        'rollout.ready',
-        `rollout:${rollout.id}`,
-        {
-          state: row.state,
-        },
+  async finishBackfillPhase(
+    rollout: Pick<Rollout, 'id' | 'backfillPhase' | 'mode' | 'trafficPercent'>,
+  ): Promise<string | undefined> {
+    // Mode and share cannot change while backfilling (update refuses): the state the candidate
+    // goes to is the one they give now.
+    const ready =
+      rollout.backfillPhase === 'scan' ? undefined : servingStateFor(rollout.mode, rollout.trafficPercent);
+    return this.sql.transaction(async (tx) => {
+      const [row] = await this.rows<{ tenantId: string }>(
+        ready === undefined
+          ? `UPDATE rollout SET backfill_phase = 'catchup', backfill_cursor_stream = NULL,
+               backfill_cursor_item = NULL, updated_at = now()
+             WHERE id = $1::uuid AND state = 'backfilling' AND backfill_phase = 'scan'
+             RETURNING tenant_id AS "tenantId"`
+          : `UPDATE rollout SET state = $2::rollout_state, backfill_cursor_stream = NULL,
+               backfill_cursor_item = NULL, backfill_total = backfill_done, backfill_finished_at = now(),
+               updated_at = now()
+             WHERE id = $1::uuid AND state = 'backfilling' AND backfill_phase = 'catchup'
+             RETURNING tenant_id AS "tenantId"`,
+        ready === undefined ? [rollout.id] : [rollout.id, ready],
+        tx,
       );
-    }
-    return row?.state;
+      if (!row) return undefined;
+      if (ready === undefined) return 'catchup';
+      await this.auditLog.record(
+        {
+          actor: 'system:backfill',
+          tenantId: row.tenantId,
+          action: 'rollout.ready',
+          target: `rollout:${rollout.id}`,
+          details: { state: ready },
+        },
+        tx,
+      );
+      return ready;
+    });
   }
 
   /** Store keys of retired versions (system-scoped: their indexes are removed where still present). */
@@ -630,16 +645,5 @@ export class RolloutRepository extends SqlRepository {
       },
       tx,
     );
-  }
-
-  private auditRaw(
-    db: SqlClient | Prisma.TransactionClient,
-    actor: Actor,
-    tenantId: string | null,
-    action: string,
-    target: string,
-    details: unknown,
-  ): Promise<void> {
-    return this.auditLog.record({ actor, tenantId, action, target, details }, db);
   }
 }
