@@ -133,10 +133,9 @@ export class RolloutComparator implements OnModuleInit, OnApplicationShutdown {
     const guard = rollout.autoRollbackBelowOverlap;
     const observed = comparison.shadow?.overlapAt10 ?? comparison.overlapAt10;
     if (guard !== null && sample.length > 0 && observed < guard) {
-      const collection = await this.rollouts.collectionName(rollout.collectionId);
       await this.service.rollback(
         rollout.tenantId,
-        collection,
+        rollout.collection.name,
         rollout.id,
         'system:auto-rollback',
         `overlap@10 ${observed} is below autoRollbackBelowOverlap ${guard}`,

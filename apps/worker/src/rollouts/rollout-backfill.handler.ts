@@ -214,7 +214,7 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
     }
     const vectorOf = new Map(ready.map((r) => [`${r.streamId}\u0000${r.itemId}`, r.vector]));
     const last = page[page.length - 1]!;
-    await this.vectors.write(
+    const written = await this.vectors.write(
       rollout.tenantId,
       version.id,
       ready.map(({ streamId, itemId, vector }) => ({ streamId, itemId, vector })),
@@ -238,7 +238,7 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
           );
       },
     );
-    this.metrics.backfillItems.inc({ model: rollout.toModel }, ready.length);
+    this.metrics.backfillItems.inc({ model: rollout.toModel }, written.length);
   }
 
   /**

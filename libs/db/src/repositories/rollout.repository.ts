@@ -490,11 +490,11 @@ export class RolloutRepository extends SqlRepository {
 
   /** Rollouts whose candidate is complete, of every tenant (system-scoped: the comparison refresher). */
   comparableAcrossTenants(): Promise<
-    (Rollout & { toVersion: CollectionVersion; fromVersion: CollectionVersion })[]
+    (RolloutWithCollection & { toVersion: CollectionVersion; fromVersion: CollectionVersion })[]
   > {
     return this.prisma.rollout.findMany({
       where: { state: { in: [...promotableRolloutStates] } },
-      include: { toVersion: true, fromVersion: true },
+      include: { ...withCollection, toVersion: true, fromVersion: true },
     });
   }
 
@@ -513,15 +513,6 @@ export class RolloutRepository extends SqlRepository {
        ORDER BY md5($3 || i.stream_id::text || i.id) LIMIT $4`,
       [rollout.collectionId, rollout.tenantId, rollout.id, limit],
     );
-  }
-
-  /** A collection's name by id (system-scoped: the comparator's auto-rollback names it). */
-  async collectionName(collectionId: string): Promise<string> {
-    const row = await this.prisma.collection.findUniqueOrThrow({
-      where: { id: collectionId },
-      select: { name: true },
-    });
-    return row.name;
   }
 
   /** Records a rollout's comparison (system-scoped by rollout id). */
