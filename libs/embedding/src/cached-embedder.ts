@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { isBlankText, type ItemFailureReason } from '@tributary/contracts';
-import type { EmbeddingEngine, InputType } from '@tributary/inference';
+import type { EmbeddingEngine, InferencePriority, InputType } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
 import type { CacheInput, EmbeddingCache } from './embedding-cache';
 
@@ -31,6 +31,8 @@ export interface EmbedRequest {
   deadline: number;
   /** Whose fair share of the engine's queue the computed rows count against (the API: the tenant). */
   fairShareKey?: string;
+  /** `background` for work that must leave the CPU to live work (a backfill). @defaultValue 'live' */
+  priority?: InferencePriority;
   /**
    * Lifetime of the cache entries written for computed vectors; 0 writes none.
    * @defaultValue the cache's own (`EMBEDDING_CACHE_TTL_SECONDS`)
@@ -121,7 +123,13 @@ export class CachedEmbedder {
     });
 
     if (rows.length > 0) {
-      const computed = await this.engine.embedRows(model, rows, request.deadline, request.fairShareKey);
+      const computed = await this.engine.embedRows(
+        model,
+        rows,
+        request.deadline,
+        request.fairShareKey,
+        request.priority,
+      );
       computedFor.forEach((index, k) => (vectors[index] = computed[k]));
       await this.write(
         model,

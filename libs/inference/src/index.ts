@@ -26,7 +26,13 @@ export {
 export { buildModels } from './models/build';
 export type { BuildOptions } from './models/build';
 export { EmbeddingEngine } from './engine/embedding-engine';
-export type { EngineOptions, ModelInfo, Tokenized, TokenizedEach } from './engine/embedding-engine';
+export type {
+  EngineOptions,
+  InferencePriority,
+  ModelInfo,
+  Tokenized,
+  TokenizedEach,
+} from './engine/embedding-engine';
 export { DynamicBatcher } from './engine/dynamic-batcher';
 export type { BatcherOptions, BatchStats } from './engine/dynamic-batcher';
 export { SessionPool } from './engine/session-pool';

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
@@ -78,6 +78,75 @@ describe('EmbeddingEngine (real ONNX Runtime sessions on worker threads)', () =>
       InferenceOverloadedError,
     );
   });
+
+  /** The nice values of this process's threads (Linux: the nice value is per thread). */
+  const threadNiceness = () =>
+    readdirSync(`/proc/${process.pid}/task`).map((tid) =>
+      Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]),
+    );
+
+  (process.platform === 'linux' ? it : it.skip)(
+    'runs background rows on sessions of their own, at the lowest priority, with the same vectors',
+    async () => {
+      const texts = ['background work', 'a live request', 'another sentence'];
+      const { rows } = engine.tokenize('use-lite@1', texts);
+      const before = threadNiceness().filter((n) => n === 19).length;
+      const background = await engine.embedRows(
+        'use-lite@1',
+        rows,
+        Date.now() + 30_000,
+        undefined,
+        'background',
+      );
+      const live = await engine.embedRows('use-lite@1', rows, Date.now() + 30_000);
+      // Two sessions per model: two more threads at nice 19, every other thread as it was.
+      expect(threadNiceness().filter((n) => n === 19).length - before).toBe(2);
+      expect(threadNiceness().filter((n) => n !== 0 && n !== 19)).toEqual([]);
+      background.forEach((vector, i) => {
+        const worst = Math.max(...Array.from(vector, (v, j) => Math.abs(v - live[i]![j]!)));
+        expect(worst).toBeLessThan(1e-6);
+      });
+    },
+  );
+
+  it('answers live rows while a backlog of background rows is still being computed', async () => {
+    const wide = await EmbeddingEngine.start({
+      manifestsDir,
+      modelsDataDir: dataDir,
+      models: ['use-lite@1'],
+      sessionsPerModel: 2,
+      batching: { maxWaitMs: 2, maxQueuedRows: 8192 },
+    });
+    try {
+      const backlog = engine.tokenize(
+        'use-lite@1',
+        Array.from({ length: 1024 }, (_, i) => `stored input ${i}`),
+      ).rows;
+      expect(Math.max(...backlog.map((r) => r.length))).toBeLessThan(20);
+      const deadline = Date.now() + 120_000;
+      let backgroundDone = false;
+      const background = wide
+        .embedRows('use-lite@1', backlog, deadline, undefined, 'background')
+        .then(() => (backgroundDone = true));
+      // The background lane is up and computing before the live row arrives.
+      const started = () => {
+        const depth = wide.queueDepth('use-lite@1');
+        return depth > 0 && depth <= backlog.length - 64;
+      };
+      while (!started()) await new Promise((resolve) => setTimeout(resolve, 5));
+      // Longer than every backlog row: in one length-ordered queue it would come last.
+      const live = engine.tokenize('use-lite@1', [
+        'a live request that is much longer than any of the stored inputs in the backlog before it',
+      ]).rows;
+      const [vector] = await wide.embedRows('use-lite@1', live, deadline);
+      expect(vector).toHaveLength(wide.model('use-lite@1')!.dimensions);
+      expect(backgroundDone).toBe(false);
+      expect(wide.queueDepth('use-lite@1')).toBeGreaterThan(backlog.length / 4);
+      await background;
+    } finally {
+      await wide.close();
+    }
+  }, 120_000);
 
   it('reports per-phase metrics', async () => {
     const text = await registry.metrics();

@@ -48,12 +48,30 @@ export interface TokenizedEach {
   tokens: number;
 }
 
-interface LoadedModel {
-  manifest: ModelManifest;
-  runtime: ModelRuntime;
+/**
+ * Whose rows: `live` (requests, stream items) or `background` (a rollout's backfill), which runs
+ * on sessions of its own at the lowest CPU priority and so only takes what live work leaves.
+ */
+export type InferencePriority = 'live' | 'background';
+
+/** Sessions and the batcher in front of them. */
+interface Lane {
   pool: SessionPool;
   batcher: DynamicBatcher<Float32Array>;
 }
+
+interface LoadedModel {
+  manifest: ModelManifest;
+  runtime: ModelRuntime;
+  modelPath: string;
+  live: Lane;
+  /** Started on the first background rows (`backgroundLane` once it has). */
+  background?: Promise<Lane>;
+  backgroundLane?: Lane;
+}
+
+/** Background sessions' nice value (Linux): the lowest priority. */
+const BACKGROUND_NICENESS = 19;
 
 class EngineMetrics {
   readonly queueWait: Histogram<'model'>;
@@ -136,16 +154,14 @@ class EngineMetrics {
 export class EmbeddingEngine {
   private readonly loaded = new Map<string, LoadedModel>();
   private metrics!: EngineMetrics;
+  private options!: EngineOptions;
 
   private constructor() {}
 
   static async start(options: EngineOptions): Promise<EmbeddingEngine> {
     const engine = new EmbeddingEngine();
-    engine.metrics = new EngineMetrics(
-      options.registry,
-      (m) => engine.loaded.get(m)?.batcher.depth ?? 0,
-      options.models,
-    );
+    engine.options = options;
+    engine.metrics = new EngineMetrics(options.registry, (m) => engine.queueDepth(m), options.models);
     const manifests = new Map(readManifests(options.manifestsDir).map((m) => [modelId(m), m]));
     try {
       for (const id of options.models) {
@@ -157,38 +173,73 @@ export class EmbeddingEngine {
         const files = await verifyArtifacts(options.modelsDataDir, manifest);
         if (!files['model.onnx']) throw new Error(`model ${id}: its manifest names no model.onnx artifact`);
         const runtime = createModelRuntime(manifest, files);
-        const pool = await SessionPool.start({
-          modelPath: files['model.onnx'],
-          outputName: runtime.outputName,
-          size: options.sessionsPerModel ?? 1,
-          intraOpThreads: options.intraOpThreads ?? 1,
-          executionProviders: options.executionProviders ?? ['cpu'],
-        });
-        const batcher = new DynamicBatcher<Float32Array>(
-          async (rows) => {
-            const batch = runtime.prepare(rows);
-            const output = await pool.run(batch.feeds);
-            engine.metrics.infer.observe({ model: id }, output.inferSeconds);
-            return batch.decode(output);
-          },
-          { ...options.batching, concurrency: pool.size },
-          (stats) => {
-            engine.metrics.batchSize.observe({ model: id }, stats.rows);
-            engine.metrics.batchTokens.observe({ model: id }, stats.tokens);
-            for (const w of stats.queueWaitSeconds) engine.metrics.queueWait.observe({ model: id }, w);
-          },
-        );
-        engine.loaded.set(id, { manifest, runtime, pool, batcher });
-        // Warm-up: every session runs once before traffic arrives.
-        await Promise.all(
-          Array.from({ length: pool.size }, () => pool.run(runtime.prepare(runtime.warmupRows).feeds)),
-        );
+        const modelPath = files['model.onnx'];
+        const live = await engine.startLane(id, runtime, modelPath, 0);
+        engine.loaded.set(id, { manifest, runtime, modelPath, live });
       }
     } catch (err) {
       await engine.close();
       throw err;
     }
     return engine;
+  }
+
+  /** A model's sessions (warmed up: each runs once before traffic arrives) and their batcher. */
+  private async startLane(
+    id: string,
+    runtime: ModelRuntime,
+    modelPath: string,
+    niceness: number,
+  ): Promise<Lane> {
+    const options = this.options;
+    const pool = await SessionPool.start({
+      modelPath,
+      outputName: runtime.outputName,
+      size: options.sessionsPerModel ?? 1,
+      intraOpThreads: options.intraOpThreads ?? 1,
+      executionProviders: options.executionProviders ?? ['cpu'],
+      niceness,
+    });
+    const batcher = new DynamicBatcher<Float32Array>(
+      async (rows) => {
+        const batch = runtime.prepare(rows);
+        const output = await pool.run(batch.feeds);
+        this.metrics.infer.observe({ model: id }, output.inferSeconds);
+        return batch.decode(output);
+      },
+      { ...options.batching, concurrency: pool.size },
+      (stats) => {
+        this.metrics.batchSize.observe({ model: id }, stats.rows);
+        this.metrics.batchTokens.observe({ model: id }, stats.tokens);
+        for (const w of stats.queueWaitSeconds) this.metrics.queueWait.observe({ model: id }, w);
+      },
+    );
+    try {
+      await Promise.all(
+        Array.from({ length: pool.size }, () => pool.run(runtime.prepare(runtime.warmupRows).feeds)),
+      );
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return { pool, batcher };
+  }
+
+  /** The lane that runs `priority`'s rows (the background one is started on first use). */
+  private lane(model: LoadedModel, id: string, priority: InferencePriority): Lane | Promise<Lane> {
+    if (priority === 'live') return model.live;
+    if (!model.background) {
+      const started = this.startLane(id, model.runtime, model.modelPath, BACKGROUND_NICENESS);
+      model.background = started;
+      started.then(
+        (lane) => (model.backgroundLane = lane),
+        // A lane that failed to start is tried again by the next background rows.
+        () => {
+          if (model.background === started) model.background = undefined;
+        },
+      );
+    }
+    return model.background;
   }
 
   models(): ModelInfo[] {
@@ -204,8 +255,10 @@ export class EmbeddingEngine {
     return this.models().find((m) => m.id === id);
   }
 
+  /** Rows waiting for inference by a model, live and background. */
   queueDepth(id: string): number {
-    return this.loaded.get(id)?.batcher.depth ?? 0;
+    const model = this.loaded.get(id);
+    return (model?.live.batcher.depth ?? 0) + (model?.backgroundLane?.batcher.depth ?? 0);
   }
 
   private get(id: string): LoadedModel {
@@ -256,19 +309,22 @@ export class EmbeddingEngine {
   /**
    * Embeds tokenized rows. Throws `InferenceOverloadedError` at once when `owner`'s fair share of
    * the queue is full (see {@link DynamicBatcher}); rows still queued at `deadline` are dropped
-   * (`InferenceDeadlineError`).
+   * (`InferenceDeadlineError`). `background` rows go to the model's background sessions (see
+   * {@link InferencePriority}): on a busy machine they wait for the CPU, never live rows for them.
    */
   async embedRows(
     id: string,
     rows: readonly (readonly number[])[],
     deadline: number,
     owner?: string,
+    priority: InferencePriority = 'live',
   ): Promise<Float32Array[]> {
     const model = this.get(id);
     const started = process.hrtime.bigint();
+    const lane = await this.lane(model, id, priority);
     let promises: Promise<Float32Array>[];
     try {
-      promises = model.batcher.submit(rows, deadline, owner);
+      promises = lane.batcher.submit(rows, deadline, owner);
     } catch (err) {
       this.metrics.dropped.inc({ model: id, reason: 'queue_full' }, rows.length);
       throw err;
@@ -285,8 +341,11 @@ export class EmbeddingEngine {
 
   async close(): Promise<void> {
     for (const model of this.loaded.values()) {
-      model.batcher.drain(new Error('engine is shutting down'));
-      await model.pool.close();
+      const lanes = [model.live, await model.background?.catch(() => undefined)];
+      for (const lane of lanes) {
+        lane?.batcher.drain(new Error('engine is shutting down'));
+        await lane?.pool.close();
+      }
     }
     this.loaded.clear();
   }

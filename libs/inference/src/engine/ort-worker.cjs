@@ -5,9 +5,12 @@
 const { parentPort, workerData } = require('node:worker_threads');
 const ort = require('onnxruntime-node');
 
-const { modelPath, outputName, intraOpThreads, executionProviders } = workerData;
+const { modelPath, outputName, intraOpThreads, executionProviders, niceness } = workerData;
 
 async function main() {
+  // On Linux the nice value belongs to the thread: this lowers this session's thread alone (with
+  // intra-op threads at 1, ONNX Runtime computes on it). Lowering needs no privilege.
+  if (niceness) require('node:os').setPriority(0, niceness);
   const session = await ort.InferenceSession.create(modelPath, {
     intraOpNumThreads: intraOpThreads,
     interOpNumThreads: 1,

@@ -26,7 +26,16 @@ export interface SessionPoolOptions {
    * onnxruntime-node's GPU binaries and a CUDA runtime on the machine. @defaultValue ['cpu']
    */
   executionProviders?: string[];
+  /**
+   * Nice value of the sessions' threads (Linux only, where the nice value is per thread; ignored
+   * elsewhere, where it would be the whole process's). 19 makes background sessions take only the
+   * CPU that threads of normal priority leave. @defaultValue 0
+   */
+  niceness?: number;
 }
+
+/** How long `close` waits at most for the batches being computed. */
+const CLOSE_WAIT_MS = 30_000;
 
 interface Pending {
   resolve(output: PoolOutput): void;
@@ -48,6 +57,8 @@ export class SessionPool {
   private readonly slots: Slot[] = [];
   private nextId = 0;
   private closed = false;
+  /** Batches sent to a thread and not yet answered (each settles either way). */
+  private readonly running = new Set<Promise<void>>();
 
   private constructor(private readonly options: SessionPoolOptions) {}
 
@@ -78,6 +89,7 @@ export class SessionPool {
         outputName: this.options.outputName,
         intraOpThreads: this.options.intraOpThreads ?? 1,
         executionProviders: this.options.executionProviders ?? ['cpu'],
+        niceness: process.platform === 'linux' ? (this.options.niceness ?? 0) : 0,
       },
       execArgv: [],
     });
@@ -124,14 +136,32 @@ export class SessionPool {
       this.slots.reduce((a, b) => (a.pending.size <= b.pending.size ? a : b));
     const id = this.nextId++;
     slot.busy = true;
-    return new Promise((resolve, reject) => {
+    const run = new Promise<PoolOutput>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ id, feeds });
     });
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.add(settled);
+    void settled.finally(() => this.running.delete(settled));
+    return run;
   }
 
+  /**
+   * Lets the batches being computed finish (terminating a thread inside ONNX Runtime's `run()`
+   * aborts the whole process), then ends the threads.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.running),
+      // A batch that never answers does not hold the shutdown up for ever.
+      new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }
