@@ -54,9 +54,11 @@ interface EmbeddedPage {
  * workers. Each page's vectors, points and cursor move commit in one transaction (with the items
  * held, so a delete either waits and removes the point or comes first and the page skips it), so a
  * worker killed anywhere resumes exactly after the last page written, and a page written twice is
- * one point per item. Live items keep priority: before each page the backfill waits (a little)
- * while the models' embedding queues have items waiting, and it runs one job at a time per worker on
- * a queue of its own. A job works for a few seconds, then re-adds itself; when the catch-up finds
+ * one point per item. Live items keep priority: the backfill's inference runs on the engine's
+ * background sessions (threads at the lowest CPU priority, so live inference takes the cores first),
+ * before each page the backfill waits (a little) while the models' embedding queues have items
+ * waiting (its writes and indexing then stay out of their way too), and it runs one job at a time
+ * per worker on a queue of its own. A job works for a few seconds, then re-adds itself; when the catch-up finds
  * nothing left the rollout becomes ready.
  */
 @Injectable()
@@ -194,6 +196,8 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
       inputs: page.map((p) => ({ tenantId: rollout.tenantId, text: p.text })),
       deadline: Date.now() + 120_000,
       cacheTtlSeconds: 0,
+      // The model's background sessions (lowest CPU priority): live inference never waits for it.
+      priority: 'background',
     });
     return { page, vectors, errors };
   }
