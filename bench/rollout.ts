@@ -210,12 +210,12 @@ async function main(): Promise<void> {
     if (created.status !== 201) throw new Error(`the rollout answered ${created.status}`);
     const rolloutUrl = `/v1/collections/docs/rollouts/${(created.body as RolloutView).id}`;
     let rollout = created.body as RolloutView;
-    const samples: { at: number; done: number }[] = [];
+    const samples: { at: number; done: number; cpu: ReturnType<typeof cpu> }[] = [];
     const watcher = (async () => {
       while (rollout.state === 'backfilling') {
         await new Promise((r) => setTimeout(r, 250));
         rollout = (await api(base, 'GET', rolloutUrl, key)).body as RolloutView;
-        samples.push({ at: performance.now(), done: rollout.backfill.done });
+        samples.push({ at: performance.now(), done: rollout.backfill.done, cpu: cpu() });
       }
     })();
     await waitUntil(
@@ -229,6 +229,14 @@ async function main(): Promise<void> {
     await watcher;
     if (rollout.state !== 'ready') throw new Error(`the rollout ended ${rollout.state}`);
     const cpuAfter = cpu();
+    if (process.env['BENCH_PROFILE']) {
+      // The backfill's window on the monotonic clock the CPU profiles' timestamps use (µs).
+      const us = (at: number) =>
+        Math.round((at - performance.now()) * 1000 + Number(process.hrtime.bigint() / 1000n));
+      process.stderr.write(
+        `bench:rollout: backfill window (µs) ${JSON.stringify({ start: us(samples[0]?.at ?? 0), alone: us(freshEnded), end: us(samples[samples.length - 1]!.at) })}\n`,
+      );
+    }
     const backfillSeconds =
       (Date.parse(rollout.backfill.finishedAt!) - Date.parse(rollout.backfill.startedAt!)) / 1000;
     const backfillRate = (rollout.backfill.done / backfillSeconds) * 60;
@@ -239,12 +247,17 @@ async function main(): Promise<void> {
       afterFresh && last.at - afterFresh.at > 5_000
         ? ((last.done - afterFresh.done) / (last.at - afterFresh.at)) * 60_000
         : null;
-    const backfillCpuMsPerItem = Object.fromEntries(
-      Object.entries(cpuAfter).map(([name, seconds]) => [
-        name,
-        round(((seconds - cpuBefore[name as keyof typeof cpuBefore]) * 1000) / rollout.backfill.done, 3),
-      ]),
-    );
+    const perItem = (after: ReturnType<typeof cpu>, before: ReturnType<typeof cpu>, items: number) =>
+      Object.fromEntries(
+        Object.entries(after).map(([name, seconds]) => [
+          name,
+          round(((seconds - before[name as keyof typeof before]) * 1000) / items, 3),
+        ]),
+      );
+    // Where the CPU went once the live items stopped: what the backfill costs beyond the engine.
+    const aloneCpuMsPerItem =
+      aloneRate === null ? null : perItem(last.cpu, afterFresh!.cpu, last.done - afterFresh!.done);
+    const backfillCpuMsPerItem = perItem(cpuAfter, cpuBefore, rollout.backfill.done);
 
     // 4. The cutover: the API records the comparison once the candidate is ready (an operator reads
     //    it before promoting); then concurrent searches across promote and rollback.
@@ -286,6 +299,7 @@ async function main(): Promise<void> {
     await waitForQuiet(cpu);
     engineRuns.push(await measureEngine());
     const engineRate = engineRuns.reduce((sum, r) => sum + r.itemsPerMin, 0) / engineRuns.length;
+    const engineCpuMsPerItem = engineRuns.reduce((sum, r) => sum + r.cpuMsPerItem, 0) / engineRuns.length;
     const freshFigures = (sorted: number[]) => ({
       batches: sorted.length,
       p50_ms: round(percentile(sorted, 50)),
@@ -311,10 +325,17 @@ async function main(): Promise<void> {
         backfill_over_engine: round(backfillRate / engineRate, 3),
         backfill_without_live_over_engine: aloneRate === null ? null : round(aloneRate / engineRate, 3),
         backfill_cpu_ms_per_item: backfillCpuMsPerItem,
-        engine_cpu_ms_per_item: round(
-          engineRuns.reduce((sum, r) => sum + r.cpuMsPerItem, 0) / engineRuns.length,
-          3,
-        ),
+        backfill_without_live_cpu_ms_per_item: aloneCpuMsPerItem,
+        // The engine's CPU per item over the whole platform's while the backfill ran alone: the
+        // ratio the backfill would reach with every core busy (the machine's processes share them).
+        backfill_without_live_cpu_bound_over_engine:
+          aloneCpuMsPerItem === null
+            ? null
+            : round(
+                engineCpuMsPerItem / Object.values(aloneCpuMsPerItem).reduce((sum, ms) => sum + ms, 0),
+                3,
+              ),
+        engine_cpu_ms_per_item: round(engineCpuMsPerItem, 3),
         freshness_rate_items_per_s: round(perSecond),
         freshness_batch: FRESH_BATCH,
         freshness_idle: idleFigures,

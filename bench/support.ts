@@ -41,14 +41,27 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** CPU seconds of every process whose command line matches (PostgreSQL backends, redis-server). */
+/** CPU seconds a process's children have used and it has reaped (a PostgreSQL postmaster's ended backends). */
+function reapedChildrenCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds of every process whose command line matches (PostgreSQL backends, redis-server),
+ * with their ended children's: a backend that a connection pool closed meanwhile still counts.
+ */
 export function cpuSecondsOf(pattern: RegExp): number {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (pattern.test(cmd)) total += cpuSeconds(Number(entry));
+      if (pattern.test(cmd)) total += cpuSeconds(Number(entry)) + reapedChildrenCpuSeconds(Number(entry));
     } catch {
       // gone meanwhile
     }
@@ -300,7 +313,7 @@ export async function startBenchPlatform(options: {
       cpu: () => ({
         api: cpuSeconds(apiProcess.pid),
         worker: cpuSeconds(worker.pid),
-        postgres: cpuSecondsOf(/^postgres/),
+        postgres: cpuSecondsOf(/(^|\/)postgres\b/),
         redis: cpuSecondsOf(/^\S*redis-server/),
         bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
       }),
