@@ -37,7 +37,11 @@ export type { NewItem, PendingItem } from './repositories/item-ingest.repository
 export { ItemQueueRepository } from './repositories/item-queue.repository';
 export type { ItemJob, QueuedItem, StreamWithLag } from './repositories/item-queue.repository';
 export { ItemVectorRepository } from './repositories/item-vector.repository';
-export type { AfterVersionWrite, VersionVector } from './repositories/item-vector.repository';
+export type {
+  AfterVersionWrite,
+  MissingVersionVector,
+  VersionVector,
+} from './repositories/item-vector.repository';
 export { RolloutRepository } from './repositories/rollout.repository';
 export { AuditRepository } from './repositories/audit.repository';
 export type { Actor, AuditEntry } from './repositories/audit.repository';

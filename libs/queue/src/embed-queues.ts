@@ -79,15 +79,16 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   /**
    * Puts a stream's items on the queue of another live version's model as dual-write jobs: they
    * embed the items into that version only (`versionId`) and count nothing. Ids derive from the
-   * items and the version, so a repeat adds nothing.
+   * items and the version (and `idSuffix`), so a repeat adds nothing.
    */
   async enqueueVersion(
     stream: StreamRef,
     version: { id: string; model: string },
     items: ItemToEnqueue[],
+    idSuffix = '',
   ): Promise<void> {
     if (items.length === 0) return;
-    await this.addItemEmbedJobs(version.model, itemEmbedJobs(stream, items, '', version.id));
+    await this.addItemEmbedJobs(version.model, itemEmbedJobs(stream, items, idSuffix, version.id));
   }
 
   /**

@@ -1,6 +1,12 @@
 // Every job definition is public: the typed union, names, options, families and queue names.
 export * from './jobs';
-export { ITEM_EMBED_MAX_ITEMS, enqueuedItems, itemEmbedJobId, itemEmbedJobs } from './item-embed.job';
+export {
+  ITEM_EMBED_MAX_ITEMS,
+  dualWriteJobId,
+  enqueuedItems,
+  itemEmbedJobId,
+  itemEmbedJobs,
+} from './item-embed.job';
 export type {
   EnqueuedItem,
   ItemEmbedData,

@@ -74,11 +74,18 @@ export function itemEmbedJobId(streamId: string, items: { id: string; retries: n
   return `${streamId}.${digest.digest('base64url')}`;
 }
 
+/** The id of the dual-write job for version `versionId` made with the items' own job `jobId`. */
+export function dualWriteJobId(jobId: string, versionId: string): string {
+  return `${jobId}.v${versionId}`;
+}
+
 /**
  * The `ItemEmbed` jobs that carry a stream's items, without options: chunks of
- * {@link ITEM_EMBED_MAX_ITEMS}, each with the id {@link itemEmbedJobId} gives it plus `idSuffix`
- * when the same items must run again as a new job (a re-enqueue after their job was lost).
+ * {@link ITEM_EMBED_MAX_ITEMS}, each with the id {@link itemEmbedJobId} gives it (for a dual-write,
+ * {@link dualWriteJobId} of it) plus `idSuffix` when the same items must run again as a new job (a
+ * re-enqueue after their job was lost).
  */
+
 export function itemEmbedJobs(
   stream: Omit<StreamRef, 'model'>,
   items: ItemToEnqueue[],
@@ -88,8 +95,9 @@ export function itemEmbedJobs(
   const jobs = [];
   for (let i = 0; i < items.length; i += ITEM_EMBED_MAX_ITEMS) {
     const chunk = items.slice(i, i + ITEM_EMBED_MAX_ITEMS);
+    const own = itemEmbedJobId(stream.id, chunk);
     jobs.push({
-      jobId: `${itemEmbedJobId(stream.id, chunk)}${versionId ? `.v${versionId}` : ''}${idSuffix}`,
+      jobId: `${versionId ? dualWriteJobId(own, versionId) : own}${idSuffix}`,
       data: {
         tenantId: stream.tenantId,
         streamId: stream.id,

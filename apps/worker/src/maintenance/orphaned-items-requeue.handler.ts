@@ -1,8 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ItemQueueRepository, type QueuedItem, type StreamWithLag } from '@tributary/db';
+import {
+  ItemQueueRepository,
+  ItemVectorRepository,
+  type MissingVersionVector,
+  type QueuedItem,
+  type StreamWithLag,
+} from '@tributary/db';
 import { Metrics } from '@tributary/observability';
-import { EmbedQueues, type JobHandler } from '@tributary/queue';
+import { EmbedQueues, dualWriteJobId, type JobHandler } from '@tributary/queue';
 
 const PAGE = 1000;
 
@@ -15,6 +21,11 @@ const PAGE = 1000;
  * queued; a backlog, however long, is not a loss, and a busy queue hides no orphans. Items queued
  * before job ids were recorded are judged the old way: only while their model's queue is empty.
  * Re-running an item is harmless: workers write the same row and point and count it once.
+ *
+ * Dual-writes likewise: an embedded item without its vector by a live version that a rollout
+ * finished backfilling (see `ItemVectorRepository.missingAcrossTenants`), whose dual-write job is
+ * gone or finished, gets a dual-write job again; without it a promotion would serve a collection
+ * that lacks the item, or a rollback one that lacks it.
  */
 @Injectable()
 export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsRequeue'> {
@@ -23,6 +34,7 @@ export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsReq
 
   constructor(
     private readonly items: ItemQueueRepository,
+    private readonly vectors: ItemVectorRepository,
     private readonly queues: EmbedQueues,
     private readonly metrics: Metrics,
     @Inject(CONFIG) private readonly config: Config,
@@ -62,7 +74,40 @@ export class OrphanedItemsRequeueHandler implements JobHandler<'OrphanedItemsReq
         after = page[page.length - 1]!.id;
       }
     }
+    requeued += await this.requeueDualWrites();
     return { requeued };
+  }
+
+  /** Dual-writes that never arrived (a page of them per sweep), enqueued again. */
+  private async requeueDualWrites(): Promise<number> {
+    const missing = await this.vectors.missingAcrossTenants(this.config.ORPHANED_AFTER_MS, PAGE);
+    const groups = new Map<string, MissingVersionVector[]>();
+    for (const item of missing) {
+      const key = `${item.streamId}\u0000${item.versionId}`;
+      groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+    let requeued = 0;
+    for (const group of groups.values()) {
+      const { tenantId, streamId, collectionId, versionId, model } = group[0]!;
+      // The dual-write job made at ingest, still waiting or running: a backlog, not a loss.
+      const made = group.flatMap((item) => (item.jobId ? [dualWriteJobId(item.jobId, versionId)] : []));
+      const gone = await this.queues.finishedOrGone(model, made);
+      const lost = group.filter((item) => !item.jobId || gone.has(dualWriteJobId(item.jobId, versionId)));
+      if (lost.length === 0) continue;
+      // One id per set of items: while a repair waits in a backlog, the next sweep adds nothing.
+      await this.queues.enqueueVersion(
+        { id: streamId, tenantId, collectionId, model },
+        { id: versionId, model },
+        lost.map((item) => ({ ...item, acceptedAt: item.acceptedAt.getTime() })),
+        '.repair',
+      );
+      this.metrics.itemsRequeued.inc({ model }, lost.length);
+      this.logger.warn(
+        `stream ${streamId}: dual-wrote again ${lost.length} items missing from version ${versionId}`,
+      );
+      requeued += lost.length;
+    }
+    return requeued;
   }
 
   /** The orphans among items put on one model's queue, enqueued again there. */

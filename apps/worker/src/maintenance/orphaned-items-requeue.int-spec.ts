@@ -1,10 +1,11 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ConfigModule, loadConfig } from '@tributary/config';
-import { DbModule, ItemEmbeddingRepository, PrismaService } from '@tributary/db';
+import { DbModule, ItemEmbeddingRepository, PrismaService, RolloutRepository } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import {
   createQueue,
   createWorker,
+  dualWriteJobId,
   EmbedQueues,
   embedQueueName,
   QueueModule,
@@ -186,6 +187,107 @@ describe('OrphanedItemsRequeue (real PostgreSQL + Redis)', () => {
       // Only p2, on the queue it was accepted for; p1's waiting job was found where it is.
       expect((await queuedItemIds(true)).filter((id) => id.startsWith('p'))).toEqual(['p2']);
       expect(await int8.getJobCounts('waiting')).toEqual({ waiting: 0 });
+    } finally {
+      await int8.obliterate({ force: true });
+      await int8.close();
+    }
+  });
+
+  it('dual-writes again the embedded items a finished backfill’s candidate lacks, when their dual-write job is gone', async () => {
+    const int8 = createQueue(embedQueueName('use-lite-int8@1'), { redisUrl: testRedisUrl(), prefix }, 'test');
+    try {
+      const stream = await streamWithItems('dual', ['d1', 'd2', 'd3', 'd4', 'd5', 'd6']);
+      const rollout = await moduleRef.get(RolloutRepository).create({
+        tenantId: stream.tenantId,
+        collectionId: stream.collectionId,
+        to: { model: 'use-lite-int8@1', dimensions: 512, storeKey: `${stream.collectionId}--int8` },
+        mode: 'canary',
+        trafficPercent: 0,
+        actor: 'admin',
+      });
+      const candidate = rollout.toVersionId;
+      await prisma.sql.query(
+        `UPDATE rollout SET state = 'ready', backfill_finished_at = now() - interval '20 minutes' WHERE id = $1::uuid`,
+        [rollout.id],
+      );
+      // Embedded by the serving model after the backfill finished: d1 (its dual-write job lost),
+      // d2 (its dual-write job still waiting), d3 (its candidate vector written), d6 (failed);
+      // d4 was accepted long before the backfill (which covered it), d5 a moment ago.
+      await prisma.sql.query(
+        `UPDATE item SET status = CASE WHEN id = 'd6' THEN 'failed'::item_status ELSE 'embedded'::item_status END,
+           embedded_at = now(), accepted_at = CASE id WHEN 'd4' THEN now() - interval '2 hours'
+             WHEN 'd5' THEN now() ELSE now() - interval '10 minutes' END,
+           job_id = CASE WHEN id = 'd2' THEN 'job-d2' ELSE job_id END
+         WHERE stream_id = $1::uuid`,
+        [stream.id],
+      );
+      await int8.add(
+        'ItemEmbed',
+        {
+          tenantId: stream.tenantId,
+          streamId: stream.id,
+          collectionId: stream.collectionId,
+          versionId: candidate,
+          items: [],
+        },
+        { jobId: dualWriteJobId('job-d2', candidate) },
+      );
+      await prisma.sql.query(
+        `INSERT INTO item_vector (version_id, stream_id, item_id, vector) VALUES ($1::uuid, $2::uuid, 'd3', $3)`,
+        [candidate, stream.id, Buffer.alloc(512 * 4)],
+      );
+      const repaired = async () =>
+        (await int8.getJobs(['waiting']))
+          .filter((job) => job.id!.endsWith('.repair'))
+          .map((job) => job.data as ItemEmbedData);
+
+      const requeuedOnInt8 = async () =>
+        (await metrics.itemsRequeued.get()).values.find((v) => v.labels['model'] === 'use-lite-int8@1')
+          ?.value ?? 0;
+      const before = await requeuedOnInt8();
+      expect(await handler.handle()).toEqual({ requeued: 1 });
+      const jobs = await repaired();
+      expect(jobs).toHaveLength(1);
+      expect(jobs[0]!.versionId).toBe(candidate);
+      expect(jobs[0]!.items.map((i) => i.itemId)).toEqual(['d1']);
+      expect((await requeuedOnInt8()) - before).toBe(1);
+      // The repair waits in the queue: the next sweep adds nothing (the same job id).
+      await handler.handle();
+      expect(await repaired()).toHaveLength(1);
+
+      // Promoted, the previous version retained: an item embedded by the new serving model since
+      // lacks its vector by the previous one (d7); d1 (its repair lost too) and d2 (its dual-write
+      // job lost now) still lack int8's.
+      await int8.obliterate({ force: true });
+      await prisma.sql.query(
+        `UPDATE rollout SET state = 'promoted', retain_until = now() + interval '1 day' WHERE id = $1::uuid`,
+        [rollout.id],
+      );
+      await prisma.sql.query(
+        `INSERT INTO item (stream_id, id, tenant_id, text, model, status, accepted_at, enqueued_at, embedded_at, job_id)
+         VALUES ($1::uuid, 'd7', $2::uuid, 'text of d7', 'use-lite-int8@1', 'embedded',
+           now() - interval '10 minutes', now(), now(), 'job-d7')`,
+        [stream.id, stream.tenantId],
+      );
+      expect(await handler.handle()).toEqual({ requeued: 3 });
+      expect((await repaired()).map((job) => [job.versionId, job.items.map((i) => i.itemId)])).toEqual([
+        [candidate, ['d1', 'd2']],
+      ]);
+      const previous = (await queue.getJobs(['waiting'])).filter((job) => job.id!.endsWith('.repair'));
+      expect(
+        previous.map((job) => [
+          (job.data as ItemEmbedData).versionId,
+          (job.data as ItemEmbedData).items.map((i) => i.itemId),
+        ]),
+      ).toEqual([[rollout.fromVersionId, ['d7']]]);
+
+      // Once rolled back, the candidate is retired: nothing more to write to it.
+      await int8.obliterate({ force: true });
+      await prisma.sql.query(`UPDATE rollout SET state = 'rolled_back' WHERE id = $1::uuid`, [rollout.id]);
+      await prisma.sql.query(`UPDATE collection_version SET retired_at = now() WHERE id = $1::uuid`, [
+        candidate,
+      ]);
+      expect(await handler.handle()).toEqual({ requeued: 0 });
     } finally {
       await int8.obliterate({ force: true });
       await int8.close();

@@ -12,6 +12,32 @@ export interface VersionVector {
   vector: Float32Array;
 }
 
+/**
+ * An embedded item without its vector by a live version that should have it (its dual-write job
+ * was lost or wrote nothing), with what a dual-write job needs.
+ */
+export interface MissingVersionVector {
+  tenantId: string;
+  streamId: string;
+  collectionId: string;
+  versionId: string;
+  /** The version's model: the queue its dual-write goes to. */
+  model: string;
+  id: string;
+  text: string;
+  retries: number;
+  acceptedAt: Date;
+  /** The job that carried the item's own embedding (its dual-write job's id derives from it). */
+  jobId: string | null;
+}
+
+/**
+ * Items accepted up to this long before a rollout's backfill finished are checked too: one whose
+ * stream was read (cached) before the candidate existed got no dual-write job, and the backfill's
+ * catch-up may have passed it already.
+ */
+const VERSION_GAP_MARGIN_MS = 60_000;
+
 /** What a write by a version may also do inside its transaction once the points are published. */
 export type AfterVersionWrite = (tx: SqlClient, written: WrittenItem[]) => Promise<void>;
 
@@ -66,6 +92,41 @@ export class ItemVectorRepository extends SqlRepository {
       await after?.(tx, written);
       return written;
     });
+  }
+
+  /**
+   * Embedded items accepted more than `olderThanMs` ago without their vector by a live version of
+   * their collection that a rollout finished backfilling (the candidate of a ready, canary or shadow
+   * rollout; both versions of a promoted one while the previous is retained): their dual-write job
+   * was lost (a Redis failover), failed for good, or never made (a stream read from a cache just
+   * before the rollout began). Only items accepted since the backfill finished (less a margin) are
+   * looked at: the backfill covered the earlier ones. System-scoped, for the orphan sweep (each row
+   * carries its tenant). An item's vector by a version is on its row when the version's model is
+   * the item's, else in `item_vector`.
+   */
+  missingAcrossTenants(olderThanMs: number, limit: number): Promise<MissingVersionVector[]> {
+    return this.rows<MissingVersionVector>(
+      `WITH checked AS (
+         SELECT DISTINCT ON (v.id) v.id, v.model, v.tenant_id, v.collection_id,
+           r.backfill_finished_at - $3 * interval '1 millisecond' AS since
+         FROM rollout r
+         JOIN collection_version v ON v.id IN (r.from_version_id, r.to_version_id) AND v.retired_at IS NULL
+         WHERE r.backfill_finished_at IS NOT NULL
+           AND (r.state IN ('ready', 'canary', 'shadow') OR (r.state = 'promoted' AND r.retain_until > now()))
+         ORDER BY v.id, r.backfill_finished_at
+       )
+       SELECT c.tenant_id AS "tenantId", i.stream_id AS "streamId", c.collection_id AS "collectionId",
+         c.id AS "versionId", c.model, i.id, i.text, i.retries, i.accepted_at AS "acceptedAt", i.job_id AS "jobId"
+       FROM checked c
+       JOIN stream s ON s.collection_id = c.collection_id AND s.tenant_id = c.tenant_id
+       JOIN item i ON i.stream_id = s.id
+       WHERE i.status = 'embedded' AND i.model <> c.model
+         AND i.accepted_at >= c.since AND i.accepted_at < now() - $1 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM item_vector iv
+           WHERE iv.version_id = c.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id)
+       ORDER BY c.id, i.stream_id, i.id LIMIT $2`,
+      [olderThanMs, limit, VERSION_GAP_MARGIN_MS],
+    );
   }
 
   private writeRows(
