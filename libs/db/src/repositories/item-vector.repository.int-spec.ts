@@ -144,6 +144,9 @@ describe('ItemVectorRepository (real PostgreSQL)', () => {
     await rollouts.rollback(s.tenantId, s.collectionId, rollout.id, 'admin');
     expect(await vectors.write(s.tenantId, candidate.id, input, publish)).toEqual([]);
     expect(published).toHaveLength(1);
+    // Only the row written before the retirement, until the rollout sweep purges it.
+    expect((await rowsOf(candidate.id)).map((r) => r.itemId)).toEqual(['live']);
+    await rollouts.purgeRetiredVectors(100);
     expect(await fx.prisma.itemVector.count({ where: { versionId: candidate.id } })).toBe(0);
   });
 

@@ -265,7 +265,12 @@ describe('RolloutRepository (real PostgreSQL)', () => {
     expect(cut.retired).toEqual([candidate.storeKey]);
     expect(cut.serving).toEqual({ model: FROM, storeKey: s.collection.storeKey });
     expect(candidate.retiredAt).toBeInstanceOf(Date);
+    // Its vectors go after the cutover, in batches (the rollout sweep), not inside it.
+    expect(await itemVectorCount(rollout.toVersionId)).toBe(2);
+    expect(await rollouts.purgeRetiredVectors(1)).toBe(1);
+    expect(await rollouts.purgeRetiredVectors(10)).toBe(1);
     expect(await itemVectorCount(rollout.toVersionId)).toBe(0);
+    expect(await rollouts.purgeRetiredVectors(10)).toBe(0);
     expect(await rolloutRow(rollout.id)).toMatchObject({ state: 'rolled_back', retainUntil: null });
     expect(await collectionRow(s.collectionId)).toMatchObject({
       model: FROM,
@@ -298,6 +303,7 @@ describe('RolloutRepository (real PostgreSQL)', () => {
     expect(await fx.prisma.stream.findUniqueOrThrow({ where: { id: s.id } })).toMatchObject({ model: FROM });
     expect((await versionOf(rollout.toVersionId)).retiredAt).toBeInstanceOf(Date);
     expect((await versionOf(rollout.fromVersionId)).retiredAt).toBeNull();
+    await rollouts.purgeRetiredVectors(100);
     expect(await itemVectorCount(rollout.toVersionId)).toBe(0);
     expect(await rolloutRow(rollout.id)).toMatchObject({ state: 'rolled_back', retainUntil: null });
   });
@@ -355,6 +361,7 @@ describe('RolloutRepository (real PostgreSQL)', () => {
     });
     expect(await rolloutRow(rollout.id)).toMatchObject({ state: 'failed', failureReason: 'model broke' });
     expect((await versionOf(rollout.toVersionId)).retiredAt).toBeInstanceOf(Date);
+    await rollouts.purgeRetiredVectors(100);
     expect(await itemVectorCount(rollout.toVersionId)).toBe(0);
     expect(await rollouts.fail(rollout.id, 'again')).toEqual({ failed: false, retired: [] });
     expect((await auditOf(s.tenantId)).filter((e) => e.action === 'rollout.fail')).toEqual([

@@ -322,6 +322,20 @@ export class RolloutRepository extends SqlRepository {
    * Retires the previous versions of promotions whose retention ended (system-scoped: the
    * scheduler's sweep); returns their store keys, whose indexes are to be removed.
    */
+  /**
+   * Deletes up to `limit` vectors of retired versions (system-scoped, for the rollout sweep, which
+   * calls it until it returns less than `limit`); returns how many went.
+   */
+  purgeRetiredVectors(limit: number): Promise<number> {
+    return this.prisma.$executeRawUnsafe(
+      `DELETE FROM item_vector WHERE (version_id, stream_id, item_id) IN (
+         SELECT iv.version_id, iv.stream_id, iv.item_id FROM item_vector iv
+         JOIN collection_version v ON v.id = iv.version_id
+         WHERE v.retired_at IS NOT NULL LIMIT $1)`,
+      limit,
+    );
+  }
+
   async retireExpired(now = new Date()): Promise<string[]> {
     return this.prisma.$transaction(async (tx) => {
       const due = await tx.rollout.findMany({
@@ -603,14 +617,17 @@ export class RolloutRepository extends SqlRepository {
     await tx.stream.updateMany({ where: { collectionId }, data: { model: version.model } });
   }
 
-  /** Retires a version (its vectors by that version go; its index is for the caller to remove). */
+  /**
+   * Retires a version: nothing reads or writes it from then on. Its index is for the caller to
+   * remove and its vectors for {@link purgeRetiredVectors}: deleting a large collection's rows here
+   * held the cutover's transaction for seconds, past its timeout (a rollback answered 500).
+   */
   private async retireVersion(tx: Prisma.TransactionClient, versionId: string): Promise<string[]> {
     const version = await tx.collectionVersion.updateMany({
       where: { id: versionId, retiredAt: null },
       data: { retiredAt: new Date() },
     });
     if (version.count === 0) return [];
-    await tx.itemVector.deleteMany({ where: { versionId } });
     const { storeKey } = await tx.collectionVersion.findUniqueOrThrow({
       where: { id: versionId },
       select: { storeKey: true },
