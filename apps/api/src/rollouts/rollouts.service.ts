@@ -139,7 +139,7 @@ export class RolloutsService {
 
   /**
    * After the pointer moved (committed): this process's cached pointer is forgotten, the Qdrant
-   * alias follows it, and retired versions' indexes are removed.
+   * alias follows it, and retired versions' indexes are removed (in the background).
    */
   private async finishCutover(
     tenantId: string,
@@ -154,7 +154,15 @@ export class RolloutsService {
       `rollout ${result.rollout.id} ${what}: ${name} is served by ${result.serving.model}`,
     );
     await this.vectors.pointAlias(collectionAlias(tenantId, name), result.serving.storeKey);
-    await this.vectors.dropRetired(result.retired);
+    // The answer does not wait for the retired indexes' removal: searches already read the new
+    // pointer, the store may be busy (saving an index) for seconds, and a removal that fails is
+    // done again by the periodic sweep (VectorStoreService.dropRetired) rather than turning a
+    // committed cutover into a 500.
+    void this.vectors
+      .dropRetired(result.retired)
+      .catch((err: Error) =>
+        this.logger.warn(`indexes of retired versions not removed yet (retried later): ${err.message}`),
+      );
     return rolloutView(result.rollout);
   }
 
