@@ -10,6 +10,7 @@
 //   rollback, and the time from each call's start until every search answers with the new version.
 // Prints one JSON object.
 import 'reflect-metadata';
+import { availableParallelism } from 'node:os';
 import { waitUntil } from '@tributary/testing';
 import {
   api,
@@ -17,6 +18,7 @@ import {
   freshness,
   ingest,
   percentile,
+  pinProcess,
   prepareModels,
   round,
   startBenchPlatform,
@@ -24,6 +26,7 @@ import {
   waitForQuiet,
   workerSettings,
   type BenchPlatform,
+  type CpuPinning,
 } from './support';
 
 const flag = (name: string): string | undefined => {
@@ -44,6 +47,15 @@ const SEARCH_CLIENTS = 4;
 /** Answers collected before the first call, between the calls and after the last. */
 const SEARCHES_PER_PHASE = 300;
 const ADMIN_KEY = 'trb_admin_bench-rollout-key-0123456789';
+/**
+ * `--pin` (or BENCH_PIN=1): the worker on the last CPU alone and everything else on the others, and
+ * the engine alone measured on the worker's CPU, as when workers run on machines of their own.
+ * Without it every process shares every CPU.
+ */
+const PIN: CpuPinning | undefined =
+  process.argv.includes('--pin') || process.env['BENCH_PIN'] === '1'
+    ? { worker: String(availableParallelism() - 1), rest: `0-${Math.max(0, availableParallelism() - 2)}` }
+    : undefined;
 
 interface RolloutView {
   id: string;
@@ -130,7 +142,15 @@ async function main(): Promise<void> {
     // One worker serving both models' queues, live and backfill.
     const worker = workerSettings({ MODELS: `${FROM},${TO}`, WORKER_QUEUES: 'all' });
     // The engine alone with the candidate, before and after the rollout (the machine's speed drifts).
-    const measureEngine = () => engineRun(worker, TO, texts.slice(0, Math.min(ITEMS, 5_000)));
+    const measureEngine = async () => {
+      // Pinned, the engine runs on the worker's CPU (and sizes its sessions to it).
+      if (PIN) pinProcess(process.pid, PIN.worker);
+      try {
+        return await engineRun(worker, TO, texts.slice(0, Math.min(ITEMS, 5_000)));
+      } finally {
+        if (PIN) pinProcess(process.pid, PIN.rest);
+      }
+    };
     const engineRuns = [await measureEngine()];
 
     platform = await startBenchPlatform({
@@ -138,6 +158,7 @@ async function main(): Promise<void> {
       adminKey: ADMIN_KEY,
       env: { MODELS: `${FROM},${TO}` },
       workerEnv: worker,
+      cpus: PIN,
     });
     const { base, key, cpu } = platform;
     const streamOf = async (name: string) =>
@@ -311,6 +332,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({
         items: ITEMS,
+        cpu_pinning: PIN ?? null,
         from: FROM,
         to: TO,
         database: platform.database,

@@ -1,8 +1,8 @@
 // What the platform benches share: the texts they send, the platform as real processes (the API
 // and one worker on real PostgreSQL and Redis), the engine measured alone with a worker's options,
 // HTTP helpers, CPU accounting and freshness (accepted → searchable) at a steady rate.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runMigrations, startEmbeddedPostgres } from '@tributary/db';
@@ -41,6 +41,20 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Pids of every process whose command line matches. */
+function pidsOf(pattern: RegExp): number[] {
+  return readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      return pattern.test(readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' '))
+        ? [Number(entry)]
+        : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** CPU seconds a process's children have used and it has reaped (a PostgreSQL postmaster's ended backends). */
 function reapedChildrenCpuSeconds(pid: number): number {
   try {
@@ -56,17 +70,7 @@ function reapedChildrenCpuSeconds(pid: number): number {
  * with their ended children's: a backend that a connection pool closed meanwhile still counts.
  */
 export function cpuSecondsOf(pattern: RegExp): number {
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (pattern.test(cmd)) total += cpuSeconds(Number(entry)) + reapedChildrenCpuSeconds(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
+  return pidsOf(pattern).reduce((total, pid) => total + cpuSeconds(pid) + reapedChildrenCpuSeconds(pid), 0);
 }
 
 /** Waits (up to 60 s) until the platform's processes use under a tenth of a core over half a second. */
@@ -159,19 +163,54 @@ export async function engineRun(
 
 const PROFILE_DIR = path.join(ROOT, 'tmp', 'profiles');
 
-/** Starts an app; with BENCH_PROFILE=<app> it writes a V8 CPU profile to tmp/profiles when it exits. */
-export function startApp(bench: string, app: 'api' | 'worker', env: NodeJS.ProcessEnv): ChildProcess {
+/**
+ * Which CPUs the parts of the platform may run on (taskset lists, e.g. `1` and `0`): the worker on
+ * its own, everything else (the API, PostgreSQL, Redis, the bench) on the rest, as when workers
+ * run on machines of their own.
+ */
+export interface CpuPinning {
+  worker: string;
+  rest: string;
+}
+
+/** Restricts a running process, every thread of it, to `cpus` (a taskset list); its children inherit it. */
+export function pinProcess(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-cp', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Starts an app (on `cpus` only, when given); with BENCH_PROFILE=<app> it writes a V8 CPU profile
+ * to tmp/profiles when it exits.
+ */
+export function startApp(
+  bench: string,
+  app: 'api' | 'worker',
+  env: NodeJS.ProcessEnv,
+  cpus?: string,
+): ChildProcess {
   const profile = process.env['BENCH_PROFILE'] === app ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   if (profile.length > 0) process.stderr.write(`${bench}: profiling ${app} into ${PROFILE_DIR}\n`);
-  return spawn(
+  const command = [
     process.execPath,
-    [...profile, '-r', '@swc-node/register', path.join(ROOT, 'apps', app, 'src', 'main.ts')],
-    {
-      cwd: ROOT,
-      env: { ...env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+    ...profile,
+    '-r',
+    '@swc-node/register',
+    path.join(ROOT, 'apps', app, 'src', 'main.ts'),
+  ];
+  // taskset execs the app: the child's pid is the app's.
+  const [file, ...args] = cpus ? ['taskset', '-c', cpus, ...command] : command;
+  return spawn(file!, args, {
+    cwd: ROOT,
+    env: { ...env, SWC_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
+    // BENCH_APP_LOGS=<dir>: each app's log (stdout) kept in <dir>/<app>.log.
+    stdio: [
+      'ignore',
+      process.env['BENCH_APP_LOGS']
+        ? openSync(path.join(process.env['BENCH_APP_LOGS'], `${app}.log`), 'a')
+        : 'ignore',
+      'inherit',
+    ],
+  });
 }
 
 /** Sends items through POST /items with a few concurrent clients, retrying on 429/503 as clients should. */
@@ -239,7 +278,9 @@ export async function startBenchPlatform(options: {
   adminKey: string;
   env: NodeJS.ProcessEnv;
   workerEnv: NodeJS.ProcessEnv;
+  cpus?: CpuPinning | undefined;
 }): Promise<BenchPlatform> {
+  const cpus = options.cpus;
   const dir = mkdtempSync(path.join(tmpdir(), `tributary-${options.bench.replace(':', '-')}-`));
   // Enterable by the postgres user, so an embedded PostgreSQL keeps its files here.
   chmodSync(dir, 0o755);
@@ -264,6 +305,11 @@ export async function startBenchPlatform(options: {
     await runMigrations(databaseUrl);
     const redis = await startRedisServer({ dataDir: path.join(dir, 'redis') });
     stops.push(() => redis.stop());
+    if (cpus) {
+      // The postmaster's backends inherit its CPUs.
+      for (const pid of [...pidsOf(/(^|\/)postgres\b/), ...pidsOf(/^\S*redis-server/)])
+        pinProcess(pid, cpus.rest);
+    }
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = {
@@ -280,11 +326,16 @@ export async function startBenchPlatform(options: {
       INGEST_TENANT_ITEMS_BURST: '1000000',
       ...options.env,
     };
-    const apiProcess = startApp(options.bench, 'api', {
-      ...env,
-      INFERENCE_INTRA_OP_THREADS: '1',
-      WORKER_QUEUES: 'maintenance',
-    });
+    const apiProcess = startApp(
+      options.bench,
+      'api',
+      {
+        ...env,
+        INFERENCE_INTRA_OP_THREADS: '1',
+        WORKER_QUEUES: 'maintenance',
+      },
+      cpus?.rest,
+    );
     // A profiled process needs time to write its profile on the way out.
     stops.push(() => stopProcess(apiProcess, 60_000));
     await waitUntil(
@@ -293,7 +344,7 @@ export async function startBenchPlatform(options: {
       120_000,
       200,
     );
-    const worker = startApp(options.bench, 'worker', { ...env, ...options.workerEnv });
+    const worker = startApp(options.bench, 'worker', { ...env, ...options.workerEnv }, cpus?.worker);
     stops.push(() => stopProcess(worker, 60_000));
 
     const tenant = await api(base, 'POST', '/v1/admin/tenants', options.adminKey, {
