@@ -1,4 +1,5 @@
 import { createPgPool } from '@tributary/db';
+import { createQueue, embedQueueName } from '@tributary/queue';
 import { waitUntil } from '@tributary/testing';
 import { call } from './support/app-process';
 import { startLauncherPlatform, type DurabilityPlatform } from './support/durability-platform';
@@ -431,7 +432,14 @@ describe('model rollouts in the default mode (npm run up: the launcher’s Postg
   let p: DurabilityPlatform;
 
   beforeAll(async () => {
-    p = await startLauncherPlatform({ MODELS: `${FROM},${TO}`, ROLLOUT_COMPARE_EVERY_MS: '1000' });
+    p = await startLauncherPlatform({
+      MODELS: `${FROM},${TO}`,
+      ROLLOUT_COMPARE_EVERY_MS: '1000',
+      // Lost dual-writes found within seconds, retired versions' vectors purged as fast.
+      ORPHANED_AFTER_MS: '2000',
+      ORPHAN_SWEEP_EVERY_MS: '1000',
+      ROLLOUT_SWEEP_EVERY_MS: '1000',
+    });
   }, 300_000);
   afterAll(() => p?.close());
 
@@ -486,11 +494,58 @@ describe('model rollouts in the default mode (npm run up: the launcher’s Postg
       250,
     );
 
+    // Items arriving once ready whose dual-write jobs Redis loses (held back, then removed): the
+    // orphan sweep dual-writes them again, so the candidate still holds every item.
+    const candidateQueue = createQueue(
+      embedQueueName(TO),
+      { redisUrl: p.redisUrl, prefix: p.redisPrefix },
+      'rollouts-test',
+    );
+    const candidateVectors = async () =>
+      Number(
+        (
+          await p.query<{ n: string }>(
+            `SELECT count(*) AS n FROM item_vector iv JOIN rollout r ON r.to_version_id = iv.version_id
+             WHERE r.id = $1::uuid`,
+            [id],
+          )
+        )[0]!.n,
+      );
+    try {
+      await candidateQueue.pause();
+      await ingest(
+        p.base,
+        key,
+        streamId,
+        Array.from({ length: 20 }, (_, i) => 3_000 + i),
+      );
+      await drained(p.base, key, streamId, 120_000);
+      // Their dual-write job waits, held back.
+      expect(await candidateQueue.count()).toBeGreaterThan(0);
+      await candidateQueue.obliterate({ force: true });
+      expect(await candidateVectors()).toBe(3_000);
+      await waitUntil(
+        'the lost dual-writes to be made again',
+        async () => (await candidateVectors()) === 3_020,
+        120_000,
+        250,
+      );
+    } finally {
+      await candidateQueue.close();
+    }
+
     const promoted = await call(p.base, 'POST', `${url}/promote`, key);
     expect(promoted.status).toBe(200);
     expect((await search(p.base, key, vector(3))).model).toBe(TO);
     const rolledBack = await call(p.base, 'POST', `${url}/rollback`, key);
     expect(rolledBack.status).toBe(200);
     expect((await search(p.base, key, vector(3))).model).toBe(FROM);
+    // The retired candidate's vectors go after the rollback answered (the rollout sweep).
+    await waitUntil(
+      'the retired version’s vectors to be purged',
+      async () => (await candidateVectors()) === 0,
+      120_000,
+      250,
+    );
   }, 1_200_000);
 });
