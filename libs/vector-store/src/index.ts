@@ -28,7 +28,7 @@ export type { PgVectorStoreOptions, SqlClient } from './pgvector/pg-vector-store
 export { QdrantVectorStore } from './qdrant/qdrant-vector-store';
 export type { QdrantVectorStoreOptions } from './qdrant/qdrant-vector-store';
 export { openSharedVectorStore } from './shared-store';
-export { openVectorWriter } from './vector-writer';
+export { EnsureOnceVectorWriter, openVectorWriter } from './vector-writer';
 export type { VectorWriterDeps } from './vector-writer';
 export { DEFAULT_SEARCH_TUNING, HNSW_ONLY_SEARCH_TUNING, planSearch } from './search-plan';
 export type { SearchPlan, SearchTuning } from './search-plan';

@@ -1,6 +1,6 @@
 import { IndexLogWriter } from './index-log/index-log.writer';
-import type { IndexMetrics, VectorStore } from './vector-store';
-import { MeasuredVectorWriter, openVectorWriter } from './vector-writer';
+import type { IndexMetrics, VectorStore, VectorWriter } from './vector-store';
+import { EnsureOnceVectorWriter, MeasuredVectorWriter, openVectorWriter } from './vector-writer';
 
 function recordingMetrics() {
   const seen: { metric: string; labels: unknown; value?: number }[] = [];
@@ -69,5 +69,47 @@ describe('MeasuredVectorWriter', () => {
     );
     await expect(failing.upsert('c', [point], { acceptedAt: [now] })).rejects.toThrow('down');
     expect(seen).toHaveLength(3);
+  });
+});
+
+describe('EnsureOnceVectorWriter', () => {
+  const inner = () => {
+    const calls: string[] = [];
+    let failNext = false;
+    const writer: VectorWriter = {
+      kind: 'qdrant',
+      ensureCollection: (key) => {
+        calls.push(key);
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('store away'));
+        }
+        return Promise.resolve();
+      },
+      upsert: () => Promise.resolve(),
+      delete: () => Promise.resolve(0),
+      close: () => Promise.resolve(),
+    };
+    return { writer, calls, failOnce: () => (failNext = true) };
+  };
+
+  it('asks the store once per key, concurrent calls included', async () => {
+    const { writer, calls } = inner();
+    const once = new EnsureOnceVectorWriter(writer);
+    await Promise.all([once.ensureCollection('a', 4), once.ensureCollection('a', 4)]);
+    await once.ensureCollection('a', 4);
+    await once.ensureCollection('b', 4);
+    expect(calls).toEqual(['a', 'b']);
+    expect(once.kind).toBe('qdrant');
+  });
+
+  it('asks again after a failure', async () => {
+    const { writer, calls, failOnce } = inner();
+    const once = new EnsureOnceVectorWriter(writer);
+    failOnce();
+    await expect(once.ensureCollection('a', 4)).rejects.toThrow('store away');
+    await once.ensureCollection('a', 4);
+    await once.ensureCollection('a', 4);
+    expect(calls).toEqual(['a', 'a']);
   });
 });

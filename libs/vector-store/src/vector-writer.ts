@@ -51,6 +51,43 @@ export class MeasuredVectorWriter implements VectorWriter {
   }
 }
 
+/**
+ * A writer that creates each collection once per process: `ensureCollection` of a key already
+ * ensured (or being ensured) resolves without a call to the store; one that failed is tried again
+ * next time. For workers, whose every job would otherwise ask again; store keys are never reused
+ * for other dimensions there (a retired version's key stays retired).
+ */
+export class EnsureOnceVectorWriter implements VectorWriter {
+  readonly kind: VectorWriter['kind'];
+  private readonly ensured = new Map<string, Promise<void>>();
+
+  constructor(private readonly writer: VectorWriter) {
+    this.kind = writer.kind;
+  }
+
+  ensureCollection(key: string, dimensions: number): Promise<void> {
+    let ensured = this.ensured.get(key);
+    if (!ensured) {
+      ensured = this.writer.ensureCollection(key, dimensions);
+      this.ensured.set(key, ensured);
+      ensured.catch(() => this.ensured.delete(key));
+    }
+    return ensured;
+  }
+
+  upsert(key: string, points: VectorPoint[], context?: WriteContext): Promise<void> {
+    return this.writer.upsert(key, points, context);
+  }
+
+  delete(key: string, ids: string[], context?: WriteContext): Promise<unknown> {
+    return this.writer.delete(key, ids, context);
+  }
+
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
 /** What a process other than the embedded store's owner writes through. */
 export interface VectorWriterDeps {
   /** PostgreSQL, for VECTOR_STORE=pgvector. */

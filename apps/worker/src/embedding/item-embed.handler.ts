@@ -17,7 +17,7 @@ import {
   type StreamItem,
 } from '@tributary/queue';
 import { type Redis } from '@tributary/redis';
-import { openVectorWriter, type VectorWriter } from '@tributary/vector-store';
+import { EnsureOnceVectorWriter, openVectorWriter, type VectorWriter } from '@tributary/vector-store';
 import { WORKER_REDIS } from '../worker-redis';
 import { ItemEmbedder } from './item-embedder';
 import { MicroBatcher } from './micro-batcher';
@@ -61,12 +61,14 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
       return queue.model;
     });
     this.engine = await this.engines.acquire(models);
-    const writer = (this.writer = openVectorWriter(this.config, {
-      sql: this.prisma.sql,
-      redis: this.redis,
-      versions: this.collections.versions,
-      metrics: this.metrics,
-    }));
+    const writer = (this.writer = new EnsureOnceVectorWriter(
+      openVectorWriter(this.config, {
+        sql: this.prisma.sql,
+        redis: this.redis,
+        versions: this.collections.versions,
+        metrics: this.metrics,
+      }),
+    ));
     queues.forEach((queue, i) => {
       const embedder = new ItemEmbedder(
         models[i]!,

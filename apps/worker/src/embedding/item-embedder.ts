@@ -50,12 +50,13 @@ const VERSION_CACHE_MS = 5_000;
  * embedded store appends them to the index log) into the collection's version of this model, then
  * the items counted embedded. Dual-write items (a job naming a version) go to that version only,
  * uncounted. Idempotent: a retried item writes the same row and point again and is not counted twice.
+ * It asks the writer to ensure each version's collection before every upsert: the worker's writer
+ * (`EnsureOnceVectorWriter`) asks the store once per key.
  */
 export class ItemEmbedder {
   private readonly logger = new Logger('ItemEmbedder');
   private readonly embedder: CachedEmbedder;
   private readonly refs = new Map<string, { ref: VersionRef | undefined; expires: number }>();
-  private readonly ensured = new Set<string>();
   private readonly streamCacheTtlSeconds: number;
 
   constructor(
@@ -133,7 +134,7 @@ export class ItemEmbedder {
       const version = await this.versionOfModel(tenantId, collectionId);
       if (version) {
         const { points, acceptedAt } = pointsOf(group);
-        await this.ensure(version);
+        await this.writer.ensureCollection(version.key, version.dimensions);
         await this.writer.upsert(version.key, points, { acceptedAt });
       } else {
         // The collection no longer has a live version of this model (an item queued before a
@@ -171,7 +172,7 @@ export class ItemEmbedder {
       // Retired meanwhile (a rollback): nothing to write.
       if (!version) continue;
       const pointsOf = writtenPoints(entries);
-      await this.ensure(version);
+      await this.writer.ensureCollection(version.key, version.dimensions);
       await this.vectors.write(
         tenantId,
         versionId,
@@ -182,12 +183,6 @@ export class ItemEmbedder {
         },
       );
     }
-  }
-
-  private async ensure(version: VersionRef): Promise<void> {
-    if (this.ensured.has(version.key)) return;
-    await this.writer.ensureCollection(version.key, version.dimensions);
-    this.ensured.add(version.key);
   }
 
   /**

@@ -18,7 +18,12 @@ import {
   type RolloutBackfillData,
 } from '@tributary/queue';
 import { type Redis } from '@tributary/redis';
-import { itemPayload, openVectorWriter, type VectorWriter } from '@tributary/vector-store';
+import {
+  EnsureOnceVectorWriter,
+  itemPayload,
+  openVectorWriter,
+  type VectorWriter,
+} from '@tributary/vector-store';
 import { BACKFILL_PAGE_SIZE, BACKFILL_PAGES_IN_FLIGHT, WorkerEngine } from '../embedding/worker-engine';
 import { WORKER_REDIS } from '../worker-redis';
 
@@ -68,7 +73,6 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
   private engine: EmbeddingEngine | undefined;
   private embedder: CachedEmbedder | undefined;
   private writer: VectorWriter | undefined;
-  private readonly ensured = new Set<string>();
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -91,12 +95,14 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
       EmbeddingCache.fromConfig(this.redis, { ...this.config, EMBEDDING_CACHE_TTL_SECONDS: 0 }),
       { metrics: this.metrics },
     );
-    this.writer = openVectorWriter(this.config, {
-      sql: this.prisma.sql,
-      redis: this.redis,
-      versions: this.collections.versions,
-      metrics: this.metrics,
-    });
+    this.writer = new EnsureOnceVectorWriter(
+      openVectorWriter(this.config, {
+        sql: this.prisma.sql,
+        redis: this.redis,
+        versions: this.collections.versions,
+        metrics: this.metrics,
+      }),
+    );
   }
 
   async handle(job: Job<RolloutBackfillData>): Promise<{ done: boolean }> {
@@ -212,10 +218,7 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
       );
     }
     const version = rollout.toVersion;
-    if (!this.ensured.has(version.storeKey)) {
-      await this.writer!.ensureCollection(version.storeKey, version.dimensions);
-      this.ensured.add(version.storeKey);
-    }
+    await this.writer!.ensureCollection(version.storeKey, version.dimensions);
     const vectorOf = new Map(ready.map((r) => [`${r.streamId}\u0000${r.itemId}`, r.vector]));
     const last = page[page.length - 1]!;
     const written = await this.vectors.write(
