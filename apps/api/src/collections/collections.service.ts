@@ -143,8 +143,7 @@ export class CollectionsService {
 
   /** A text query embedded with the collection's model, through the one embed path (cache included). */
   private async embedQuery(tenantId: string, model: string, text: string): Promise<Float32Array> {
-    if (!this.engines.engine.model(model))
-      throw new ValidationError(`Model ${model} of this collection is not served here`, []);
+    this.engines.servedModel(model, `Model ${model} of this collection`);
     const { vectors } = await this.embeddings.embed(tenantId, model, 'query', [text]);
     return vectors[0]!;
   }

@@ -48,18 +48,8 @@ export class EmbeddingsService {
    * or time out (503), so a request never waits without bound.
    */
   async create(principal: TenantPrincipal, request: CreateEmbeddings): Promise<EmbeddingsResult> {
-    const engine = this.engines.engine;
     const modelId = request.model ?? principal.tenant.defaultModel;
-    const model = engine.model(modelId);
-    if (!model) {
-      throw new ValidationError(
-        `Model ${modelId} is not served here; available: ${engine
-          .models()
-          .map((m) => m.id)
-          .join(', ')}`,
-        [{ path: 'model', message: `unknown model ${modelId}` }],
-      );
-    }
+    const model = this.engines.servedModel(modelId);
     if (request.dimensions !== undefined && request.dimensions !== model.dimensions) {
       throw new ValidationError(
         `Model ${modelId} produces ${model.dimensions} dimensions and cannot honour dimensions=${request.dimensions}`,
@@ -112,8 +102,7 @@ export class EmbeddingsService {
     inputType: InputType,
     inputs: readonly string[],
   ): Promise<Embedded> {
-    if (!this.engines.engine.model(modelId))
-      throw new ValidationError(`Model ${modelId} is not served here`, []);
+    this.engines.servedModel(modelId);
     let result: EmbedResult;
     try {
       result = await this.embedder.embed({

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { EmbeddingEngine, engineOptionsFromConfig } from '@tributary/inference';
+import { ValidationError } from '@tributary/contracts';
+import { EmbeddingEngine, engineOptionsFromConfig, type ModelInfo } from '@tributary/inference';
 import { MetricsService } from '../metrics/metrics.service';
 
 /**
@@ -29,6 +30,22 @@ export class EngineService implements OnModuleInit, OnApplicationShutdown {
   get engine(): EmbeddingEngine {
     if (!this.current) throw new Error('the embedding engine is not started');
     return this.current;
+  }
+
+  /**
+   * The version `id` as this process serves it; a 422 naming the served ones otherwise (the one
+   * wording of that refusal: streams, embeddings, search and rollouts alike).
+   */
+  servedModel(id: string, what = `Model ${id}`): ModelInfo {
+    const engine = this.engine;
+    const model = engine.model(id);
+    if (!model) {
+      const available = engine.models().map((m) => m.id);
+      throw new ValidationError(`${what} is not served here; available: ${available.join(', ')}`, [
+        { path: 'model', message: `unknown model ${id}` },
+      ]);
+    }
+    return model;
   }
 
   get ready(): boolean {

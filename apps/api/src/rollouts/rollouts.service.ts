@@ -54,13 +54,8 @@ export class RolloutsService {
 
   async create(tenantId: string, name: string, input: CreateRollout, actor: Actor, fleetId?: string) {
     const collection = await this.collections.byName(tenantId, name);
-    const served = this.engines.engine.model(input.model);
-    if (!served || !this.config.MODELS.includes(input.model)) {
-      throw new ValidationError(
-        `Model ${input.model} is not served here; available: ${this.config.MODELS.join(', ')}`,
-        [{ path: 'model', message: `unknown model ${input.model}` }],
-      );
-    }
+    // The API's engine serves exactly MODELS, the versions the workers embed with.
+    const served = this.engines.servedModel(input.model);
     const rollout = await this.rollouts.create({
       tenantId,
       collectionId: collection.id,

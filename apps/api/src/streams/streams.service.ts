@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import { ValidationError, type CreateStream, type StreamView } from '@tributary/contracts';
+import type { CreateStream, StreamView } from '@tributary/contracts';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EngineService } from '../embeddings/engine.service';
 import { servingPointsVersion, StreamRepository, type StreamWithCollection } from '@tributary/db';
@@ -41,16 +41,7 @@ export class StreamsService {
 
   async create(principal: TenantPrincipal, input: CreateStream) {
     const model = input.model ?? principal.tenant.defaultModel;
-    const served = this.engines.engine.model(model);
-    if (!served) {
-      throw new ValidationError(
-        `Model ${model} is not served here; available: ${this.engines.engine
-          .models()
-          .map((m) => m.id)
-          .join(', ')}`,
-        [{ path: 'model', message: `unknown model ${model}` }],
-      );
-    }
+    const served = this.engines.servedModel(model);
     const collection = input.collection ?? input.name;
     const webhookSecret = newWebhookSecret();
     const stream = await this.streams.create(principal.tenant.id, {
