@@ -8,37 +8,25 @@ import {
 } from '@tributary/db';
 import { InferenceDeadlineError, type EmbeddingEngine } from '@tributary/inference';
 import type { Metrics } from '@tributary/observability';
-import { itemPayload, type VectorPoint, type VectorWriter } from '@tributary/vector-store';
+import type { VectorWriter } from '@tributary/vector-store';
 import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
 import { type Redis } from '@tributary/redis';
 import { UnrecoverableError, type StreamItem } from '@tributary/queue';
 import { ItemFailure } from './item-failure';
+import { writtenPoints, type ComputedVector } from './written-points';
 
 interface VersionRef {
   key: string;
   dimensions: number;
 }
 
-/**
- * The points of written items, from the embedded entries they were written for: each item's
- * vector, its payload, and when the API accepted it (freshness is measured from it).
- */
-function writtenPoints(
-  entries: { job: StreamItem; vector: Float32Array }[],
-): (written: WrittenItem[]) => { points: VectorPoint[]; acceptedAt: number[] } {
-  const byItem = new Map(entries.map((e) => [`${e.job.streamId}\u0000${e.job.itemId}`, e]));
-  return (written) => {
-    const of = written.map((item) => byItem.get(`${item.streamId}\u0000${item.itemId}`)!);
-    return {
-      points: written.map((item, i) => ({
-        id: item.itemId,
-        vector: of[i]!.vector,
-        payload: itemPayload(item),
-      })),
-      acceptedAt: of.map((e) => e.job.acceptedAt),
-    };
-  };
-}
+/** An embedded job item as the vector computed for it. */
+const computedVector = ({ job, vector }: { job: StreamItem; vector: Float32Array }): ComputedVector => ({
+  streamId: job.streamId,
+  itemId: job.itemId,
+  vector,
+  acceptedAt: job.acceptedAt,
+});
 
 /** How long a worker trusts what it read of a collection's versions. */
 const VERSION_CACHE_MS = 5_000;
@@ -117,7 +105,7 @@ export class ItemEmbedder {
       })),
       this.model,
     );
-    const pointsOf = writtenPoints(ready);
+    const pointsOf = writtenPoints(ready.map(computedVector));
     // A stream's jobs all name the same tenant and collection.
     const streamOf = new Map(ready.map(({ job }) => [job.streamId, job]));
 
@@ -171,17 +159,13 @@ export class ItemEmbedder {
       const version = await this.versionById(tenantId, versionId);
       // Retired meanwhile (a rollback): nothing to write.
       if (!version) continue;
-      const pointsOf = writtenPoints(entries);
+      const computed = entries.map(computedVector);
+      const pointsOf = writtenPoints(computed);
       await this.writer.ensureCollection(version.key, version.dimensions);
-      await this.vectors.write(
-        tenantId,
-        versionId,
-        entries.map(({ job, vector }) => ({ streamId: job.streamId, itemId: job.itemId, vector })),
-        (written, versions) => {
-          const { points, acceptedAt } = pointsOf(written);
-          return this.writer.upsert(version.key, points, { versions, acceptedAt });
-        },
-      );
+      await this.vectors.write(tenantId, versionId, computed, (written, versions) => {
+        const { points, acceptedAt } = pointsOf(written);
+        return this.writer.upsert(version.key, points, { versions, acceptedAt });
+      });
     }
   }
 

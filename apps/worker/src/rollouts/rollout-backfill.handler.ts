@@ -18,13 +18,9 @@ import {
   type RolloutBackfillData,
 } from '@tributary/queue';
 import { type Redis } from '@tributary/redis';
-import {
-  EnsureOnceVectorWriter,
-  itemPayload,
-  openVectorWriter,
-  type VectorWriter,
-} from '@tributary/vector-store';
+import { EnsureOnceVectorWriter, openVectorWriter, type VectorWriter } from '@tributary/vector-store';
 import { BACKFILL_PAGE_SIZE, BACKFILL_PAGES_IN_FLIGHT, WorkerEngine } from '../embedding/worker-engine';
+import { writtenPoints } from '../embedding/written-points';
 import { WORKER_REDIS } from '../worker-redis';
 
 /** How long one delivery of the job works before it hands over to the next (re-adding itself). */
@@ -63,8 +59,8 @@ interface EmbeddedPage {
  * background sessions (threads at the lowest CPU priority, so live inference takes the cores first),
  * before each page the backfill waits (a little) while the models' embedding queues have items
  * waiting (its writes and indexing then stay out of their way too), and it runs one job at a time
- * per worker on a queue of its own. A job works for a few seconds, then re-adds itself; when the catch-up finds
- * nothing left the rollout becomes ready.
+ * per worker on a queue of its own. A job works for a few seconds, then re-adds itself; when the
+ * catch-up finds nothing left the rollout becomes ready.
  */
 @Injectable()
 export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
@@ -219,22 +215,14 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
     }
     const version = rollout.toVersion;
     await this.writer!.ensureCollection(version.storeKey, version.dimensions);
-    const vectorOf = new Map(ready.map((r) => [`${r.streamId}\u0000${r.itemId}`, r.vector]));
+    const computed = ready.map(({ streamId, itemId, vector }) => ({ streamId, itemId, vector }));
+    const pointsOf = writtenPoints(computed);
     const last = page[page.length - 1]!;
     const written = await this.vectors.write(
       rollout.tenantId,
       version.id,
-      ready.map(({ streamId, itemId, vector }) => ({ streamId, itemId, vector })),
-      (written, versions) =>
-        this.writer!.upsert(
-          version.storeKey,
-          written.map((item) => ({
-            id: item.itemId,
-            vector: vectorOf.get(`${item.streamId}\u0000${item.itemId}`)!,
-            payload: itemPayload(item),
-          })),
-          { versions },
-        ),
+      computed,
+      (written, versions) => this.writer!.upsert(version.storeKey, pointsOf(written).points, { versions }),
       // Counted as written: an item deleted since the page was read, or one the candidate cannot
       // embed, is not in the candidate (the total becomes what was written when the backfill ends).
       async (tx, written) => {
