@@ -11,8 +11,8 @@ const PURGE_MS = 10_000;
  * `RolloutSweep` (scheduled): retires the previous versions of promotions whose retention
  * (`ROLLOUT_RETAIN_PREVIOUS_HOURS`) ended (the API removes their indexes), deletes the vectors of
  * retired versions, and puts a backfill whose job was lost (Redis lost it; its cursor has not
- * moved for ORPHANED_AFTER_MS) on its queue again. A backfill still running is not disturbed: a second
- * delivery finds the cursor moved and stops.
+ * moved for ORPHANED_AFTER_MS) on its queue again. A backfill still running is not disturbed: a
+ * second delivery finds the cursor moved and stops.
  */
 @Injectable()
 export class RolloutSweepHandler implements JobHandler<'RolloutSweep'> {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { promotableRolloutStates } from '@tributary/contracts';
 import type { SqlClient } from '../sql-client';
 import type { CollectionVersions } from './collection.repository';
 import type { WrittenItem } from './item-embedding.repository';
@@ -112,7 +113,7 @@ export class ItemVectorRepository extends SqlRepository {
          FROM rollout r
          JOIN collection_version v ON v.id IN (r.from_version_id, r.to_version_id) AND v.retired_at IS NULL
          WHERE r.backfill_finished_at IS NOT NULL
-           AND (r.state IN ('ready', 'canary', 'shadow') OR (r.state = 'promoted' AND r.retain_until > now()))
+           AND (r.state::text = ANY($4::text[]) OR (r.state = 'promoted' AND r.retain_until > now()))
          ORDER BY v.id, r.backfill_finished_at
        )
        SELECT c.tenant_id AS "tenantId", i.stream_id AS "streamId", c.collection_id AS "collectionId",
@@ -125,7 +126,7 @@ export class ItemVectorRepository extends SqlRepository {
          AND NOT EXISTS (SELECT 1 FROM item_vector iv
            WHERE iv.version_id = c.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id)
        ORDER BY c.id, i.stream_id, i.id LIMIT $2`,
-      [olderThanMs, limit, VERSION_GAP_MARGIN_MS],
+      [olderThanMs, limit, VERSION_GAP_MARGIN_MS, [...promotableRolloutStates]],
     );
   }
 

@@ -319,10 +319,6 @@ export class RolloutRepository extends SqlRepository {
   }
 
   /**
-   * Retires the previous versions of promotions whose retention ended (system-scoped: the
-   * scheduler's sweep); returns their store keys, whose indexes are to be removed.
-   */
-  /**
    * Deletes up to `limit` vectors of retired versions (system-scoped, for the rollout sweep, which
    * calls it until it returns less than `limit`); returns how many went.
    */
@@ -336,6 +332,10 @@ export class RolloutRepository extends SqlRepository {
     );
   }
 
+  /**
+   * Retires the previous versions of promotions whose retention ended (system-scoped: the
+   * scheduler's sweep); returns their store keys, whose indexes are to be removed.
+   */
   async retireExpired(now = new Date()): Promise<string[]> {
     return this.prisma.$transaction(async (tx) => {
       const due = await tx.rollout.findMany({
