@@ -12,6 +12,7 @@ import { waitUntil } from '@tributary/testing';
 import { runLatencyClient } from './latency';
 import {
   api,
+  cpuUsed,
   engineRun,
   freshness,
   ingest,
@@ -146,15 +147,13 @@ async function main(): Promise<void> {
     const pipelineSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const pipelineRate = (ITEMS / pipelineSeconds) * 60;
     const cpuAfter = cpu();
-    const cpuUsed = Object.entries(cpuAfter).map(
-      ([name, seconds]) => [name, seconds - cpuBefore[name as keyof typeof cpuBefore]] as const,
-    );
+    const used = Object.entries(cpuUsed(cpuAfter, cpuBefore));
     const cpuShare = Object.fromEntries(
-      cpuUsed.map(([name, seconds]) => [name, Number((seconds / pipelineSeconds).toFixed(2))]),
+      used.map(([name, seconds]) => [name, Number((seconds / pipelineSeconds).toFixed(2))]),
     );
     // CPU per item is steadier than rates on a shared machine: where the pipeline's time goes.
     const cpuMsPerItem = Object.fromEntries(
-      cpuUsed.map(([name, seconds]) => [name, Number(((seconds * 1000) / ITEMS).toFixed(3))]),
+      used.map(([name, seconds]) => [name, Number(((seconds * 1000) / ITEMS).toFixed(3))]),
     );
     // The second engine run waits until the platform is idle (the API's last index save, the
     // database's writes), so that it is measured alone, as the first one was.

@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { waitUntil } from '@tributary/testing';
 import {
   api,
+  cpuUsed,
   engineRun,
   freshness,
   ingest,
@@ -27,6 +28,7 @@ import {
   workerSettings,
   type BenchPlatform,
   type CpuPinning,
+  type CpuSample,
 } from './support';
 
 const flag = (name: string): string | undefined => {
@@ -231,7 +233,7 @@ async function main(): Promise<void> {
     if (created.status !== 201) throw new Error(`the rollout answered ${created.status}`);
     const rolloutUrl = `/v1/collections/docs/rollouts/${(created.body as RolloutView).id}`;
     let rollout = created.body as RolloutView;
-    const samples: { at: number; done: number; cpu: ReturnType<typeof cpu> }[] = [];
+    const samples: { at: number; done: number; cpu: CpuSample }[] = [];
     const watcher = (async () => {
       while (rollout.state === 'backfilling') {
         await new Promise((r) => setTimeout(r, 250));
@@ -268,11 +270,11 @@ async function main(): Promise<void> {
       afterFresh && last.at - afterFresh.at > 5_000
         ? ((last.done - afterFresh.done) / (last.at - afterFresh.at)) * 60_000
         : null;
-    const perItem = (after: ReturnType<typeof cpu>, before: ReturnType<typeof cpu>, items: number) =>
+    const perItem = (after: CpuSample, before: CpuSample, items: number) =>
       Object.fromEntries(
-        Object.entries(after).map(([name, seconds]) => [
+        Object.entries(cpuUsed(after, before)).map(([name, seconds]) => [
           name,
-          round(((seconds - before[name as keyof typeof before]) * 1000) / items, 3),
+          round((seconds * 1000) / items, 3),
         ]),
       );
     // Where the CPU went once the live items stopped: what the backfill costs beyond the engine.

@@ -73,6 +73,13 @@ export function cpuSecondsOf(pattern: RegExp): number {
   return pidsOf(pattern).reduce((total, pid) => total + cpuSeconds(pid) + reapedChildrenCpuSeconds(pid), 0);
 }
 
+/** CPU seconds each part of the platform (and the bench) used between two samples of `BenchPlatform.cpu`. */
+export function cpuUsed(after: CpuSample, before: CpuSample): CpuSample {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, seconds]) => [name, seconds - before[name as keyof CpuSample]]),
+  ) as CpuSample;
+}
+
 /** Waits (up to 60 s) until the platform's processes use under a tenth of a core over half a second. */
 export async function waitForQuiet(cpu: () => Record<string, number>): Promise<void> {
   const busy = (sample: Record<string, number>) =>
@@ -254,6 +261,9 @@ export async function prepareModels(): Promise<void> {
   });
 }
 
+/** CPU seconds used so far by each part of the platform and by the bench. */
+export type CpuSample = Record<'api' | 'worker' | 'postgres' | 'redis' | 'bench', number>;
+
 export interface BenchPlatform {
   base: string;
   key: string;
@@ -264,7 +274,7 @@ export interface BenchPlatform {
   apiProcess: ChildProcess;
   worker: ChildProcess;
   /** CPU seconds used so far by each part of the platform (and by the bench itself). */
-  cpu: () => Record<'api' | 'worker' | 'postgres' | 'redis' | 'bench', number>;
+  cpu: () => CpuSample;
   close: () => Promise<void>;
 }
 
