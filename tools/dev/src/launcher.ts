@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '@tributary/config';
 import { runMigrations, SecretBox, startEmbeddedPostgres, type EmbeddedPostgres } from '@tributary/db';
@@ -77,8 +77,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     const apps = supervisor?.pids() ?? {};
     stateWritten = true;
+    // Written aside and renamed over: a reader never sees a file cut short mid-write (a test read
+    // an empty launcher.json while a redis-server restart was being published).
     writeFileSync(
-      stateFile,
+      `${stateFile}.tmp`,
       JSON.stringify(
         {
           launcher: process.pid,
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
+    renameSync(`${stateFile}.tmp`, stateFile);
     const stages: GuardStage[] = [
       { name: Object.keys(apps).join(', ') || 'apps', pids: Object.values(apps), graceMs: APP_GRACE_MS },
       { name: 'redis-server', pids: redis ? [redis.current.pid] : [], graceMs: SERVICE_GRACE_MS },
