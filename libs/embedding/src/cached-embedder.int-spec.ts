@@ -68,15 +68,15 @@ describe('CachedEmbedder (real engine with use-lite@1, real Redis)', () => {
    * a value it throws on (no string makes today's tokenizers throw), so the engine's own isolation
    * of a bad text is what the embedder sees.
    */
-  function countingEngine(): EmbedEngine & { tokenizeCalls: number } {
+  function countingEngine(on: EmbeddingEngine = engine): EmbedEngine & { tokenizeCalls: number } {
     const wrapped = {
       tokenizeCalls: 0,
-      model: (id: string) => engine.model(id),
-      embedRows: (...args: Parameters<EmbeddingEngine['embedRows']>) => engine.embedRows(...args),
+      model: (id: string) => on.model(id),
+      embedRows: (...args: Parameters<EmbeddingEngine['embedRows']>) => on.embedRows(...args),
       tokenizeEach(id: string, texts: readonly string[], inputType?: InputType) {
         wrapped.tokenizeCalls++;
         const bad = Symbol('not text') as unknown as string;
-        return engine.tokenizeEach(
+        return on.tokenizeEach(
           id,
           texts.map((t) => (t === UNTOKENIZABLE ? bad : t)),
           inputType,
@@ -173,6 +173,57 @@ describe('CachedEmbedder (real engine with use-lite@1, real Redis)', () => {
     // A cached input still reports its truncation.
     expect(again.truncated).toEqual([3]);
   });
+
+  it('tokenizes background inputs a slice at a time, letting the event loop run, with the same results', async () => {
+    const texts = Array.from({ length: 40 }, (_, i) =>
+      i === 2 ? '   ' : i === 20 ? UNTOKENIZABLE : i === 35 ? long : `background text number ${i}`,
+    );
+    const request = {
+      model: MODEL,
+      inputType: 'passage' as const,
+      deadline: Date.now() + 30_000,
+      cacheTtlSeconds: 0,
+    };
+    // An engine whose queue takes the 40 rows (this file's holds 8).
+    const roomy = await EmbeddingEngine.start({
+      manifestsDir: path.join(root, 'models'),
+      modelsDataDir: path.join(root, '.data', 'models'),
+      models: [MODEL],
+    });
+    try {
+      const liveEngine = countingEngine(roomy);
+      const live = await new CachedEmbedder(liveEngine, new EmbeddingCache(redis, options)).embed({
+        ...request,
+        inputs: inputsOf(texts),
+      });
+      const counted = countingEngine(roomy);
+      const pending = new CachedEmbedder(counted, new EmbeddingCache(redis, options)).embed({
+        ...request,
+        inputs: inputsOf(texts),
+        priority: 'background',
+      });
+      // A turn of the event loop taken while the embedder tokenizes: not every slice is done by then.
+      const seenAtTurn = await new Promise<number>((resolve) =>
+        setImmediate(() => resolve(counted.tokenizeCalls)),
+      );
+      const background = await pending;
+
+      expect(liveEngine.tokenizeCalls).toBe(1);
+      // 39 texts to tokenize (one is blank), 16 at a time.
+      expect(counted.tokenizeCalls).toBe(3);
+      expect(seenAtTurn).toBeLessThan(3);
+      expect(background.errors.map((e) => e?.reason)).toEqual(live.errors.map((e) => e?.reason));
+      expect(background.errors[20]?.reason).toBe('untokenizable');
+      expect(background.truncated).toEqual([35]);
+      expect(background.truncated).toEqual(live.truncated);
+      expect(background.tokens).toBe(live.tokens);
+      background.vectors.forEach((v, i) =>
+        v ? expect(maxDiff(v, live.vectors[i]!)).toBeLessThan(1e-6) : expect(live.vectors[i]).toBeUndefined(),
+      );
+    } finally {
+      await roomy.close();
+    }
+  }, 60_000);
 
   it('computes when the cache cannot be read, and answers even though it cannot be written', async () => {
     const metrics = new Metrics('spec');

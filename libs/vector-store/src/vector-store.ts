@@ -46,6 +46,12 @@ export interface WriteContext {
    * transaction that must commit together with the write); other stores ignore it.
    */
   versions?: CollectionVersions;
+  /**
+   * Nobody waits to search this write (a rollout's backfill page): the index log marks it, and the
+   * API applies it after writes to other collections read with it, so live items do not queue
+   * behind a backfill. Other stores ignore it.
+   */
+  background?: boolean;
 }
 
 /**

@@ -203,6 +203,9 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
       expectEqualToPostgres,
       rebuilds,
       collections,
+      vectors,
+      redis,
+      logKey,
     };
   }
 
@@ -289,6 +292,44 @@ describe('IndexLogConsumer (real PostgreSQL and Redis)', () => {
     await t.publish(c, async (v) => t.append((await t.embed(c, ids('c', 10)))(v)));
 
     await t.expectEqualToPostgres(c);
+    expect(await t.rebuilds()).toEqual([]);
+  }, 60_000);
+
+  it('applies a live entry read behind background ones first, each collection still in version order', async () => {
+    const t = await startVectorStore({ INDEX_LOG_CHECK_EVERY_MS: '600000' });
+    const [backfilled, live] = [await t.collection('backfilled'), await t.collection('live')];
+    // Both collections exist and the start-up check is behind us.
+    await t.publish(backfilled, async (v) => t.append((await t.embed(backfilled, ids('w', 5)))(v)));
+    await t.publish(live, async (v) => t.append((await t.embed(live, ids('w', 5)))(v)));
+    await t.expectEqualToPostgres(backfilled);
+    await t.expectEqualToPostgres(live);
+
+    // Six backfill pages, then a live write to the same collection (a dual-write) and one to
+    // another, committed in turn and appended in one MULTI: the consumer reads them in one go.
+    const entries: Buffer[][] = [];
+    const collect = (c: typeof live, op: (version: string) => IndexOp, background: boolean) =>
+      t.publish(c, async (v) => {
+        entries.push(await t.fieldsOf({ ...op(v), ...(background ? { background: true as const } : {}) }));
+      });
+    for (let page = 0; page < 6; page++)
+      await collect(backfilled, await t.embed(backfilled, ids(`p${page}-`, 100)), true);
+    await collect(backfilled, await t.embed(backfilled, ids('dual', 5)), false);
+    await collect(live, await t.embed(live, ids('fresh', 5)), false);
+    const applied = jest.spyOn(
+      t.vectors.store as unknown as { setVersion(key: string, v: string): void },
+      'setVersion',
+    );
+    const multi = t.redis.multi();
+    for (const fields of entries) multi.xadd(t.logKey, '*', ...fields);
+    await multi.exec();
+
+    await t.expectEqualToPostgres(backfilled);
+    await t.expectEqualToPostgres(live);
+    const order = applied.mock.calls.map(
+      ([key, version]) => `${key === live.key ? 'live' : 'backfilled'}@${version}`,
+    );
+    // The live collection's write first, though read last; the backfilled one's seven in order.
+    expect(order).toEqual(['live@2', ...[2, 3, 4, 5, 6, 7, 8].map((v) => `backfilled@${v}`)]);
     expect(await t.rebuilds()).toEqual([]);
   }, 60_000);
 });

@@ -222,7 +222,8 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
       rollout.tenantId,
       version.id,
       computed,
-      (written, versions) => this.writer!.upsert(version.storeKey, pointsOf(written).points, { versions }),
+      (written, versions) =>
+        this.writer!.upsert(version.storeKey, pointsOf(written).points, { versions, background: true }),
       // Counted as written: an item deleted since the page was read, or one the candidate cannot
       // embed, is not in the candidate (the total becomes what was written when the backfill ends).
       async (tx, written) => {

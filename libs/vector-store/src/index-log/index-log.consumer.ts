@@ -60,6 +60,9 @@ interface PendingCheck {
 
 /** Entries of one collection held in memory while it is rebuilt (upserts carry up to 2 KB a point). */
 const MAX_HELD_BYTES = 64 * 1024 * 1024;
+/** Background entries read ahead of live ones at most, by count and by size (a backfill page is ~0.3 MB). */
+const MAX_DEFERRED_ENTRIES = 64;
+const MAX_DEFERRED_BYTES = 32 * 1024 * 1024;
 /** After noticing a trim, when PostgreSQL's versions are compared again (see noticeTrim). */
 const TRIM_RECHECK_MS = 1_000;
 
@@ -89,6 +92,11 @@ const errorMessage = (err: unknown): string => (err instanceof Error ? err.messa
  * others keep applying. A collection whose last entries went missing with nothing after them is
  * found by comparing versions with PostgreSQL every `INDEX_LOG_CHECK_EVERY_MS`, at start, and when
  * the log no longer holds the entry read last (trimmed past this consumer).
+ *
+ * Live entries go first: a background entry (a rollout's backfill page, which nobody waits to
+ * search) is held back while entries after it are read and applied, then applied one at a time with
+ * a look for newer live entries in between. Only the order across collections changes: a
+ * collection's entries after a held one are held behind it (its versions apply in order).
  */
 export class IndexLogConsumer {
   private readonly logger: IndexLogLogger;
@@ -97,7 +105,16 @@ export class IndexLogConsumer {
   private readonly store: EmbeddedStore;
   private readonly metrics: IndexMetrics;
   private readonly logKey: string;
+  /** Every entry up to this one has been handled (a check compares it with where the log ended). */
   private position: string;
+  /** The last entry read (XREAD goes on after it); past `position` while background entries wait. */
+  private readPosition: string;
+  /** Background entries read and not yet handled, in log order, each with the entry read before it. */
+  private readonly deferred: { id: string; fields: Buffer[]; after: string; key: string; bytes: number }[] =
+    [];
+  /** Per collection, how many of its entries wait in `deferred` (its later ones join them). */
+  private readonly deferredKeys = new Map<string, number>();
+  private deferredBytes = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   /** The version each collection seen since start reflects (also for collections not in the store yet). */
@@ -119,6 +136,7 @@ export class IndexLogConsumer {
       position: this.position,
       checkEveryMs: this.checkEveryMs,
     } = options);
+    this.readPosition = this.position;
     this.redis = createRedis(options.redisUrl, 'worker', 'api:index-log');
   }
 
@@ -140,19 +158,29 @@ export class IndexLogConsumer {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let batch: [Buffer, [Buffer, Buffer[]][]][] | null;
+      let batch: [Buffer, [Buffer, Buffer[]][]][] | null = null;
+      const waiting = this.deferred.length > 0;
       try {
         await this.advanceCheck();
-        // Buffers: an upsert's vectors are a binary field.
-        batch = await this.redis.xreadBuffer(
-          'COUNT',
-          200,
-          'BLOCK',
-          1000,
-          'STREAMS',
-          this.logKey,
-          this.position,
-        );
+        // With background entries waiting, a look for newer entries that does not block (live ones
+        // go first), unless enough are held already.
+        if (
+          !waiting ||
+          (this.deferred.length < MAX_DEFERRED_ENTRIES && this.deferredBytes < MAX_DEFERRED_BYTES)
+        ) {
+          // Buffers: an upsert's vectors are a binary field.
+          batch = waiting
+            ? await this.redis.xreadBuffer('COUNT', 200, 'STREAMS', this.logKey, this.readPosition)
+            : await this.redis.xreadBuffer(
+                'COUNT',
+                200,
+                'BLOCK',
+                1000,
+                'STREAMS',
+                this.logKey,
+                this.readPosition,
+              );
+        }
       } catch (err) {
         if (!this.running) return;
         this.logger.warn(`reading the index log failed: ${errorMessage(err)}; retrying`);
@@ -163,11 +191,32 @@ export class IndexLogConsumer {
       if (entries.length > 0) await this.noticeTrim(entries[0]![0].toString());
       for (const [rawId, fields] of entries) {
         const id = rawId.toString();
-        await this.handle(id, fields);
-        this.position = id;
+        const header = indexOpHeader(fields);
+        if (header && (header.background || this.deferredKeys.has(header.key))) {
+          // Its collection's later entries wait behind it (each collection's entries apply in order).
+          const bytes = fields.reduce((sum, f) => sum + f.length, 0);
+          this.deferred.push({ id, fields, after: this.readPosition, key: header.key, bytes });
+          this.deferredKeys.set(header.key, (this.deferredKeys.get(header.key) ?? 0) + 1);
+          this.deferredBytes += bytes;
+        } else {
+          await this.handle(id, fields);
+        }
+        this.readPosition = id;
+        if (this.deferred.length === 0) this.position = id;
+      }
+      // One background entry, then a look for live ones again.
+      const next = this.deferred.shift();
+      if (next) {
+        const left = this.deferredKeys.get(next.key)! - 1;
+        if (left > 0) this.deferredKeys.set(next.key, left);
+        else this.deferredKeys.delete(next.key);
+        this.deferredBytes -= next.bytes;
+        await this.handle(next.id, next.fields);
+        this.position = this.deferred[0]?.after ?? this.readPosition;
       }
       // Nothing after the position: every entry up to the check's end has been read.
-      if (entries.length === 0 && this.check?.until !== undefined) this.evaluateCheck();
+      if (entries.length === 0 && this.deferred.length === 0 && this.check?.until !== undefined)
+        this.evaluateCheck();
     }
   }
 
@@ -177,11 +226,11 @@ export class IndexLogConsumer {
    */
   private async noticeTrim(firstRead: string): Promise<void> {
     // Started on an empty log: nothing was read before, so nothing before the first entry to miss.
-    if (this.position === '0') return;
+    if (this.readPosition === '0') return;
     try {
       const [first] = (await this.redis.eval(LOG_BOUNDS, 1, this.logKey)) as [string, string];
       if (first && compareStreamIds(first, firstRead) >= 0) {
-        const why = `the index log no longer holds entry ${this.position}, read last`;
+        const why = `the index log no longer holds entry ${this.readPosition}, read last`;
         this.requestCheck(why);
         // A lost entry's version may commit a moment after this check reads PostgreSQL (a writer
         // appends before it commits): a second check shortly after finds what the first could not.

@@ -43,8 +43,8 @@ describe('index log (real Redis)', () => {
     const read = await redis.xreadBuffer('COUNT', 10, 'STREAMS', logKey, '0');
     const ops = read![0]![1].map(([, fields]) => decodeIndexOp(fields));
     expect(read![0]![1].map(([, fields]) => indexOpHeader(fields))).toEqual([
-      { key: 'c1', version: 1n },
-      { key: 'c1', version: 2n },
+      { key: 'c1', version: 1n, background: false },
+      { key: 'c1', version: 2n, background: false },
     ]);
     expect(ops[1]).toEqual({ op: 'delete', key: 'c1', version: '2', ids: ['p1'] });
     expect(ops[0]).toMatchObject({
@@ -62,6 +62,33 @@ describe('index log (real Redis)', () => {
         Buffer.from(points[i]!.vector.buffer),
       );
     });
+  });
+
+  it('marks a background entry, read back from its header and its decoded operation', async () => {
+    const key = `${logKey}:background`;
+    const point = { id: 'p0', vector: new Float32Array(4).fill(0.5), payload: {} };
+    const up = {
+      op: 'upsert' as const,
+      key: 'c2',
+      version: '7',
+      dimensions: 4,
+      points: [point],
+      acceptedAt: [0],
+    };
+    await appendIndexOp(redis, key, { ...up, background: true }, HOUR);
+    await appendIndexOp(
+      redis,
+      key,
+      { op: 'delete', key: 'c2', version: '8', ids: ['p0'], background: true },
+      HOUR,
+    );
+    await appendIndexOp(redis, key, { ...up, version: '9' }, HOUR);
+    const read = (await redis.xreadBuffer('COUNT', 10, 'STREAMS', key, '0'))![0]![1];
+    expect(read.map(([, fields]) => indexOpHeader(fields)?.background)).toEqual([true, true, false]);
+    const ops = read.map(([, fields]) => decodeIndexOp(fields));
+    expect(ops.map((op) => op.background)).toEqual([true, true, undefined]);
+    expect(ops[1]).toEqual({ op: 'delete', key: 'c2', version: '8', ids: ['p0'], background: true });
+    await redis.del(key);
   });
 
   it('refuses a point whose vector has other dimensions', async () => {

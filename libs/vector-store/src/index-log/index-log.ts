@@ -10,8 +10,11 @@ export interface IndexPoint {
   payload: IndexPayload;
 }
 
-/** One entry of the index log: every point change of one collection at one version. */
-export type IndexOp =
+/**
+ * One entry of the index log: every point change of one collection at one version. `background`
+ * marks a write nobody waits to search (see {@link IndexLogConsumer}); absent on live writes.
+ */
+export type IndexOp = (
   | {
       op: 'upsert';
       key: string;
@@ -20,7 +23,8 @@ export type IndexOp =
       points: IndexPoint[];
       acceptedAt: number[];
     }
-  | { op: 'delete'; key: string; version: string; ids: string[] };
+  | { op: 'delete'; key: string; version: string; ids: string[] }
+) & { background?: true };
 
 const TEXT = '_text';
 const STREAM = '_stream';
@@ -77,6 +81,7 @@ export async function appendIndexOp(
   if (!Number.isInteger(retentionMs) || retentionMs <= 0)
     throw new Error(`the index log retention must be a positive number of ms, not ${retentionMs}`);
   const fields: (string | Buffer)[] = ['op', op.op, 'k', op.key, 'v', op.version];
+  if (op.background) fields.push('p', 'b');
   if (op.op === 'upsert') {
     const vectors = Buffer.allocUnsafe(op.points.length * op.dimensions * 4);
     op.points.forEach((p, i) => {
@@ -107,19 +112,24 @@ export async function appendIndexOp(
 }
 
 /**
- * The collection and version of a log entry, read without decoding its body (so that an entry whose
- * body cannot be decoded is still known by what it was for); undefined when even those are unreadable.
+ * The collection, version and priority of a log entry, read without decoding its body (so that an
+ * entry whose body cannot be decoded is still known by what it was for); undefined when even the
+ * collection and version are unreadable.
  */
-export function indexOpHeader(fields: (string | Buffer)[]): { key: string; version: bigint } | undefined {
+export function indexOpHeader(
+  fields: (string | Buffer)[],
+): { key: string; version: bigint; background: boolean } | undefined {
   let key: string | undefined;
   let version: string | undefined;
+  let background = false;
   for (let at = 0; at + 1 < fields.length; at += 2) {
     const name = fields[at]!.toString();
     if (name === 'k') key = fields[at + 1]!.toString();
     else if (name === 'v') version = fields[at + 1]!.toString();
+    else if (name === 'p') background = fields[at + 1]!.toString() === 'b';
   }
   if (!key || !version || !/^[0-9]{1,19}$/.test(version)) return undefined;
-  return { key, version: BigInt(version) };
+  return { key, version: BigInt(version), background };
 }
 
 /**
@@ -135,8 +145,15 @@ export function decodeIndexOp(fields: (string | Buffer)[]): IndexOp {
   const get = (name: string) => raw(name)?.toString() ?? '';
   const body = JSON.parse(get('b')) as
     { d: number; a: number[]; p: { i: string; l: IndexPayload; v?: string }[] } | { ids: string[] };
+  const background = get('p') === 'b' ? { background: true as const } : {};
   if (get('op') === 'delete')
-    return { op: 'delete', key: get('k'), version: get('v'), ids: (body as { ids: string[] }).ids };
+    return {
+      op: 'delete',
+      key: get('k'),
+      version: get('v'),
+      ids: (body as { ids: string[] }).ids,
+      ...background,
+    };
   const up = body as { d: number; a: number[]; p: { i: string; l: IndexPayload; v?: string }[] };
   const binary = raw('x');
   // One aligned copy of all vectors; each point views its part.
@@ -150,6 +167,7 @@ export function decodeIndexOp(fields: (string | Buffer)[]): IndexOp {
     version: get('v'),
     dimensions: up.d,
     acceptedAt: up.a,
+    ...background,
     points: up.p.map((p, k) => ({
       id: p.i,
       payload: p.l,

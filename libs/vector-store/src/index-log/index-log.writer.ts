@@ -50,6 +50,7 @@ export class IndexLogWriter implements VectorWriter {
       dimensions,
       points,
       acceptedAt,
+      ...(context.background ? { background: true as const } : {}),
     }));
   }
 
@@ -58,7 +59,13 @@ export class IndexLogWriter implements VectorWriter {
     assertCollectionKey(key);
     if (ids.length === 0) return;
     ids.forEach(assertId);
-    await this.append(key, context, (version) => ({ op: 'delete' as const, key, version, ids }));
+    await this.append(key, context, (version) => ({
+      op: 'delete' as const,
+      key,
+      version,
+      ids,
+      ...(context.background ? { background: true as const } : {}),
+    }));
   }
 
   /** The Redis connection belongs to the caller. */
