@@ -95,6 +95,7 @@ export default tseslint.config(
             { sourceTag: 'lib:config', bannedExternalImports: allOwned },
             { sourceTag: 'lib:contracts', bannedExternalImports: allOwned },
             { sourceTag: 'lib:observability', bannedExternalImports: allOwned },
+            { sourceTag: 'lib:drift', bannedExternalImports: allOwned },
           ],
         },
       ],
