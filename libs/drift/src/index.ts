@@ -2,3 +2,4 @@
 // topic detection over a stream of them. Pure computation: no database, queue or clock.
 
 export { emergenceScore, logGamma, poissonUpperTail } from './topics/topic-score';
+export { keywordTokens, topKeywords } from './topics/topic-keywords';
