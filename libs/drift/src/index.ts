@@ -21,3 +21,5 @@ export type {
 } from './topics/topic-state';
 export { emergenceScore, logGamma, poissonUpperTail } from './topics/topic-score';
 export { keywordTokens, topKeywords } from './topics/topic-keywords';
+export { benchmarkTopicTracker } from './topics/topic-tracker.bench';
+export type { TopicBenchOptions, TopicBenchResult } from './topics/topic-tracker.bench';

@@ -41,6 +41,7 @@ export interface TopicTrackerSettings {
   representativesPerBucket: number;
   representativeBuckets: number;
   maxTextLength: number;
+  approximateAbove: number;
 }
 
 /** Everything a tracker needs to carry on exactly where it stopped (`TopicTracker.fromJSON`). */

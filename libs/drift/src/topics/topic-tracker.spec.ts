@@ -161,6 +161,41 @@ describe('TopicTracker', () => {
   });
 });
 
+describe('TopicTracker approximate search', () => {
+  const random = seededRandom(11);
+  const subjects = Array.from({ length: 300 }, () => randomDirection(256, random));
+  const items: TopicItem[] = Array.from({ length: 1500 }, (_, n) => ({
+    id: `i${n}`,
+    text: '',
+    eventTime: T0 + n * 10_000,
+    vector: nearDirection(subjects[n % 300] as Float32Array, 0.6, random),
+  }));
+  const exact = new TopicTracker({ dimensions: 256, approximateAbove: Number.POSITIVE_INFINITY });
+  const sketched = new TopicTracker({ dimensions: 256, approximateAbove: 0 });
+  const assignments = { exact: [] as unknown[], sketched: [] as unknown[] };
+  beforeAll(() => {
+    for (const item of items) {
+      assignments.exact.push(exact.add(item));
+      assignments.sketched.push(sketched.add(item));
+    }
+  });
+
+  it('finds the same topics as the exact search on well-separated subjects', () => {
+    expect(exact.options.approximateAbove).toBe(2000); // "always exact", kept JSON-safe
+    expect(sketched.size).toBe(300);
+    expect(assignments.sketched).toEqual(assignments.exact);
+    expect(sketched.toJSON().topics).toEqual(exact.toJSON().topics);
+  });
+
+  it('carries on from a restored state exactly as if it had never stopped', () => {
+    const first = new TopicTracker({ dimensions: 256, approximateAbove: 0 });
+    for (const item of items.slice(0, 800)) first.add(item);
+    const restored = TopicTracker.fromJSON(JSON.parse(JSON.stringify(first.toJSON())) as TopicTrackerState);
+    for (const item of items.slice(800)) restored.add(item);
+    expect(restored.toJSON()).toEqual(sketched.toJSON());
+  });
+});
+
 describe('TopicTracker scoring (hand-computed)', () => {
   const direction = Float32Array.from({ length: 8 }, (_, i) => (i === 0 ? 1 : 0));
   const other = Float32Array.from({ length: 8 }, (_, i) => (i === 1 ? 1 : 0));

@@ -2,22 +2,9 @@
 // scattered around fixed "subject" directions, as texts on one subject embed around a common
 // direction.
 
-/** A small seeded generator (mulberry32), so every run sees the same data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { gaussian } from '../seeded-random';
 
-/** A standard normal draw (Box–Muller) from `random`. */
-export function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
+export { gaussian, seededRandom } from '../seeded-random';
 
 function unit(vector: Float32Array): Float32Array {
   let norm2 = 0;
