@@ -14,6 +14,7 @@ import { ItemVectorRepository } from './repositories/item-vector.repository';
 import { RolloutRepository } from './repositories/rollout.repository';
 import { StreamRepository } from './repositories/stream.repository';
 import { TenantRepository } from './repositories/tenant.repository';
+import { WatchRepository } from './repositories/watch.repository';
 import { SecretBox } from './secret-box';
 
 const repositories: Provider[] = [
@@ -29,6 +30,7 @@ const repositories: Provider[] = [
   ItemFailureRepository,
   ItemVectorRepository,
   RolloutRepository,
+  WatchRepository,
 ];
 
 /**

@@ -9,7 +9,13 @@ export { importPgliteData } from './pglite-import';
 export { startPgliteSocketServer } from './pglite-socket-server';
 export type { PgliteSocketServer } from './pglite-socket-server';
 export { isDataException, isRecordNotFound, isUniqueViolation } from './unique-violation';
-export type { AdminCredential, ApiKey, Tenant } from './generated/prisma/client';
+export type {
+  AdminCredential,
+  ApiKey,
+  DriftReport,
+  SelfCheckReport,
+  Tenant,
+} from './generated/prisma/client';
 export { runMigrations } from './migrate';
 export type { MigrationOptions } from './migrate';
 export { SecretBox, SecretDecryptError } from './secret-box';
@@ -47,6 +53,17 @@ export { AuditRepository } from './repositories/audit.repository';
 export type { Actor, AuditEntry } from './repositories/audit.repository';
 export type { BackfillInput, CutoverResult, RolloutWithCollection } from './repositories/rollout.repository';
 export { StreamRepository } from './repositories/stream.repository';
+export {
+  WatchRepository,
+  type DriftReportOutcome,
+  type DriftReportRequest,
+  type EventWindow,
+  type SavedTopicState,
+  type SelfCheckOutcome,
+  type StoredInput,
+  type TopicCursor,
+  type WatchedCollection,
+} from './repositories/watch.repository';
 export { servingPointsVersion } from './repositories/stream.repository';
 export type { StreamWithCollection } from './repositories/stream.repository';
 export { TenantRepository } from './repositories/tenant.repository';

@@ -9,6 +9,9 @@ const collection = (candidate?: Partial<NonNullable<RoutedCollection['candidate'
   dimensions: 512,
   storeKey: 'serving-key',
   createdAt: new Date(0),
+  driftBaselineFrom: null,
+  driftBaselineTo: null,
+  driftVerdictMethod: 'model',
   candidate: candidate && {
     rolloutId: 'r1',
     state: 'canary',
