@@ -11,6 +11,9 @@ describe('SchedulerService (real Redis)', () => {
       KEY_USAGE_FLUSH_EVERY_MS: '5000',
       ORPHAN_SWEEP_EVERY_MS: '7000',
       ROLLOUT_SWEEP_EVERY_MS: '9000',
+      DRIFT_REPORT_EVERY_MS: '86400000',
+      SELF_CHECK_EVERY_MS: '600000',
+      TRENDS_UPDATE_EVERY_MS: '4000',
     });
 
   async function start(prefix: string): Promise<void> {
@@ -33,6 +36,20 @@ describe('SchedulerService (real Redis)', () => {
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();
+    }
+    const watch = createQueue('watch', { redisUrl: testRedisUrl(), prefix }, 'test');
+    try {
+      const schedulers = await watch.getJobSchedulers();
+      const every = Object.fromEntries(schedulers.map((s) => [s.key, s.every]));
+      // The drift fan-out runs at least hourly, whatever the report period.
+      expect(every).toEqual({
+        DriftReportQueueAll: 3_600_000,
+        EmbeddingSelfCheckQueueAll: 600_000,
+        TopicsUpdateQueueAll: 4000,
+      });
+    } finally {
+      await watch.obliterate({ force: true });
+      await watch.close();
     }
   });
 

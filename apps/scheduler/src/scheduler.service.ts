@@ -9,6 +9,9 @@ import {
   type SingleQueueJob,
 } from '@tributary/queue';
 
+/** The longest wait between two drift fan-outs, whatever the report period. */
+const DRIFT_FAN_OUT_MAX_MS = 3_600_000;
+
 /** A recurring job: BullMQ job schedulers are idempotent, so a restarted scheduler just re-asserts them. */
 interface Schedule {
   job: SingleQueueJob;
@@ -31,6 +34,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       { job: 'ApiKeyUsageFlush', everyMs: this.config.KEY_USAGE_FLUSH_EVERY_MS },
       { job: 'OrphanedItemsRequeue', everyMs: this.config.ORPHAN_SWEEP_EVERY_MS },
       { job: 'RolloutSweep', everyMs: this.config.ROLLOUT_SWEEP_EVERY_MS },
+      // At least hourly, so a lost fan-out delays a window's report by an hour at most (a window
+      // is reported once, however often this runs).
+      {
+        job: 'DriftReportQueueAll',
+        everyMs: Math.min(this.config.DRIFT_REPORT_EVERY_MS, DRIFT_FAN_OUT_MAX_MS),
+      },
+      { job: 'EmbeddingSelfCheckQueueAll', everyMs: this.config.SELF_CHECK_EVERY_MS },
+      { job: 'TopicsUpdateQueueAll', everyMs: this.config.TRENDS_UPDATE_EVERY_MS },
     ];
   }
 

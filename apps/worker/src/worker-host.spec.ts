@@ -10,6 +10,16 @@ const handlers: JobHandler[] = [
   { job: 'RolloutSweep', handle: () => Promise.resolve(undefined) },
   { job: 'ItemEmbed', handle: () => Promise.resolve(undefined) },
   { job: 'RolloutBackfill', handle: () => Promise.resolve(undefined) },
+  ...(
+    [
+      'DriftReportQueueAll',
+      'DriftReport',
+      'EmbeddingSelfCheckQueueAll',
+      'EmbeddingSelfCheck',
+      'TopicsUpdateQueueAll',
+      'TopicsUpdate',
+    ] as const
+  ).map((job) => ({ job, handle: () => Promise.resolve(undefined) })),
 ];
 const redis = {} as Redis;
 const host = (env: Record<string, string>, served: JobHandler[]) =>
@@ -39,6 +49,9 @@ describe('WorkerHost start-up checks', () => {
       { name: 'maintenance', family: 'maintenance' },
       { name: 'embed-use-lite-1', family: 'embed', model: 'use-lite@1' },
       { name: 'embed-use-lite-int8-1', family: 'embed', model: 'use-lite-int8@1' },
+      { name: 'watch', family: 'watch' },
+      { name: 'selfcheck-use-lite-1', family: 'selfcheck', model: 'use-lite@1' },
+      { name: 'selfcheck-use-lite-int8-1', family: 'selfcheck', model: 'use-lite-int8@1' },
       { name: 'backfill-use-lite-1', family: 'backfill', model: 'use-lite@1' },
       { name: 'backfill-use-lite-int8-1', family: 'backfill', model: 'use-lite-int8@1' },
     ]);

@@ -15,6 +15,9 @@ import { RolloutSweepHandler } from './rollouts/rollout-sweep.handler';
 import { ModelHeartbeat } from './heartbeat/model-heartbeat.service';
 import { WorkerHost } from './worker-host.service';
 import { WORKER_REDIS } from './worker-redis';
+import { DriftReportHandler, DriftReportQueueAllHandler } from './watch/drift-report.handler';
+import { EmbeddingSelfCheckHandler, EmbeddingSelfCheckQueueAllHandler } from './watch/self-check.handler';
+import { TopicsUpdateHandler, TopicsUpdateQueueAllHandler } from './watch/topics-update.handler';
 
 /** Every job's handler: the one registry WorkerHost dispatches through. */
 const handlers = [
@@ -23,6 +26,12 @@ const handlers = [
   ApiKeyUsageFlushHandler,
   OrphanedItemsRequeueHandler,
   RolloutSweepHandler,
+  DriftReportQueueAllHandler,
+  DriftReportHandler,
+  EmbeddingSelfCheckQueueAllHandler,
+  EmbeddingSelfCheckHandler,
+  TopicsUpdateQueueAllHandler,
+  TopicsUpdateHandler,
 ];
 
 @Module({})

@@ -183,6 +183,44 @@ export const configSchema = z.object({
   /** How often a rollout's comparison is computed again while it is ready, canary or shadow. */
   ROLLOUT_COMPARE_EVERY_MS: int(1000, 86_400_000).default(300_000),
   /**
+   * How often the scheduler fans out a drift report per collection (`DriftReportQueueAll` → one
+   * `DriftReport` each): the window of this length that just ended (aligned to multiples of it in
+   * event time) against the one before it, or the collection's pinned baseline.
+   */
+  DRIFT_REPORT_EVERY_MS: int(60_000, 30 * 86_400_000).default(86_400_000),
+  /** Items sampled per window (seeded) at most for a drift report. */
+  DRIFT_SAMPLE_SIZE: int(10, 10_000).default(2_000),
+  /** A window with fewer items gets no verdict: the report says so instead of guessing. */
+  DRIFT_MIN_ITEMS: int(2, 100_000).default(100),
+  /** How often the scheduler fans out a pipeline self-check per collection (`EmbeddingSelfCheckQueueAll`). */
+  SELF_CHECK_EVERY_MS: int(1000, 30 * 86_400_000).default(3_600_000),
+  /** Stored inputs re-embedded by a self-check. */
+  SELF_CHECK_SAMPLE: int(1, 10_000).default(200),
+  /**
+   * A re-embedded input whose cosine with its stored vector is under this fails the self-check
+   * (fp32 versions: the same artifact and tokenizer give the same vector to float rounding).
+   */
+  SELF_CHECK_MIN_COSINE: z.coerce.number().min(-1).max(1).default(0.999),
+  /**
+   * The same for quantized (int8) versions: dynamic quantization rounds activations per batch, so an
+   * input embedded beside other inputs may differ a little from the same input alone.
+   */
+  SELF_CHECK_MIN_COSINE_QUANTIZED: z.coerce.number().min(-1).max(1).default(0.99),
+  /** How often each collection's emerging-topic tracker reads the items embedded since (`TopicsUpdate`). */
+  TRENDS_UPDATE_EVERY_MS: int(1000, 86_400_000).default(10_000),
+  /**
+   * How late, in event time, an item may arrive and still be counted by the topic tracker: it
+   * reads items up to the newest event time seen less this (the watermark), in event-time order.
+   */
+  TRENDS_LATENESS_MS: int(0, 86_400_000).default(60_000),
+  /** The default window of `GET .../trends` (ending at the watermark). */
+  TRENDS_WINDOW_MS: int(60_000, 30 * 86_400_000).default(3_600_000),
+  /**
+   * Label the quality-watch series (drift, self-check, topics) with the collection (`tenant/name`).
+   * Off by default: with many tenants the series would be unbounded; the aggregates stay.
+   */
+  WATCH_METRICS_COLLECTION_LABEL: booleanish.default(false),
+  /**
    * How long an accepted item may stay queued before the orphan sweep checks its job in Redis (by
    * its id); an item whose job is gone, or failed for good while the item stayed queued, is
    * enqueued again. A job still waiting or running, however long the backlog, is not a loss.

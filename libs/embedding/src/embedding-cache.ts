@@ -36,6 +36,16 @@ export class EmbeddingCache {
     private readonly options: EmbeddingCacheOptions,
   ) {}
 
+  /** No cache: every read misses and nothing is written (a lifetime of 0 never reaches Redis). */
+  static off(): EmbeddingCache {
+    return new EmbeddingCache(undefined as unknown as Redis, {
+      prefix: '',
+      ttlSeconds: 0,
+      format: 'float32',
+      scope: 'tenant',
+    });
+  }
+
   /** The cache as the configuration describes it (every process builds it this way). */
   static fromConfig(
     redis: Redis,

@@ -176,6 +176,68 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * Drift reports finished, by method and verdict (`drifted`, `not_drifted`; `insufficient` when a
+   * window had too few items, method `all`). `collection` is `tenant/name` only with
+   * WATCH_METRICS_COLLECTION_LABEL, else empty (bounded).
+   */
+  readonly driftReports = new Counter({
+    name: 'tributary_drift_reports_total',
+    help: 'Drift reports finished, by method and verdict (drifted, not_drifted, insufficient)',
+    labelNames: ['method', 'verdict', 'collection'] as const,
+    registers: [this.registry],
+  });
+
+  /** Each finished report's value per method (aggregated over collections). */
+  readonly driftValue = new Histogram({
+    name: 'tributary_drift_value',
+    help: 'Drift statistic per method of each finished report (model: ROC AUC; ratio: drifted share; distance; mmd: MMD²)',
+    labelNames: ['method'] as const,
+    buckets: [0.005, 0.01, 0.015, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1],
+    registers: [this.registry],
+  });
+
+  /** The latest report's value per method and collection (only with WATCH_METRICS_COLLECTION_LABEL). */
+  readonly driftLatest = new Gauge({
+    name: 'tributary_drift_latest_value',
+    help: 'Latest drift statistic per method and collection (only with WATCH_METRICS_COLLECTION_LABEL)',
+    labelNames: ['method', 'collection'] as const,
+    registers: [this.registry],
+  });
+
+  /** Pipeline self-checks by result (`passed`, `failed`). */
+  readonly selfChecks = new Counter({
+    name: 'tributary_self_checks_total',
+    help: 'Pipeline self-checks (stored inputs re-embedded and compared with their stored vectors) by result',
+    labelNames: ['model', 'result', 'collection'] as const,
+    registers: [this.registry],
+  });
+
+  /** Each self-check's lowest cosine between a re-embedded input and its stored vector. */
+  readonly selfCheckMinCosine = new Histogram({
+    name: 'tributary_self_check_min_cosine',
+    help: 'Lowest cosine between a re-embedded stored input and its stored vector, per self-check',
+    labelNames: ['model'] as const,
+    buckets: [0, 0.5, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999, 1],
+    registers: [this.registry],
+  });
+
+  /** Items fed to the emerging-topic trackers. */
+  readonly trendItems = new Counter({
+    name: 'tributary_trend_items_total',
+    help: 'Items the emerging-topic trackers have read (late: arrived behind the watermark, not counted)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Topics emerging in the latest window, by collection when labelled (else the sum this process saw). */
+  readonly topicsEmerging = new Gauge({
+    name: 'tributary_topics_emerging',
+    help: 'Topics emerging in the latest window of each collection the tracker updated',
+    labelNames: ['collection'] as const,
+    registers: [this.registry],
+  });
+
   constructor(app: string) {
     this.registry.setDefaultLabels({ app });
     collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });

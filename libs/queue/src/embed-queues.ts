@@ -13,8 +13,12 @@ import {
   backfillQueueName,
   embedQueueName,
   jobOptions,
+  queueOf,
+  selfCheckQueueName,
+  type JobData,
   type JobName,
   type RolloutBackfillData,
+  type SingleQueueJob,
 } from './jobs';
 
 /** Nest token of the {@link QueueModule}'s options. */
@@ -39,6 +43,9 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('EmbedQueues');
   private readonly queues = new Map<string, Queue>();
   private readonly backfillQueues = new Map<string, Queue>();
+  private readonly selfCheckQueues = new Map<string, Queue>();
+  /** The single queues (`watch`, ...) by name. */
+  private readonly singleQueues = new Map<string, Queue>();
 
   constructor(
     /** `REDIS_URL` and `REDIS_PREFIX`; no connection is made until a queue is used. */
@@ -100,6 +107,20 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
       ...jobOptions.RolloutBackfill,
       jobId: `rollout.${data.rolloutId}.${step}`,
     });
+  }
+
+  /** Puts a self-check of a collection on its model's self-check queue; the same id twice is one job. */
+  async enqueueSelfCheck(model: string, data: JobData<'EmbeddingSelfCheck'>, jobId: string): Promise<void> {
+    await this.open(this.selfCheckQueues, selfCheckQueueName(model), model).add('EmbeddingSelfCheck', data, {
+      ...jobOptions.EmbeddingSelfCheck,
+      jobId,
+    });
+  }
+
+  /** Puts a job on the single queue that carries it; the same id twice is one job. */
+  async enqueueSingle<N extends SingleQueueJob>(job: N, data: JobData<N>, jobId: string): Promise<void> {
+    const name = queueOf(job);
+    await this.open(this.singleQueues, name, name).add(job, data, { ...jobOptions[job], jobId });
   }
 
   /** Jobs waiting on, or being run from, one model's embedding queue (what a backfill gives way to). */
@@ -180,6 +201,10 @@ export class EmbedQueues implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.queues.values(), ...this.backfillQueues.values()].map((q) => q.close()));
+    await Promise.all(
+      [this.queues, this.backfillQueues, this.selfCheckQueues, this.singleQueues].flatMap((queues) =>
+        [...queues.values()].map((q) => q.close()),
+      ),
+    );
   }
 }

@@ -11,6 +11,7 @@ import {
   queueFamilyNames,
   queueOf,
   queuesFor,
+  selfCheckQueueName,
   workerQueueNames,
   type JobName,
 } from './jobs';
@@ -47,21 +48,27 @@ describe('job definitions', () => {
     expect(queueOf('OrphanedItemsRequeue')).toBe('maintenance');
   });
 
-  it('has one maintenance queue, and an embedding and a backfill queue per model version', () => {
+  it('has one maintenance and one watch queue, and an embedding, a self-check and a backfill queue per model version', () => {
     expect(queuesFor(['use-lite@1', 'use-lite-int8@1'])).toEqual([
       { name: 'maintenance', family: 'maintenance' },
       { name: 'embed-use-lite-1', family: 'embed', model: 'use-lite@1' },
       { name: 'embed-use-lite-int8-1', family: 'embed', model: 'use-lite-int8@1' },
+      { name: 'watch', family: 'watch' },
+      { name: 'selfcheck-use-lite-1', family: 'selfcheck', model: 'use-lite@1' },
+      { name: 'selfcheck-use-lite-int8-1', family: 'selfcheck', model: 'use-lite-int8@1' },
       { name: 'backfill-use-lite-1', family: 'backfill', model: 'use-lite@1' },
       { name: 'backfill-use-lite-int8-1', family: 'backfill', model: 'use-lite-int8@1' },
     ]);
     expect(workerQueueNames(['use-lite@1'])).toEqual([
       'maintenance',
       embedQueueName('use-lite@1'),
+      'watch',
+      selfCheckQueueName('use-lite@1'),
       backfillQueueName('use-lite@1'),
     ]);
     expect(queueFamilies.embed.jobs).toEqual(['ItemEmbed']);
     expect(queueFamilies.backfill.jobs).toEqual(['RolloutBackfill']);
+    expect(queueFamilies.selfcheck.jobs).toEqual(['EmbeddingSelfCheck']);
   });
 
   it('sizes each queue family’s workers from its own settings', () => {
@@ -74,6 +81,8 @@ describe('job definitions', () => {
     expect(queueFamilies.embed.worker(config)).toEqual({ concurrency: 24, lockDurationMs: 2000 });
     // One backfill job at a time per worker: live items keep the capacity.
     expect(queueFamilies.backfill.worker(config)).toEqual({ concurrency: 1, lockDurationMs: 2000 });
+    expect(queueFamilies.watch.worker(config)).toEqual({ concurrency: 3 });
+    expect(queueFamilies.selfcheck.worker()).toEqual({ concurrency: 1 });
   });
 
   it('reads the names jobs had before `<Entity><Verb>` as the jobs they became', () => {

@@ -11,13 +11,31 @@ export interface RolloutBackfillData {
   rolloutId: string;
 }
 
+/** The data of a `DriftReport` job: the report row (state `running`) to compute. */
+export interface DriftReportData {
+  tenantId: string;
+  reportId: string;
+}
+
+/** The data of an `EmbeddingSelfCheck` or `TopicsUpdate` job: the collection to look at. */
+export interface CollectionJobData {
+  tenantId: string;
+  collectionId: string;
+}
+
 /** The typed job union: a job's name fixes the shape of its data. No secrets in job data. */
 export type JobDefinition =
   | { name: 'ItemEmbed'; data: ItemEmbedData }
   | { name: 'ApiKeyUsageFlush'; data: Record<string, never> }
   | { name: 'OrphanedItemsRequeue'; data: Record<string, never> }
   | { name: 'RolloutBackfill'; data: RolloutBackfillData }
-  | { name: 'RolloutSweep'; data: Record<string, never> };
+  | { name: 'RolloutSweep'; data: Record<string, never> }
+  | { name: 'DriftReportQueueAll'; data: Record<string, never> }
+  | { name: 'DriftReport'; data: DriftReportData }
+  | { name: 'EmbeddingSelfCheckQueueAll'; data: Record<string, never> }
+  | { name: 'EmbeddingSelfCheck'; data: CollectionJobData }
+  | { name: 'TopicsUpdateQueueAll'; data: Record<string, never> }
+  | { name: 'TopicsUpdate'; data: CollectionJobData };
 export type JobName = JobDefinition['name'];
 export type JobData<N extends JobName> = Extract<JobDefinition, { name: N }>['data'];
 
@@ -53,6 +71,30 @@ export const jobOptions: { [N in JobName]: JobsOptions } = {
     attempts: 1,
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 500 },
+  },
+  // The fan-outs: one job per collection each time, with an id of its own (a job still waiting
+  // for a collection is not added twice).
+  DriftReportQueueAll: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+  DriftReport: {
+    // A report that fails for good is marked failed with the reason.
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 1_000, age: 7 * 24 * 3600 },
+  },
+  EmbeddingSelfCheckQueueAll: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+  EmbeddingSelfCheck: {
+    attempts: 2,
+    backoff: { type: 'exponential', delay: 2_000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 1_000, age: 7 * 24 * 3600 },
+  },
+  TopicsUpdateQueueAll: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+  TopicsUpdate: {
+    // Its cursor is in PostgreSQL: the next update reads on from there.
+    attempts: 1,
+    removeOnComplete: true,
+    removeOnFail: { count: 1_000, age: 7 * 24 * 3600 },
   },
 };
 
@@ -124,6 +166,27 @@ export const queueFamilies = {
     worker: (s) => ({ concurrency: s.EMBED_WORKER_CONCURRENCY, lockDurationMs: s.EMBED_WORKER_LOCK_MS }),
     prefix: 'embed',
   },
+  watch: {
+    label: 'quality watch',
+    perModel: false,
+    jobs: [
+      'DriftReportQueueAll',
+      'DriftReport',
+      'EmbeddingSelfCheckQueueAll',
+      'TopicsUpdateQueueAll',
+      'TopicsUpdate',
+    ],
+    // Reports and topic updates read PostgreSQL and compute; none needs a model loaded.
+    worker: (s) => ({ concurrency: s.WORKER_CONCURRENCY }),
+  },
+  selfcheck: {
+    label: 'self-check',
+    perModel: true,
+    jobs: ['EmbeddingSelfCheck'],
+    // Re-embeds a sample with the collection's model (background priority): served where it is loaded.
+    worker: () => ({ concurrency: 1 }),
+    prefix: 'selfcheck',
+  },
   backfill: {
     label: 'backfill',
     perModel: true,
@@ -158,6 +221,11 @@ export function backfillQueueName(model: string): string {
 
 function perModelQueueName(prefix: string, model: string): string {
   return `${prefix}-${model.replace(/@/g, '-').replace(/[^a-z0-9-]/gi, '_')}`;
+}
+
+/** The self-check queue of one model version: `use-lite@1` → `selfcheck-use-lite-1`. */
+export function selfCheckQueueName(model: string): string {
+  return perModelQueueName('selfcheck', model);
 }
 
 /** Every queue there is for these model versions: the single ones, and each per-model family's queue per model. */
