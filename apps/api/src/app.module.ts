@@ -48,6 +48,8 @@ import { AdminRolloutsController } from './rollouts/admin-rollouts.controller';
 import { RolloutComparator } from './rollouts/rollout-comparator.service';
 import { RolloutsController } from './rollouts/rollouts.controller';
 import { RolloutsService } from './rollouts/rollouts.service';
+import { WatchController } from './watch/watch.controller';
+import { WatchService } from './watch/watch.service';
 import { VectorStoreService } from './collections/vector-store.service';
 import { FailuresService } from './streams/failures.service';
 import { HooksController } from './streams/hooks.controller';
@@ -100,6 +102,7 @@ export class AppModule {
         CollectionsController,
         RolloutsController,
         AdminRolloutsController,
+        WatchController,
         AuditController,
       ],
       providers: [
@@ -136,6 +139,7 @@ export class AppModule {
         VectorStoreService,
         CollectionsService,
         RolloutsService,
+        WatchService,
         RolloutComparator,
         AuditService,
       ],

@@ -7,3 +7,4 @@ export * from './streams';
 export * from './input-rules';
 export * from './webhook-secrets';
 export * from './rollouts';
+export * from './watch';
