@@ -71,6 +71,11 @@ function hasPostgresServer() {
 }
 
 const systemPackages = {
+  // promtool checks and tests the Prometheus alert rules in deploy/prometheus.
+  prometheus: {
+    present: () => onPath('promtool') || existsSync('/usr/bin/promtool'),
+    apt: 'prometheus',
+  },
   'redis-server': {
     present: () => onPath('redis-server') || existsSync('/usr/bin/redis-server'),
     apt: 'redis-server',

@@ -6,5 +6,6 @@ ensurePrismaClient();
 const needed = [];
 if (!process.env.TEST_REDIS_URL) needed.push('redis-server');
 if (!process.env.TEST_DATABASE_URL) needed.push('postgresql');
+needed.push('prometheus');
 ensureSystemPackages(needed);
 await runTypeScript('tools/dev/src/test-runner.ts');
