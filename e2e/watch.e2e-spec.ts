@@ -251,6 +251,28 @@ describe('quality watch (real apps, PostgreSQL, Redis, ONNX)', () => {
     ];
     expect(a.methods).toEqual(b.methods);
 
+    // A 10-point shift in the mix of 1,500 items a window: the MMD permutation test tells the windows
+    // apart; when no method's fixed threshold is crossed, the report says so in its note.
+    const mixOf = (shares: Record<string, number>) =>
+      Object.entries(shares).flatMap(([s, n]) => Array<string>(n).fill(s));
+    const subtle = await stream('subtle');
+    await ingest(subtle, [
+      ...itemsOver('m1', day, HOUR, 1500, mixOf({ football: 4, weather: 3, stocks: 3 })),
+      ...itemsOver('m2', day + HOUR, HOUR, 1500, mixOf({ football: 3, weather: 4, stocks: 3 })),
+    ]);
+    await drained(platform.base, key, subtle);
+    const small = await report('subtle', {
+      reference: window(day, day + HOUR),
+      current: window(day + HOUR, day + 2 * HOUR),
+    });
+    expect(small).toMatchObject({ state: 'done', reference: { n: 1500 }, current: { n: 1500 } });
+    expect(small.methods.find((m) => m.method === 'mmd')!.pValue).toBeLessThan(0.05);
+    const crossed = small.methods.filter((m) => m.drifted).map((m) => m.method);
+    process.stdout.write(`10-point mix shift: ${JSON.stringify(small.methods)}\n`);
+    if (!small.drifted) expect(small.note).toMatch(/MMD permutation test tells the windows apart/);
+    if (!small.drifted && crossed.length > 0)
+      expect(small.note).toContain(`but ${crossed.join(', ')} crossed`);
+
     // A window with too few items: no verdict, and the report says why.
     const empty = await report('news', {
       reference: window(day, day + HOUR),

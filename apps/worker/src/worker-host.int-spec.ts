@@ -59,6 +59,16 @@ describe('WorkerHost (real Redis)', () => {
     { job: 'OrphanedItemsRequeue', handle: record('OrphanedItemsRequeue') },
     { job: 'RolloutSweep', handle: record('RolloutSweep') },
     { job: 'RolloutBackfill', handle: record('RolloutBackfill') },
+    ...(
+      [
+        'DriftReportQueueAll',
+        'DriftReport',
+        'EmbeddingSelfCheckQueueAll',
+        'EmbeddingSelfCheck',
+        'TopicsUpdateQueueAll',
+        'TopicsUpdate',
+      ] as const
+    ).map((job) => ({ job, handle: record(job) })),
   ];
   const metrics = new Metrics('worker');
   let host: WorkerHost;

@@ -76,7 +76,7 @@ describe('importing the PGlite database of earlier versions into the embedded Po
     } finally {
       await server.stop();
     }
-    expect(messages.join('\n')).toMatch(/imported 1\d rows of 11 tables \(counts checked\)/);
+    expect(messages.join('\n')).toMatch(/imported 1\d rows of 14 tables \(counts checked\)/);
     expect(existsSync(path.join(dataDir, 'pglite'))).toBe(false);
     const moved = readdirSync(dataDir).filter((n) => n.startsWith('pglite.migrated-'));
     expect(moved).toHaveLength(1);

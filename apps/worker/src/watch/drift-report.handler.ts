@@ -14,6 +14,26 @@ const LOST_REPORT_MS = 10 * 60_000;
 /** Under this permutation p-value, MMD says the windows differ even when no threshold is crossed. */
 const MMD_SIGNIFICANCE = 0.05;
 
+/**
+ * What a report without drift should still say: other methods than the verdict's that crossed
+ * their thresholds, or, when none did, an MMD permutation p-value under 0.05 (the fixed thresholds
+ * are blunt: a small shift in a mix passes them all while the permutation test tells the windows
+ * apart).
+ */
+export function quietNote(results: DriftMethodResult[], verdictMethod: string): string | null {
+  const crossed = results.filter((r) => r.drifted).map((r) => r.method);
+  const mmd = results.find((r) => r.method === 'mmd');
+  const significant = mmd?.pValue !== undefined && mmd.pValue < MMD_SIGNIFICANCE;
+  const permutation = significant
+    ? `the MMD permutation test tells the windows apart (p = ${mmd.pValue!.toFixed(4)} < ${MMD_SIGNIFICANCE})`
+    : '';
+  if (crossed.length > 0)
+    return `${verdictMethod} sees no drift, but ${crossed.join(', ')} crossed ${crossed.length > 1 ? 'their thresholds' : 'its threshold'}${significant ? `; ${permutation}` : ''}`;
+  return significant
+    ? `no threshold crossed, but ${permutation}: a shift smaller than the thresholds see`
+    : null;
+}
+
 /** The job id of a report's computation (one waiting job per report). */
 export const driftReportJobId = (reportId: string) => `drift-report.${reportId}`;
 
@@ -184,11 +204,7 @@ export class DriftReportHandler implements JobHandler<'DriftReport'> {
     });
     // The fixed thresholds are blunt: a small shift in a mix passes them all, while the MMD
     // permutation test still tells the windows apart. The report says so rather than stay silent.
-    const mmd = results.find((r) => r.method === 'mmd');
-    const note =
-      !outcome.drifted && mmd?.pValue !== undefined && mmd.pValue < MMD_SIGNIFICANCE
-        ? `no threshold crossed, but the MMD permutation test tells the windows apart (p = ${mmd.pValue.toFixed(4)} < ${MMD_SIGNIFICANCE}): a shift smaller than the thresholds see`
-        : null;
+    const note = outcome.drifted ? null : quietNote(results, outcome.verdictMethod);
     await this.watch.finishDriftReport(report.id, {
       referenceN: reference.total,
       currentN: current.total,
