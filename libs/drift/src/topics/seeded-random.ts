@@ -1,16 +1,11 @@
 // Seeded pseudo-random numbers: the tracker's sketch projection must be the same in every process
 // (and the specs' data the same in every run).
+import { SeededRandom } from '../stats/seeded-random';
 
-/** A small seeded generator (mulberry32), so every run sees the same data. */
+/** Uniform doubles in [0, 1) from the statistics' seeded generator (one generator in libs/drift). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.float();
 }
 
 /** A standard normal draw (Box–Muller) from `random`. */
