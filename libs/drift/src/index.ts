@@ -29,10 +29,12 @@ export { wasserstein1d } from './stats/wasserstein';
 // Emerging topics: incremental clustering of a stream of embeddings, counted in event time.
 export { DEFAULT_SIMILARITY_THRESHOLD, TopicTracker, TopicTrackerError } from './topics/topic-tracker';
 export type {
+  CentroidRanker,
   TopicAssignment,
   TopicItem,
   TopicSummary,
   TopicTrackerOptions,
+  TopicTrackerRuntime,
   TrendingTopic,
   TrendQuery,
   TrendRepresentative,

@@ -16,6 +16,7 @@ export type {
 } from './vector-store';
 export { COLLECTION_KEY_PATTERN, MAX_DIMENSIONS, MAX_ID_LENGTH, MAX_PAYLOAD_KEY_LENGTH } from './validation';
 export { EMBEDDED_SEARCH_TUNING, EmbeddedVectorStore } from './embedded/embedded-vector-store';
+export { int8CosineRanker } from './embedded/int8-ranker';
 export { ThreadedEmbeddedVectorStore } from './embedded/threaded-embedded-vector-store';
 export type {
   EmbeddedStore,

@@ -4,6 +4,7 @@ import { WatchRepository, type TopicCursor, type WatchedCollection } from '@trib
 import { TopicTracker, type TopicTrackerState } from '@tributary/drift';
 import { Metrics } from '@tributary/observability';
 import { EmbedQueues, type CollectionJobData, type Job, type JobHandler } from '@tributary/queue';
+import { int8CosineRanker } from '@tributary/vector-store';
 import { watchCollectionLabel } from './watch-labels';
 
 /** Stored inputs read per statement, and for how long one update reads at most. */
@@ -13,12 +14,20 @@ const UPDATE_MS = 5_000;
 /** The job id of a collection's topic update: one waiting or running per collection, so one writer. */
 export const topicsUpdateJobId = (collectionId: string) => `topics.${collectionId}`;
 
+/** What the worker's trackers run with: usearch's SIMD scan ranks their centroids. */
+const TRACKER_RUNTIME = { ranker: int8CosineRanker };
+
+/** A collection's new tracker. */
+export function newTopicTracker(dimensions: number): TopicTracker {
+  return new TopicTracker({ dimensions }, TRACKER_RUNTIME);
+}
+
 /** A tracker's state as stored (JSON text), and back. */
 export function encodeTopicState(tracker: TopicTracker): Buffer {
   return Buffer.from(JSON.stringify(tracker.toJSON()));
 }
 export function decodeTopicState(bytes: Buffer): TopicTracker {
-  return TopicTracker.fromJSON(JSON.parse(bytes.toString('utf8')) as TopicTrackerState);
+  return TopicTracker.fromJSON(JSON.parse(bytes.toString('utf8')) as TopicTrackerState, TRACKER_RUNTIME);
 }
 
 /** `TopicsUpdateQueueAll` (scheduled): one `TopicsUpdate` per collection (at most one waiting each). */
@@ -75,7 +84,7 @@ export class TopicsUpdateHandler implements JobHandler<'TopicsUpdate'> {
   /** Reads what the tracker has not seen, up to the watermark, and saves it with its cursor. */
   async update(c: WatchedCollection): Promise<{ read: number; topics: number }> {
     const saved = await this.watch.topicState(c.collectionId, c.model);
-    const tracker = saved ? decodeTopicState(saved.state) : new TopicTracker({ dimensions: c.dimensions });
+    const tracker = saved ? decodeTopicState(saved.state) : newTopicTracker(c.dimensions);
     let cursor: TopicCursor | null = saved?.cursor ?? null;
     const watermark = await this.watch.topicWatermark(c, this.config.TRENDS_LATENESS_MS);
     let read = 0;

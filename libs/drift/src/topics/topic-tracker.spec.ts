@@ -1,5 +1,11 @@
 import { nearDirection, randomDirection, seededRandom } from './testing/synthetic-topics';
-import { TopicItem, TopicTracker, TopicTrackerError, TopicTrackerOptions } from './topic-tracker';
+import {
+  CentroidRanker,
+  TopicItem,
+  TopicTracker,
+  TopicTrackerError,
+  TopicTrackerOptions,
+} from './topic-tracker';
 import { TopicTrackerState } from './topic-state';
 
 const MINUTE = 60_000;
@@ -181,7 +187,7 @@ describe('TopicTracker approximate search', () => {
   });
 
   it('finds the same topics as the exact search on well-separated subjects', () => {
-    expect(exact.options.approximateAbove).toBe(2000); // "always exact", kept JSON-safe
+    expect(exact.options.approximateAbove).toBe(1000); // "always exact", kept JSON-safe (maxTopics)
     expect(sketched.size).toBe(300);
     expect(assignments.sketched).toEqual(assignments.exact);
     expect(sketched.toJSON().topics).toEqual(exact.toJSON().topics);
@@ -193,6 +199,76 @@ describe('TopicTracker approximate search', () => {
     const restored = TopicTracker.fromJSON(JSON.parse(JSON.stringify(first.toJSON())) as TopicTrackerState);
     for (const item of items.slice(800)) restored.add(item);
     expect(restored.toJSON()).toEqual(sketched.toJSON());
+  });
+});
+
+describe('TopicTracker with a centroid ranker', () => {
+  /** A ranker by the book: int8 cosine of every row, best first (ties to the earlier row). */
+  const calls: number[] = [];
+  const referenceRanker: CentroidRanker = (rows, used, query, dimensions, count) => {
+    calls.push(used);
+    const scored = Array.from({ length: used }, (_, r) => {
+      let dot = 0;
+      let nr = 0;
+      let nq = 0;
+      for (let d = 0; d < dimensions; d++) {
+        const a = rows[r * dimensions + d] as number;
+        const b = query[d] as number;
+        dot += a * b;
+        nr += a * a;
+        nq += b * b;
+      }
+      return { r, cos: nr > 0 && nq > 0 ? dot / Math.sqrt(nr * nq) : 0 };
+    });
+    scored.sort((x, y) => y.cos - x.cos || x.r - y.r);
+    return scored.slice(0, count).map((s) => s.r);
+  };
+  const random = seededRandom(23);
+  const subjects = Array.from({ length: 120 }, () => randomDirection(128, random));
+  const items: TopicItem[] = Array.from({ length: 900 }, (_, n) => ({
+    id: `i${n}`,
+    text: `item ${n}`,
+    eventTime: T0 + n * 10_000,
+    vector: nearDirection(subjects[n % 120] as Float32Array, 0.6, random),
+  }));
+
+  it('ranks beyond 32 topics with it and finds what the exact search finds, across a restore', () => {
+    const exact = new TopicTracker({ dimensions: 128, approximateAbove: Number.POSITIVE_INFINITY });
+    const ranked = new TopicTracker({ dimensions: 128 }, { ranker: referenceRanker });
+    const halfway = new TopicTracker({ dimensions: 128 }, { ranker: referenceRanker });
+    // The ranker is asked exactly when a tracker holds more than 32 topics.
+    let expectedCalls = 0;
+    const add = (tracker: TopicTracker, item: TopicItem) => {
+      if (tracker.size > 32) expectedCalls++;
+      return tracker.add(item);
+    };
+    for (const item of items.slice(0, 450)) add(halfway, item);
+    const restored = TopicTracker.fromJSON(
+      JSON.parse(JSON.stringify(halfway.toJSON())) as TopicTrackerState,
+      { ranker: referenceRanker },
+    );
+    const assignments = { exact: [] as unknown[], ranked: [] as unknown[] };
+    for (const item of items) {
+      assignments.exact.push(exact.add(item));
+      assignments.ranked.push(add(ranked, item));
+    }
+    for (const item of items.slice(450)) add(restored, item);
+    expect(ranked.size).toBe(120);
+    expect(assignments.ranked).toEqual(assignments.exact);
+    expect(ranked.toJSON().topics).toEqual(exact.toJSON().topics);
+    expect(restored.toJSON()).toEqual(ranked.toJSON());
+    expect(Math.min(...calls)).toBe(33);
+    expect(calls.length).toBe(expectedCalls);
+  });
+
+  it('keeps every search exact when approximateAbove says so', () => {
+    calls.length = 0;
+    const exact = new TopicTracker(
+      { dimensions: 128, approximateAbove: Number.POSITIVE_INFINITY },
+      { ranker: referenceRanker },
+    );
+    for (const item of items.slice(0, 200)) exact.add(item);
+    expect(calls).toEqual([]);
   });
 });
 

@@ -40,7 +40,7 @@ export interface TopicTrackerOptions {
   weightFloor?: number;
   /**
    * Most topics held; a new topic beyond it evicts the lightest (faded weight, then the oldest).
-   * Bounds the cost per item, which is O(topics × dimensions). @defaultValue 2000
+   * Bounds the cost per item, which grows with the topics held (see the class). @defaultValue 1000
    */
   maxTopics?: number;
   /** Width of the event-time buckets counts are kept in, half-open [start, start + width). @defaultValue 5 min */
@@ -90,7 +90,7 @@ const DEFAULTS: Omit<TopicTrackerSettings, 'dimensions'> = {
   mergeThreshold: 0.85,
   halfLifeMs: 6 * HOUR,
   weightFloor: 0.05,
-  maxTopics: 2000,
+  maxTopics: 1000,
   bucketMs: 5 * MINUTE,
   retentionMs: 7 * DAY,
   representativesPerBucket: 3,
@@ -105,6 +105,33 @@ const SKETCH_DIMENSIONS = 64;
 const SKETCH_CANDIDATES = 32;
 /** Seed of the sketches' projection: fixed, so a sketch is a function of its centroid alone. */
 const SKETCH_SEED = 0x70c1c5;
+/** With a {@link CentroidRanker}, topics ranked first when there are more than this many. */
+export const RANKED_ABOVE = 32;
+/** Topics the ranked search scores exactly: the ranker's best. */
+const RANKED_CANDIDATES = 16;
+
+/**
+ * A native nearest-row search the tracker can be given (the worker gives it usearch's SIMD scan,
+ * `int8CosineRanker` in libs/vector-store): the indices of the `count` rows of `rows` (each
+ * `dimensions` int8 values, `used` rows in use) with the highest cosine to `query`, best first.
+ * With one, beyond 32 topics (or `approximateAbove`, if lower) the tracker ranks int8 copies of
+ * the centroids (each scaled by its largest magnitude) with it and scores the best 16 exactly:
+ * one pass over a quarter of the bytes, in SIMD, instead of the sketches' projections in
+ * JavaScript. The choice is the process's, not the state's: a tracker restored with the same
+ * ranker (or none) carries on exactly.
+ */
+export type CentroidRanker = (
+  rows: Int8Array,
+  used: number,
+  query: Int8Array,
+  dimensions: number,
+  count: number,
+) => ArrayLike<number | bigint>;
+
+/** What a tracker is given by the process that runs it (not part of its persisted state). */
+export interface TopicTrackerRuntime {
+  ranker?: CentroidRanker;
+}
 
 /** One item to track: an embedded text and when it happened. */
 export interface TopicItem {
@@ -218,7 +245,10 @@ interface Topic {
   counts: number[];
   /** At most `representativesPerBucket` per bucket, in no particular order. */
   reps: RepresentativeState[];
-  /** Its row of `sketches` is its centroid's current sketch (refreshed lazily, when a search needs it). */
+  /**
+   * Its rows of `sketches` and `quantized` are its centroid's current sketch and int8 copy
+   * (refreshed lazily, when a search needs them).
+   */
   sketched: boolean;
 }
 
@@ -232,11 +262,14 @@ interface Topic {
  * drifts and forgets it when it falls silent; topics fading under `weightFloor` are removed, and
  * at most `maxTopics` are kept (the lightest evicted), which bounds the cost per item. Up to
  * `approximateAbove` topics the nearest centroid is found by scoring them all, O(topics ×
- * dimensions): about 0.7 µs a topic at 512 dimensions on this repo's 2-core machine, 140–210 µs
+ * dimensions): about 0.5 µs a topic at 512 dimensions on this repo's 2-core machine, 105–120 µs
  * an item at 200 topics. Beyond it topics are ranked by 64-dimension sketches first and the best
- * 32 scored exactly, O(topics × 64 + 160 × dimensions): 330–390 µs an item at 2,000 topics,
- * against 1.5–1.6 ms for the exact scan (`benchmarkTopicTracker` measures it). Housekeeping adds
- * O(topics) once per bucket, `trends` O(topics × buckets in the window and its baseline).
+ * 32 scored exactly, O(topics × 64 + 160 × dimensions): 245–390 µs an item at 2,000 topics,
+ * against 1.5–1.6 ms for the exact scan. Given a {@link CentroidRanker} (the worker gives usearch's
+ * SIMD scan), beyond 32 topics their int8 copies are ranked natively and the best 16 scored
+ * exactly: about 55 µs an item at 200 topics, 80 at 500, 140 at 2,000 (`benchmarkTopicTracker`
+ * and `npm run bench:watch` measure it). Housekeeping adds O(topics) once per bucket, `trends`
+ * O(topics × buckets in the window and its baseline).
  *
  * Counting is per topic in event-time buckets, and every decision depends only on the items fed,
  * their order and their event times, never on the clock: a replay gives the same topics and scores,
@@ -268,8 +301,12 @@ export class TopicTracker {
   private readonly unitSketch = new Float32Array(SKETCH_DIMENSIONS);
   private readonly candidates: Topic[] = [];
   private readonly candidateScores = new Float64Array(SKETCH_CANDIDATES);
+  private readonly ranker: CentroidRanker | undefined;
+  /** Int8 copies of the centroid rows for the ranker, `dims` per row of `matrix`. */
+  private quantized = new Int8Array(0);
+  private readonly unitQuantized: Int8Array;
 
-  constructor(options: TopicTrackerOptions) {
+  constructor(options: TopicTrackerOptions, runtime: TopicTrackerRuntime = {}) {
     const merged = { ...DEFAULTS, ...stripUndefined(options) } as TopicTrackerSettings;
     // Anything from maxTopics up means "always exact"; kept finite so that the state stays JSON.
     if (merged.approximateAbove > merged.maxTopics) merged.approximateAbove = merged.maxTopics;
@@ -277,6 +314,9 @@ export class TopicTracker {
     this.dims = this.settings.dimensions;
     this.unit = new Float32Array(this.dims);
     this.matrix = new Float32Array(Math.min(this.settings.maxTopics, 16) * this.dims);
+    this.ranker = runtime.ranker;
+    this.unitQuantized = new Int8Array(this.ranker ? this.dims : 0);
+    if (this.ranker) this.quantized = new Int8Array(this.matrix.length);
     if (this.settings.approximateAbove < this.settings.maxTopics) {
       const random = seededRandom(SKETCH_SEED);
       const scale = 1 / Math.sqrt(SKETCH_DIMENSIONS);
@@ -467,10 +507,10 @@ export class TopicTracker {
   }
 
   /** A tracker that carries on exactly where the one that wrote `state` stopped. */
-  static fromJSON(state: TopicTrackerState): TopicTracker {
+  static fromJSON(state: TopicTrackerState, runtime: TopicTrackerRuntime = {}): TopicTracker {
     const version = (state as { version?: unknown } | undefined)?.version;
     if (version !== 1) throw new TopicTrackerError(`Unknown topic tracker state version ${String(version)}`);
-    const tracker = new TopicTracker(state.settings);
+    const tracker = new TopicTracker(state.settings, runtime);
     if (state.topics.length > tracker.settings.maxTopics) {
       throw new TopicTrackerError(`State holds ${state.topics.length} topics, more than maxTopics`);
     }
@@ -500,11 +540,16 @@ export class TopicTracker {
   /**
    * The topics the nearest-centroid search scores exactly: all of them, or beyond
    * `approximateAbove` the SKETCH_CANDIDATES whose sketches are nearest the item's (ties to the
-   * earlier row).
+   * earlier row); with a ranker, beyond min(32, `approximateAbove`) the ranker's best 16.
    */
   private searchCandidates(): readonly Topic[] {
-    const { projection } = this;
-    if (projection === undefined || this.rows.length <= this.settings.approximateAbove) return this.rows;
+    const { projection, ranker } = this;
+    const { approximateAbove, maxTopics } = this.settings;
+    if (ranker !== undefined && approximateAbove < maxTopics) {
+      if (this.rows.length > Math.min(approximateAbove, RANKED_ABOVE)) return this.rankedCandidates(ranker);
+      return this.rows;
+    }
+    if (projection === undefined || this.rows.length <= approximateAbove) return this.rows;
     project(projection, this.unit, this.unitSketch);
     const { candidates, candidateScores: scores, sketches, unitSketch } = this;
     candidates.length = 0;
@@ -524,6 +569,25 @@ export class TopicTracker {
       }
       scores[i] = score;
       candidates[i] = topic;
+    }
+    return candidates;
+  }
+
+  /** The ranker's best RANKED_CANDIDATES topics for the item, int8 copies refreshed first. */
+  private rankedCandidates(ranker: CentroidRanker): readonly Topic[] {
+    const { dims, matrix, quantized, candidates } = this;
+    for (const topic of this.rows) {
+      if (topic.sketched) continue;
+      quantizeInto(matrix, topic.row * dims, dims, quantized, topic.row * dims);
+      topic.sketched = true;
+    }
+    quantizeInto(this.unit, 0, dims, this.unitQuantized, 0);
+    const used = this.rows.length;
+    const best = ranker(quantized, used, this.unitQuantized, dims, Math.min(RANKED_CANDIDATES, used));
+    candidates.length = 0;
+    for (let i = 0; i < best.length; i++) {
+      const topic = this.rows[Number(best[i])];
+      if (topic !== undefined) candidates.push(topic);
     }
     return candidates;
   }
@@ -749,6 +813,11 @@ export class TopicTracker {
         sketches.set(this.sketches);
         this.sketches = sketches;
       }
+      if (this.ranker !== undefined) {
+        const quantized = new Int8Array(rows * this.dims);
+        quantized.set(this.quantized);
+        this.quantized = quantized;
+      }
     }
     const topic: Topic = {
       seq,
@@ -778,6 +847,8 @@ export class TopicTracker {
         const k = SKETCH_DIMENSIONS;
         this.sketches.copyWithin(topic.row * k, last.row * k, (last.row + 1) * k);
       }
+      if (this.ranker !== undefined)
+        this.quantized.copyWithin(topic.row * this.dims, last.row * this.dims, (last.row + 1) * this.dims);
       last.row = topic.row;
       this.rows[topic.row] = last;
     }
@@ -811,6 +882,17 @@ function dotRow(a: Float32Array, matrix: Float32Array, offset: number, length: n
   }
   for (; d < length; d++) s0 += (a[d] as number) * (matrix[offset + d] as number);
   return s0 + s1 + s2 + s3;
+}
+
+/**
+ * `length` values of `from` at `offset` as int8 into `to` at `at`, scaled so that the largest
+ * magnitude is 127 (cosine does not see the scale; all zeros stay zeros).
+ */
+function quantizeInto(from: Float32Array, offset: number, length: number, to: Int8Array, at: number): void {
+  let max = 0;
+  for (let d = 0; d < length; d++) max = Math.max(max, Math.abs(from[offset + d] as number));
+  const scale = max > 0 ? 127 / max : 0;
+  for (let d = 0; d < length; d++) to[at + d] = Math.round((from[offset + d] as number) * scale);
 }
 
 /** `out` = `projection` × `vector` (SKETCH_DIMENSIONS rows of `vector.length`). */
