@@ -1,80 +1,8 @@
 import { createPgPool } from '@tributary/db';
-import { waitUntil } from '@tributary/testing';
+import { createQueue, jobOptions, queueOf } from '@tributary/queue';
+import { textAbout, waitUntil } from '@tributary/testing';
 import { call } from './support/app-process';
 import { drained, newTenant, startPlatform, type Platform } from './support/pipeline';
-
-/**
- * Subjects of the texts these tests make: a phrase and its variations each. The model's vectors of
- * one subject lie together, of two subjects apart, so a mix of subjects is a distribution the
- * drift methods and the topic tracker see.
- */
-const SUBJECTS: Record<string, string[]> = {
-  football: [
-    'the striker scored a late goal',
-    'the keeper saved a penalty',
-    'the referee showed a red card',
-    'the club signed a new midfielder',
-    'fans sang in the stadium',
-  ],
-  weather: [
-    'heavy rain is expected tomorrow',
-    'a cold front brings snow',
-    'the heatwave continues all week',
-    'strong winds knocked down trees',
-    'sunny skies after the storm',
-  ],
-  stocks: [
-    'shares fell after the earnings report',
-    'the index closed at a record high',
-    'investors sold bank stocks',
-    'the central bank raised interest rates',
-    'bond yields climbed again',
-  ],
-  cooking: [
-    'simmer the tomato sauce for an hour',
-    'bake the bread until golden',
-    'whisk the eggs with sugar',
-    'season the soup with pepper',
-    'roast the vegetables in olive oil',
-  ],
-  music: [
-    'the band released a new album',
-    'the singer announced a world tour',
-    'the orchestra played a symphony',
-    'the guitarist wrote a ballad',
-    'the concert sold out in minutes',
-  ],
-  travel: [
-    'our flight was delayed at the airport',
-    'the hotel had a view of the sea',
-    'we took the night train to the mountains',
-    'the museum was full of tourists',
-    'pack light for a weekend trip',
-  ],
-  earthquake: [
-    'a strong earthquake shook the city',
-    'buildings collapsed after the quake',
-    'aftershocks rattled the coast',
-    'rescuers searched the rubble after the earthquake',
-    'the tremor was felt across the region',
-  ],
-};
-const DETAILS = [
-  'this morning',
-  'last night',
-  'again today',
-  'said the report',
-  'according to witnesses',
-  'as expected',
-  'to everyone’s surprise',
-  'once more',
-];
-
-/** The nth text about a subject (phrase and detail vary with n; a number keeps texts distinct). */
-function textAbout(subject: string, n: number): string {
-  const phrases = SUBJECTS[subject]!;
-  return `${phrases[n % phrases.length]} ${DETAILS[Math.floor(n / phrases.length) % DETAILS.length]} (${n})`;
-}
 
 interface Item {
   id: string;
@@ -423,4 +351,89 @@ describe('quality watch (real apps, PostgreSQL, Redis, ONNX)', () => {
       (await call(platform.base, 'GET', '/v1/collections/checked/reports/self-check', other)).status,
     ).toBe(404);
   }, 180_000);
+
+  it('the scheduled fan-out reports each collection’s last window against the one before, or its pinned baseline, once per window', async () => {
+    // DRIFT_REPORT_EVERY_MS is its default, a day: the scheduled window is the last whole UTC day.
+    // (A run that crosses midnight between here and the fan-out would see the next day instead.)
+    const every = 86_400_000;
+    const to = Math.floor(Date.now() / every) * every;
+    const usual = ['football', 'weather', 'stocks', 'cooking'];
+    const daily = await stream('daily');
+    await ingest(daily, [
+      ...itemsOver('d1', to - 2 * every, every, 300, usual),
+      ...itemsOver('d2', to - every, every, 300, ['music', 'travel', 'music', 'travel', 'football']),
+    ]);
+    // A collection whose tenant pinned a baseline: yesterday's usual mix against an older usual hour.
+    const baseline = Date.parse('2026-10-01T00:00:00Z');
+    const pinned = await stream('pinned');
+    await ingest(pinned, [
+      ...itemsOver('p0', baseline, HOUR, 300, usual),
+      ...itemsOver('p1', to - every, every, 300, usual),
+    ]);
+    const settings = await call(
+      platform.base,
+      'PATCH',
+      '/v1/collections/pinned/reports/drift-settings',
+      key,
+      {
+        baseline: window(baseline, baseline + HOUR),
+      },
+    );
+    expect(settings.status).toBe(200);
+    await drained(platform.base, key, daily);
+    await drained(platform.base, key, pinned);
+
+    // The job the scheduler adds every min(DRIFT_REPORT_EVERY_MS, 1 h), added here rather than waited for.
+    const queue = createQueue(
+      queueOf('DriftReportQueueAll'),
+      { redisUrl: platform.env['REDIS_URL']!, prefix: platform.env['REDIS_PREFIX']! },
+      'e2e-scheduler',
+      'producer',
+    );
+    const fanOut = async () => {
+      const job = await queue.add('DriftReportQueueAll', {}, jobOptions.DriftReportQueueAll);
+      await waitUntil(
+        'the fan-out to finish',
+        async () => (await job.getState()) === 'completed',
+        60_000,
+        200,
+      );
+    };
+    type Listed = DriftReport & { trigger: string; reference: { from: string; to: string } };
+    const scheduled = async (collection: string) =>
+      (
+        (await call(platform.base, 'GET', `/v1/collections/${collection}/reports/drift`, key)).body
+          .data as Listed[]
+      ).filter((r) => r.trigger === 'scheduled');
+    try {
+      await fanOut();
+      await waitUntil(
+        'the scheduled reports to finish',
+        async () =>
+          [...(await scheduled('daily')), ...(await scheduled('pinned'))].filter((r) => r.state === 'done')
+            .length === 2,
+        120_000,
+        250,
+      );
+      const [shifted] = await scheduled('daily');
+      expect(shifted).toMatchObject({
+        drifted: true,
+        reference: { ...window(to - 2 * every, to - every), n: 300 },
+        current: { ...window(to - every, to), n: 300 },
+      });
+      const [steady] = await scheduled('pinned');
+      expect(steady).toMatchObject({
+        drifted: false,
+        reference: { ...window(baseline, baseline + HOUR), n: 300 },
+        current: { ...window(to - every, to), n: 300 },
+      });
+
+      // A second fan-out in the same period reports no window twice.
+      await fanOut();
+      expect((await scheduled('daily')).map((r) => r.id)).toEqual([shifted!.id]);
+      expect((await scheduled('pinned')).map((r) => r.id)).toEqual([steady!.id]);
+    } finally {
+      await queue.close();
+    }
+  }, 300_000);
 });

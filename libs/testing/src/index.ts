@@ -14,3 +14,4 @@ export type { PostgresServer } from './services/postgres-server';
 export { REDIS_MISSING, startRedisServer } from './services/redis-server';
 export type { RedisServer } from './services/redis-server';
 export { tenantWithStream } from './fixtures/stream-fixture';
+export { SUBJECTS, textAbout } from './fixtures/subject-texts';
