@@ -17,7 +17,7 @@ import {
   cpuUsed,
   engineRun,
   freshness,
-  ingest,
+  ingestSearchable,
   percentile,
   pinProcess,
   prepareModels,
@@ -188,19 +188,15 @@ async function main(): Promise<void> {
 
     // 1. The stored collection (its load rate sets the live rate below).
     const loadStarted = performance.now();
-    await ingest(
+    await ingestSearchable({
       base,
       key,
-      docs.id,
-      Array.from({ length: ITEMS }, (_, i) => i),
-      tweet,
-    );
-    await waitUntil(
-      'every stored item to be searchable',
-      async () => (await counters(docs.id)).searchable >= ITEMS + 1,
-      1_800_000,
-      200,
-    );
+      streamId: docs.id,
+      count: ITEMS,
+      text: tweet,
+      searchable: async () => (await counters(docs.id)).searchable,
+      already: 1,
+    });
     const loadRate = (ITEMS / (performance.now() - loadStarted)) * 60_000;
     await waitForQuiet(cpu);
 

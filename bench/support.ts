@@ -246,6 +246,35 @@ export async function ingest(
   await Promise.all(Array.from({ length: CLIENTS }, client));
 }
 
+/**
+ * Sends items 0..count-1 of `text` through POST /items (see {@link ingest}) and waits until the
+ * stream's searchable count (`searchable`, which already counted `already`) holds them all.
+ */
+export async function ingestSearchable(options: {
+  base: string;
+  key: string;
+  streamId: string;
+  count: number;
+  text: (i: number) => string;
+  searchable: () => Promise<number>;
+  already: number;
+}): Promise<void> {
+  const { base, key, streamId, count } = options;
+  await ingest(
+    base,
+    key,
+    streamId,
+    Array.from({ length: count }, (_, i) => i),
+    options.text,
+  );
+  await waitUntil(
+    `${count} items to be searchable`,
+    async () => (await options.searchable()) >= count + options.already,
+    1_800_000,
+    200,
+  );
+}
+
 export async function points(base: string, key: string, collection: string): Promise<number> {
   const list = await api(base, 'GET', '/v1/collections', key);
   return (

@@ -25,7 +25,7 @@ import { int8CosineRanker } from '@tributary/vector-store';
 import {
   api,
   cpuUsed,
-  ingest,
+  ingestSearchable,
   prepareModels,
   round,
   startBenchPlatform,
@@ -268,19 +268,15 @@ async function pipelineCpu(): Promise<{ perItemMs: number; parts: Record<string,
     await waitUntil('the worker to warm up', async () => (await searchable()) === 1, 120_000, 100);
     await waitForQuiet(cpu);
     const before = cpu();
-    await ingest(
+    await ingestSearchable({
       base,
       key,
-      stream.id,
-      Array.from({ length: PIPELINE_ITEMS }, (_, i) => i),
-      tweet,
-    );
-    await waitUntil(
-      'every item to be searchable',
-      async () => (await searchable()) >= PIPELINE_ITEMS + 1,
-      600_000,
-      200,
-    );
+      streamId: stream.id,
+      count: PIPELINE_ITEMS,
+      text: tweet,
+      searchable,
+      already: 1,
+    });
     await waitForQuiet(cpu);
     const { bench: _client, ...used } = cpuUsed(cpu(), before);
     const parts = Object.fromEntries(
