@@ -294,7 +294,7 @@ export class TopicTracker {
   private itemSeq = 0;
   /** Scratch for the item being added, as a unit vector. */
   private readonly unit: Float32Array;
-  /** Gaussian projection (SKETCH_DIMENSIONS × dims) for the approximate search; absent when it never runs. */
+  /** Gaussian projection (SKETCH_DIMENSIONS × dims) for the sketched search; absent when it never runs. */
   private readonly projection: Float32Array | undefined;
   /** Centroid sketches, SKETCH_DIMENSIONS floats per row of `matrix`. */
   private sketches = new Float32Array(0);
@@ -317,7 +317,8 @@ export class TopicTracker {
     this.ranker = runtime.ranker;
     this.unitQuantized = new Int8Array(this.ranker ? this.dims : 0);
     if (this.ranker) this.quantized = new Int8Array(this.matrix.length);
-    if (this.settings.approximateAbove < this.settings.maxTopics) {
+    // The sketches serve the approximate search only when no ranker does.
+    if (this.ranker === undefined && this.settings.approximateAbove < this.settings.maxTopics) {
       const random = seededRandom(SKETCH_SEED);
       const scale = 1 / Math.sqrt(SKETCH_DIMENSIONS);
       this.projection = Float32Array.from(
