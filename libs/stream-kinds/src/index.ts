@@ -1,0 +1,15 @@
+// The numerics of the stateful stream kinds: what a conversation message, a document or a sensor
+// reading is embedded as, beyond the text model's vector. Pure computation on Float32Array: no
+// database, queue or clock; the caller loads and stores whatever state a kind keeps.
+
+export { StreamKindInputError } from './vectors';
+export type { VectorLike } from './vectors';
+
+// Conversations: a message is searched by the decayed direction of the messages around it.
+export {
+  DEFAULT_CONTEXT_WINDOW,
+  affectedPositions,
+  contextVector,
+  contextVectors,
+} from './conversation/context-vector';
+export type { ConversationChange } from './conversation/context-vector';
