@@ -13,3 +13,7 @@ export {
   contextVectors,
 } from './conversation/context-vector';
 export type { ConversationChange } from './conversation/context-vector';
+
+// Documents: sentences pooled by softmax attention against the document's gist.
+export { DocumentPool, attentionPool, attentionWeights } from './document/attention-pooling';
+export type { DocumentPoolState } from './document/attention-pooling';
