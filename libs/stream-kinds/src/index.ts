@@ -17,3 +17,7 @@ export type { ConversationChange } from './conversation/context-vector';
 // Documents: sentences pooled by softmax attention against the document's gist.
 export { DocumentPool, attentionPool, attentionWeights } from './document/attention-pooling';
 export type { DocumentPoolState } from './document/attention-pooling';
+
+// Sensors: a reading's channels scaled by their running stats.
+export { ChannelStats, DEFAULT_CLIP } from './sensor/channel-stats';
+export type { ChannelStatsState, ChannelSummary } from './sensor/channel-stats';
