@@ -18,6 +18,24 @@ export type { ConversationChange } from './conversation/context-vector';
 export { DocumentPool, attentionPool, attentionWeights } from './document/attention-pooling';
 export type { DocumentPoolState } from './document/attention-pooling';
 
-// Sensors: a reading's channels scaled by their running stats.
+// Sensors: a reading as scaled values plus its place in the local day, week and year
+// (layout sensor-encoder@1), and an anomaly score over the stream's recent readings.
 export { ChannelStats, DEFAULT_CLIP } from './sensor/channel-stats';
 export type { ChannelStatsState, ChannelSummary } from './sensor/channel-stats';
+export {
+  DEFAULT_SENSOR_SETTINGS,
+  SENSOR_ENCODER_LAYOUT,
+  elapsedPeriodsMs,
+  encodeReading,
+  sensorDimensions,
+  sensorSlots,
+} from './sensor/sensor-encoder';
+export type {
+  SensorReading,
+  SensorSettings,
+  SensorSlots,
+  SensorStreamState,
+  SensorWeights,
+} from './sensor/sensor-encoder';
+export { localTime } from './sensor/local-time';
+export type { LocalTime } from './sensor/local-time';
