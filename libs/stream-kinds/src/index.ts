@@ -39,3 +39,4 @@ export type {
 } from './sensor/sensor-encoder';
 export { localTime } from './sensor/local-time';
 export type { LocalTime } from './sensor/local-time';
+export { DEFAULT_ANOMALY_K, kthNeighbourDistance } from './sensor/anomaly';
