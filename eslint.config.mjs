@@ -96,6 +96,7 @@ export default tseslint.config(
             { sourceTag: 'lib:contracts', bannedExternalImports: allOwned },
             { sourceTag: 'lib:observability', bannedExternalImports: allOwned },
             { sourceTag: 'lib:drift', bannedExternalImports: allOwned },
+            { sourceTag: 'lib:stream-kinds', bannedExternalImports: allOwned },
           ],
         },
       ],
