@@ -4,6 +4,7 @@ export * from './api-keys';
 export * from './embeddings';
 export * from './models';
 export * from './streams';
+export * from './stream-kinds';
 export * from './input-rules';
 export * from './webhook-secrets';
 export * from './rollouts';

@@ -10,6 +10,15 @@ import {
   textToEmbed,
 } from './input-rules';
 import { rolloutSchema } from './rollouts';
+import {
+  itemKindIssues,
+  ITEM_SEQUENCE_MAX,
+  SENSOR_CHANNELS_MAX,
+  settingsIssues,
+  streamKinds,
+  streamSettingsSchema,
+  type StreamKind,
+} from './stream-kinds';
 import { modelIdSchema } from './tenants';
 
 /** Names tenants choose for streams and collections (also part of URLs). */
@@ -19,19 +28,50 @@ export const resourceNameSchema = z
   .max(100)
   .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "_" or "-"; starts with a letter or digit');
 
-export const streamKinds = ['text', 'conversation', 'document', 'sensor'] as const;
+const kindSchema = z
+  .enum(streamKinds)
+  .describe(
+    'What the items are, which decides the fields an item takes and the stream’s settings: `text` ' +
+      '(texts), `conversation` (messages: `conversationId`, optional `sequence`), `document` (sentences: ' +
+      '`documentId`, `sequence`), `sensor` (readings: `timestamp`, `values`, optional `text`). Items of ' +
+      'every kind but `sensor` are embedded by their text. The worker does not yet process sensor ' +
+      'readings (a later step adds the sensor encoder): until then a sensor item’s text, if any, is ' +
+      'embedded like a text item’s, and one without text fails as `empty_text`.',
+  );
 
 export const createStreamSchema = z
   .object({
     name: resourceNameSchema.describe('Unique among the tenant’s streams'),
-    kind: z.enum(streamKinds).describe('Only `text` streams are processed so far; the others are stored'),
+    kind: kindSchema,
     model: modelIdSchema.optional().describe('Model version; default the tenant’s default model'),
     collection: resourceNameSchema
       .optional()
       .describe('Collection the vectors go to; default the stream’s name. Created if missing.'),
+    settings: streamSettingsSchema
+      .optional()
+      .describe(
+        'Settings of the stream’s kind (defaults for those left out): conversation `contextWindow`, ' +
+          '`decay`; document `temperature`; sensor `timeZone`; text streams have none. A setting of ' +
+          'another kind is refused. `contextWindow`, `decay` and `temperature` may also be given ' +
+          'beside `kind`.',
+      ),
+    contextWindow: streamSettingsSchema.shape.contextWindow.describe('Same as `settings.contextWindow`'),
+    decay: streamSettingsSchema.shape.decay.describe('Same as `settings.decay`'),
+    temperature: streamSettingsSchema.shape.temperature.describe('Same as `settings.temperature`'),
   })
   .strict()
-  .meta({ example: { name: 'tweets', kind: 'text', model: 'use-lite@1', collection: 'tweets' } });
+  .superRefine((input, ctx) => {
+    for (const issue of settingsIssues(input)) ctx.addIssue({ code: 'custom', ...issue, input });
+  })
+  .meta({
+    example: {
+      name: 'support-chats',
+      kind: 'conversation',
+      model: 'use-lite@1',
+      collection: 'support-chats',
+      settings: { contextWindow: 8, decay: 0.8 },
+    },
+  });
 export type CreateStream = z.infer<typeof createStreamSchema>;
 
 /** The stream every example in the API documentation shows. */
@@ -41,6 +81,7 @@ const exampleStream = {
   kind: 'text',
   model: 'use-lite@1',
   collection: 'tweets',
+  settings: {},
   counters: { accepted: 1200, embedded: 1180, searchable: 1175, failed: 2, lag: 18 },
   createdAt: '2026-11-25T10:00:00.000Z',
 } as const;
@@ -52,6 +93,10 @@ export const streamSchema = z
     kind: z.enum(streamKinds),
     model: z.string(),
     collection: z.string(),
+    settings: streamSettingsSchema.describe(
+      'The settings in effect, defaults filled in: conversation `contextWindow`, `decay`; document ' +
+        '`temperature`; sensor `timeZone`; none for text',
+    ),
     counters: z.object({
       accepted: z.number().int().describe('Items accepted (each id once)'),
       embedded: z.number().int().describe('Items embedded and written to the vector store'),
@@ -97,10 +142,16 @@ export const streamListSchema = z.object({ data: z.array(streamSchema) }).meta({
 });
 
 const metadataValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const metadataKey = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'metadata keys are 1–64 letters, digits, "_" or "-"')
-  .refine((key) => key !== FORBIDDEN_KEY, `"${FORBIDDEN_KEY}" would alter the object's prototype; rename it`);
+/** Names of `what` (metadata keys, sensor channels): what filters and payloads can carry as keys. */
+const keyName = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, `${what} are 1–64 letters, digits, "_" or "-"`)
+    .refine(
+      (key) => key !== FORBIDDEN_KEY,
+      `"${FORBIDDEN_KEY}" would alter the object's prototype; rename it`,
+    );
+const metadataKey = keyName('metadata keys');
 // Checked here because parsing a record assigns its keys, and assigning this one changes the prototype.
 const nestedKey = z
   .string()
@@ -125,27 +176,97 @@ const metadataSchema = keyedRecord(
   }
 });
 
-/** One item as clients send it (REST, NDJSON line, webhook). */
+const sensorValuesSchema = keyedRecord(
+  keyName('channel names'),
+  z.number({ error: 'must be a finite number' }),
+).refine((values) => {
+  const channels = Object.keys(values).length;
+  return channels >= 1 && channels <= SENSOR_CHANNELS_MAX;
+}, `must hold 1–${SENSOR_CHANNELS_MAX} channels`);
+
+/**
+ * One item as clients send it (REST, NDJSON line, webhook): the fields of every kind. Which of
+ * them an item of a given stream needs or may not have is {@link itemSchemaFor}'s business; the
+ * body schema stays one schema so that the API document has one item type.
+ */
 export const itemSchema = z
   .object({
     id: itemIdSchema.describe('The client’s id: re-sending it never duplicates work'),
-    text: itemTextSchema.describe('Must hold something to embed (not only spaces or control characters)'),
+    text: itemTextSchema
+      .optional()
+      .describe(
+        'The text to embed; must hold something to embed (not only spaces or control characters). ' +
+          'Required in text, conversation (the message) and document (one sentence) streams; optional in sensor streams.',
+      ),
     metadata: metadataSchema
       .optional()
       .describe(
         `Scalar values can be used as search filters. At most ${METADATA_LIMITS.depth} levels deep, ` +
           `${METADATA_LIMITS.keys} keys over all levels and ${METADATA_LIMITS.bytes} bytes as JSON`,
       ),
-    timestamp: z.iso.datetime({ offset: true }).optional().describe('When the item happened (ISO 8601)'),
+    timestamp: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        'When the item happened (ISO 8601). Required in sensor streams (when the reading was taken).',
+      ),
+    conversationId: itemIdSchema
+      .optional()
+      .describe(
+        'Conversation streams only, required: the conversation the message belongs to (1–256 characters)',
+      ),
+    documentId: itemIdSchema
+      .optional()
+      .describe('Document streams only, required: the document the sentence belongs to (1–256 characters)'),
+    sequence: z
+      .number()
+      .int()
+      .min(0)
+      .max(ITEM_SEQUENCE_MAX)
+      .optional()
+      .describe(
+        'Conversation and document streams only. Conversation, optional: the message’s position in its ' +
+          'conversation; without it, new messages are numbered in order of arrival after the highest so far. ' +
+          'Document, required: the sentence’s position in the document, from 0.',
+      ),
+    values: sensorValuesSchema
+      .optional()
+      .describe(
+        `Sensor streams only, required: the reading, {"<channel>": <finite number>} with 1–${SENSOR_CHANNELS_MAX} ` +
+          'channels named like metadata keys',
+      ),
   })
   .strict();
 export type IngestItem = z.infer<typeof itemSchema>;
+
+function kindItemSchema(kind: StreamKind) {
+  return itemSchema.superRefine((item, ctx) => {
+    for (const issue of itemKindIssues(kind, item)) ctx.addIssue({ code: 'custom', ...issue, input: item });
+  });
+}
+const itemSchemas = {
+  text: kindItemSchema('text'),
+  conversation: kindItemSchema('conversation'),
+  document: kindItemSchema('document'),
+  sensor: kindItemSchema('sensor'),
+} satisfies Record<StreamKind, z.ZodType<IngestItem>>;
+
+/** An item of a stream of `kind`: {@link itemSchema} with the fields the kind needs, and none it does not take. */
+export function itemSchemaFor(kind: StreamKind): z.ZodType<IngestItem> {
+  return itemSchemas[kind];
+}
 
 /** Items one `/items` request (or webhook) may carry; more go as NDJSON, in any number. */
 export const MAX_ITEMS_PER_REQUEST = 1000;
 
 export const ingestItemsSchema = z
-  .object({ items: z.array(itemSchema).min(1).max(MAX_ITEMS_PER_REQUEST) })
+  .object({
+    items: z
+      .array(itemSchema)
+      .min(1)
+      .max(MAX_ITEMS_PER_REQUEST)
+      .describe('Items of the stream’s kind: each field says which kinds take it'),
+  })
   .strict()
   .meta({
     example: {

@@ -21,10 +21,12 @@ function describeIssue(issue: Issue): string {
 
 /** Turns a zod failure into a 422 that lists every bad field and why. */
 export function validationErrorFrom(error: ZodError): ValidationError {
-  const details = error.issues.map((issue) => ({
-    path: describePath(issue.path),
-    message: describeIssue(issue),
-  }));
+  return invalidRequest(error.issues.map((issue) => ({ path: issue.path, message: describeIssue(issue) })));
+}
+
+/** A 422 listing every bad field (its path) and why: the pipe's and the services' one shape. */
+export function invalidRequest(issues: { path: PropertyKey[]; message: string }[]): ValidationError {
+  const details = issues.map((issue) => ({ path: describePath(issue.path), message: issue.message }));
   return new ValidationError(
     `Request is invalid: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
     details,

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import {
   DomainError,
+  itemKindIssues,
   RateLimitedError,
   UnavailableError,
   type IngestItem,
@@ -17,6 +18,7 @@ import {
 import { EmbedQueues, type EnqueuedItem } from '@tributary/queue';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { RateLimiter } from '../auth/rate-limiter';
+import { invalidRequest } from '../common/validation.pipe';
 import { MetricsService } from '../metrics/metrics.service';
 
 export type IngestChannel = 'rest' | 'ndjson' | 'webhook';
@@ -71,6 +73,11 @@ export class IngestService {
     items: IngestItem[],
     channel: IngestChannel,
   ): Promise<IngestResult> {
+    // The body schema takes the fields of every kind; which this stream's items need is checked here.
+    const kindIssues = items.flatMap((item, i) =>
+      itemKindIssues(stream.kind, item).map((issue) => ({ ...issue, path: ['items', i, ...issue.path] })),
+    );
+    if (kindIssues.length > 0) throw invalidRequest(kindIssues);
     const large = items.findIndex((item) => this.tooLarge(item) !== undefined);
     if (large >= 0) {
       throw new DomainError('payload_too_large', `items.${large} ${this.tooLarge(items[large]!)!}`, {
@@ -92,10 +99,14 @@ export class IngestService {
       stream.model,
       batch.map((i) => ({
         id: i.id,
-        text: i.text,
+        text: i.text ?? '',
         metadata: i.metadata ?? null,
         occurredAt: i.timestamp ? new Date(i.timestamp) : null,
+        groupId: i.conversationId ?? i.documentId ?? null,
+        sequence: i.sequence ?? null,
+        sensorValues: i.values ?? null,
       })),
+      { arrivalOrder: stream.kind === 'conversation' },
     );
     // New items, and items stored by an earlier attempt whose enqueue never completed.
     const pending =
@@ -107,7 +118,7 @@ export class IngestService {
             batch.map((i) => i.id),
           );
     const toQueue: PendingItem[] =
-      pending ?? batch.map((i) => ({ id: i.id, text: i.text, retries: 0, acceptedAt: new Date() }));
+      pending ?? batch.map((i) => ({ id: i.id, text: i.text ?? '', retries: 0, acceptedAt: new Date() }));
     const accepted = await this.enqueue(stream, toQueue);
     const duplicates = items.length - accepted;
     this.metrics.itemsIngested.inc({ channel, outcome: 'accepted' }, accepted);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import {
   DomainError,
-  itemSchema,
+  itemSchemaFor,
   MAX_ITEMS_PER_REQUEST,
   UnavailableError,
   type IngestItem,
@@ -157,7 +157,7 @@ export class NdjsonIngestService {
         if (next.done) break;
         const entry = next.value;
         lastLine = entry.line;
-        const item = this.parse(entry, maxLine, progress);
+        const item = this.parse(stream, entry, maxLine, progress);
         if (item) {
           if (batch.length === 0) invalidBeforeBatch = progress.invalidCount;
           batch.push({ line: entry.line, item });
@@ -177,7 +177,12 @@ export class NdjsonIngestService {
     return progress.result();
   }
 
-  private parse(entry: NdjsonEntry, maxLine: number, progress: Progress): IngestItem | undefined {
+  private parse(
+    stream: StreamWithCollection,
+    entry: NdjsonEntry,
+    maxLine: number,
+    progress: Progress,
+  ): IngestItem | undefined {
     if ('tooLong' in entry) {
       progress.bad(entry.line, `line is longer than ${maxLine} bytes (INGEST_ITEM_MAX_BYTES)`);
       return undefined;
@@ -189,7 +194,7 @@ export class NdjsonIngestService {
       progress.bad(entry.line, `not JSON: ${(err as Error).message}`);
       return undefined;
     }
-    const parsed = itemSchema.safeParse(value);
+    const parsed = itemSchemaFor(stream.kind).safeParse(value);
     if (!parsed.success) {
       progress.bad(
         entry.line,

@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
-import type { CreateStream, StreamView } from '@tributary/contracts';
+import {
+  requestedStreamSettings,
+  streamSettings,
+  type CreateStream,
+  type StreamView,
+} from '@tributary/contracts';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EngineService } from '../embeddings/engine.service';
 import { servingPointsVersion, StreamRepository, type StreamWithCollection } from '@tributary/db';
@@ -22,6 +27,7 @@ export function streamView(stream: StreamWithCollection, searchable: number): St
     kind: stream.kind,
     model: stream.model,
     collection: stream.collection.name,
+    settings: streamSettings(stream.kind, stream.settings),
     counters: { accepted, embedded, searchable, failed, lag: Math.max(0, accepted - embedded - failed) },
     createdAt: stream.createdAt.toISOString(),
   };
@@ -47,6 +53,7 @@ export class StreamsService {
     const stream = await this.streams.create(principal.tenant.id, {
       name: input.name,
       kind: input.kind,
+      settings: requestedStreamSettings(input),
       model,
       collection,
       dimensions: served.dimensions,

@@ -48,6 +48,8 @@ export class StreamRepository {
     input: {
       name: string;
       kind: Stream['kind'];
+      /** The settings the creator set (default none; the defaults are filled in when read). */
+      settings?: Record<string, string | number>;
       model: string;
       collection: string;
       dimensions: number;
@@ -70,6 +72,7 @@ export class StreamRepository {
             tenantId,
             name: input.name,
             kind: input.kind,
+            settings: input.settings ?? {},
             model: input.model,
             collectionId: collection.id,
             webhookSecret: this.secrets.encrypt(input.webhookSecret, webhookSecretContext(id)),
