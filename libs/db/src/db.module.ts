@@ -12,6 +12,7 @@ import { ItemIngestRepository } from './repositories/item-ingest.repository';
 import { ItemQueueRepository } from './repositories/item-queue.repository';
 import { ItemVectorRepository } from './repositories/item-vector.repository';
 import { RolloutRepository } from './repositories/rollout.repository';
+import { SpaceRepository } from './repositories/space.repository';
 import { StreamRepository } from './repositories/stream.repository';
 import { TenantRepository } from './repositories/tenant.repository';
 import { WatchRepository } from './repositories/watch.repository';
@@ -30,6 +31,7 @@ const repositories: Provider[] = [
   ItemFailureRepository,
   ItemVectorRepository,
   RolloutRepository,
+  SpaceRepository,
   WatchRepository,
 ];
 

@@ -40,6 +40,7 @@ export {
   appendIndexOp,
   decodeIndexOp,
   fromPayload,
+  groupFromPayload,
   indexOpHeader,
   itemPayload,
   metadataFilter,

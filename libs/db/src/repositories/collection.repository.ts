@@ -9,6 +9,7 @@ import { PrismaService } from '../prisma.service';
 import type { SqlClient } from '../sql-client';
 import { SqlRepository } from './sql-repository';
 import { vectorFrom } from './vector-bytes';
+import { HAS_VECTOR_BY_VERSION_SQL, VECTOR_BY_VERSION_SQL } from './version-vector-sql';
 
 /** An embedded item's vector as PostgreSQL holds it, with what its point's payload is made of. */
 export interface StoredVector {
@@ -17,6 +18,9 @@ export interface StoredVector {
   text: string;
   metadata: unknown;
   vector: Float32Array;
+  /** A derived vector's group (conversation, document) and how many vectors it came from. */
+  groupId?: string;
+  members?: number;
 }
 
 /**
@@ -332,13 +336,12 @@ export class CollectionRepository extends SqlRepository {
         vector: Uint8Array;
       }>(
         `SELECT i.id AS "itemId", i.stream_id AS "streamId", i.text, i.metadata,
-                CASE WHEN i.model = v.model AND i.status = 'embedded' THEN i.vector ELSE iv.vector END AS vector
+                ${VECTOR_BY_VERSION_SQL} AS vector
          FROM collection_version v
          JOIN stream s ON s.collection_id = v.collection_id AND s.tenant_id = v.tenant_id
          JOIN item i ON i.stream_id = s.id
          LEFT JOIN item_vector iv ON iv.version_id = v.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id
-         WHERE v.id = $1::uuid AND i.status <> 'deleted' AND (i.stream_id, i.id) > ($2::uuid, $3)
-           AND ((i.model = v.model AND i.status = 'embedded') OR iv.vector IS NOT NULL)
+         WHERE v.id = $1::uuid AND (i.stream_id, i.id) > ($2::uuid, $3) AND ${HAS_VECTOR_BY_VERSION_SQL}
          ORDER BY i.stream_id, i.id LIMIT $4`,
         [versionId, afterStream, afterId, pageSize],
       );
@@ -370,11 +373,22 @@ export class CollectionRepository extends SqlRepository {
    * embedded store reconciles; a retired version's index is not among them).
    */
   async versionsAcrossTenants(): Promise<CollectionVersion[]> {
-    const rows = await this.prisma.collectionVersion.findMany({
-      where: { retiredAt: null },
-      select: { storeKey: true, dimensions: true, version: true },
-    });
-    return rows.map((r) => ({ storeKey: r.storeKey, dimensions: r.dimensions, version: String(r.version) }));
+    const [rows, spaces] = await Promise.all([
+      this.prisma.collectionVersion.findMany({
+        where: { retiredAt: null },
+        select: { storeKey: true, dimensions: true, version: true },
+      }),
+      // A version's derived spaces (stream kinds') live and retire with it.
+      this.prisma.spaceIndex.findMany({
+        where: { collectionVersion: { retiredAt: null } },
+        select: { storeKey: true, dimensions: true, version: true },
+      }),
+    ]);
+    return [...rows, ...spaces].map((r) => ({
+      storeKey: r.storeKey,
+      dimensions: r.dimensions,
+      version: String(r.version),
+    }));
   }
 
   /** The points' version of the live collection version with this store key (system-scoped); undefined when there is none. */
@@ -383,7 +397,12 @@ export class CollectionRepository extends SqlRepository {
       where: { storeKey },
       select: { version: true, retiredAt: true },
     });
-    return row && !row.retiredAt ? String(row.version) : undefined;
+    if (row) return !row.retiredAt ? String(row.version) : undefined;
+    const space = await this.prisma.spaceIndex.findUnique({
+      where: { storeKey },
+      select: { version: true, collectionVersion: { select: { retiredAt: true } } },
+    });
+    return space && !space.collectionVersion.retiredAt ? String(space.version) : undefined;
   }
 
   /**
@@ -395,7 +414,42 @@ export class CollectionRepository extends SqlRepository {
       where: { storeKey },
       select: { id: true, retiredAt: true },
     });
-    if (!row || row.retiredAt) return;
-    yield* this.versionVectors(row.id, pageSize);
+    if (row) {
+      if (!row.retiredAt) yield* this.versionVectors(row.id, pageSize);
+      return;
+    }
+    const space = await this.prisma.spaceIndex.findUnique({
+      where: { storeKey },
+      select: { id: true, collectionVersion: { select: { retiredAt: true } } },
+    });
+    if (space && !space.collectionVersion.retiredAt) yield* this.spaceVectors(space.id, pageSize);
+  }
+
+  /**
+   * Every derived vector of a space, in pages ordered by stream and key, with what its point's
+   * payload is made of: a context vector carries its message's text and metadata, a document's
+   * vector none; both their group and how many vectors they came from.
+   */
+  private async *spaceVectors(spaceId: string, pageSize: number): AsyncGenerator<StoredVector[]> {
+    let afterStream = '00000000-0000-0000-0000-000000000000';
+    let afterKey = '';
+    for (;;) {
+      const rows = await this.rows<StoredVector & { vector: Uint8Array }>(
+        `SELECT d.key AS "itemId", d.stream_id AS "streamId", coalesce(i.text, '') AS text,
+                i.metadata, d.vector, d.group_id AS "groupId", d.members
+         FROM derived_vector d
+         JOIN space_index x ON x.id = d.space_id
+         LEFT JOIN item i ON x.space = 'context' AND i.stream_id = d.stream_id AND i.id = d.key
+         WHERE d.space_id = $1::uuid AND (d.stream_id, d.key) > ($2::uuid, $3)
+         ORDER BY d.stream_id, d.key LIMIT $4`,
+        [spaceId, afterStream, afterKey, pageSize],
+      );
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ ...r, vector: vectorFrom(r.vector) }));
+      const last = rows[rows.length - 1]!;
+      afterStream = last.streamId;
+      afterKey = last.itemId;
+      if (rows.length < pageSize) return;
+    }
   }
 }

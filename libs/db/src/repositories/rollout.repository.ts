@@ -322,14 +322,25 @@ export class RolloutRepository extends SqlRepository {
    * Deletes up to `limit` vectors of retired versions (system-scoped, for the rollout sweep, which
    * calls it until it returns less than `limit`); returns how many went.
    */
-  purgeRetiredVectors(limit: number): Promise<number> {
-    return this.prisma.$executeRawUnsafe(
+  async purgeRetiredVectors(limit: number): Promise<number> {
+    const items = await this.prisma.$executeRawUnsafe(
       `DELETE FROM item_vector WHERE (version_id, stream_id, item_id) IN (
          SELECT iv.version_id, iv.stream_id, iv.item_id FROM item_vector iv
          JOIN collection_version v ON v.id = iv.version_id
          WHERE v.retired_at IS NOT NULL LIMIT $1)`,
       limit,
     );
+    if (items >= limit) return items;
+    // Then the vectors of their derived spaces (stream kinds'), in the rest of the batch.
+    const derived = await this.prisma.$executeRawUnsafe(
+      `DELETE FROM derived_vector WHERE (space_id, stream_id, key) IN (
+         SELECT d.space_id, d.stream_id, d.key FROM derived_vector d
+         JOIN space_index x ON x.id = d.space_id
+         JOIN collection_version v ON v.id = x.version_id
+         WHERE v.retired_at IS NOT NULL LIMIT $1)`,
+      limit - items,
+    );
+    return items + derived;
   }
 
   /**
@@ -480,13 +491,14 @@ export class RolloutRepository extends SqlRepository {
     });
   }
 
-  /** Store keys of retired versions (system-scoped: their indexes are removed where still present). */
+  /** Store keys of retired versions and their spaces (system-scoped: their indexes are removed where still present). */
   async retiredStoreKeys(): Promise<string[]> {
     const rows = await this.prisma.collectionVersion.findMany({
       where: { retiredAt: { not: null } },
-      select: { storeKey: true },
+      select: { storeKey: true, spaces: { select: { storeKey: true } } },
     });
-    return rows.map((r) => r.storeKey);
+    // A version's derived spaces go with it.
+    return rows.flatMap((r) => [r.storeKey, ...r.spaces.map((s) => s.storeKey)]);
   }
 
   /**
@@ -628,11 +640,12 @@ export class RolloutRepository extends SqlRepository {
       data: { retiredAt: new Date() },
     });
     if (version.count === 0) return [];
-    const { storeKey } = await tx.collectionVersion.findUniqueOrThrow({
+    const { storeKey, spaces } = await tx.collectionVersion.findUniqueOrThrow({
       where: { id: versionId },
-      select: { storeKey: true },
+      select: { storeKey: true, spaces: { select: { storeKey: true } } },
     });
-    return [storeKey];
+    // Its derived spaces (stream kinds') are retired with it.
+    return [storeKey, ...spaces.map((s) => s.storeKey)];
   }
 
   private audit(

@@ -3,6 +3,7 @@ import type { DriftReport, Prisma, SelfCheckReport } from '../generated/prisma/c
 import { PrismaService } from '../prisma.service';
 import { SqlRepository } from './sql-repository';
 import { vectorFrom } from './vector-bytes';
+import { HAS_VECTOR_BY_VERSION_SQL, VECTOR_BY_VERSION_SQL } from './version-vector-sql';
 
 /** A half-open window of event time, `[from, to)`. */
 export interface EventWindow {
@@ -172,14 +173,14 @@ export class WatchRepository extends SqlRepository {
     }>(
       `WITH inside AS (
          SELECT i.stream_id, i.id, i.text, i.event_at,
-           CASE WHEN i.model = v.model THEN i.vector ELSE iv.vector END AS vector
+           ${VECTOR_BY_VERSION_SQL} AS vector
          FROM collection_version v
          JOIN stream s ON s.collection_id = v.collection_id AND s.tenant_id = v.tenant_id
          JOIN item i ON i.stream_id = s.id
          LEFT JOIN item_vector iv ON iv.version_id = v.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id
          WHERE v.id = $1::uuid AND v.tenant_id = $2::uuid AND v.collection_id = $3::uuid
            AND i.status = 'embedded' AND ($4::timestamptz IS NULL OR (i.event_at >= $4 AND i.event_at < $5))
-           AND (i.model = v.model OR iv.vector IS NOT NULL)
+           AND ${HAS_VECTOR_BY_VERSION_SQL}
        )
        SELECT stream_id AS "streamId", id AS "itemId", text, vector, event_at AS "eventAt",
          (SELECT count(*) FROM inside)::int AS total
@@ -400,13 +401,13 @@ export class WatchRepository extends SqlRepository {
       eventAt: Date;
     }>(
       `SELECT i.stream_id AS "streamId", i.id AS "itemId", i.text, i.event_at AS "eventAt",
-         CASE WHEN i.model = v.model THEN i.vector ELSE iv.vector END AS vector
+         ${VECTOR_BY_VERSION_SQL} AS vector
        FROM collection_version v
        JOIN stream s ON s.collection_id = v.collection_id AND s.tenant_id = v.tenant_id
        JOIN item i ON i.stream_id = s.id
        LEFT JOIN item_vector iv ON iv.version_id = v.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id
        WHERE v.id = $1::uuid AND v.tenant_id = $2::uuid AND v.collection_id = $3::uuid
-         AND i.status = 'embedded' AND (i.model = v.model OR iv.vector IS NOT NULL)
+         AND i.status = 'embedded' AND ${HAS_VECTOR_BY_VERSION_SQL}
          AND i.event_at < $4
          AND ($5::timestamptz IS NULL OR (i.event_at, i.stream_id, i.id) > ($5::timestamptz, $6::uuid, $7::text))
        ORDER BY i.event_at, i.stream_id, i.id LIMIT $8`,

@@ -29,14 +29,25 @@ export type IndexOp = (
 const TEXT = '_text';
 const STREAM = '_stream';
 const META = '_meta';
+const GROUP = '_group';
+const MEMBERS = '_members';
 const FILTER_PREFIX = 'm_';
 
 /**
  * The payload a stored item becomes: its text, stream and whole metadata (as JSON), plus every
- * scalar metadata value under `m_<key>` so that search filters are plain exact matches.
+ * scalar metadata value under `m_<key>` so that search filters are plain exact matches. A derived
+ * vector (a message's context, a document's) also carries its group and how many vectors it pools.
  */
-export function itemPayload(item: { streamId: string; text: string; metadata: unknown }): IndexPayload {
+export function itemPayload(item: {
+  streamId: string;
+  text: string;
+  metadata: unknown;
+  groupId?: string | undefined;
+  members?: number | undefined;
+}): IndexPayload {
   const payload: IndexPayload = { [TEXT]: item.text, [STREAM]: item.streamId, [META]: null };
+  if (item.groupId !== undefined) payload[GROUP] = item.groupId;
+  if (item.members !== undefined) payload[MEMBERS] = item.members;
   if (item.metadata && typeof item.metadata === 'object' && !Array.isArray(item.metadata)) {
     payload[META] = JSON.stringify(item.metadata);
     for (const [key, value] of Object.entries(item.metadata as Record<string, unknown>)) {
@@ -61,6 +72,16 @@ export function fromPayload(payload: IndexPayload): {
   return {
     text: typeof payload[TEXT] === 'string' ? payload[TEXT] : '',
     metadata: typeof meta === 'string' ? (JSON.parse(meta) as Record<string, unknown>) : null,
+  };
+}
+
+/** A derived vector's group and member count back from its payload (absent on items' points). */
+export function groupFromPayload(payload: IndexPayload): { groupId?: string; members?: number } {
+  const group = payload[GROUP];
+  const members = payload[MEMBERS];
+  return {
+    ...(typeof group === 'string' ? { groupId: group } : {}),
+    ...(typeof members === 'number' ? { members } : {}),
   };
 }
 
