@@ -97,6 +97,7 @@ export default tseslint.config(
             { sourceTag: 'lib:observability', bannedExternalImports: allOwned },
             { sourceTag: 'lib:drift', bannedExternalImports: allOwned },
             { sourceTag: 'lib:stream-kinds', bannedExternalImports: allOwned },
+            { sourceTag: 'lib:kind-stage', bannedExternalImports: allOwned },
           ],
         },
       ],

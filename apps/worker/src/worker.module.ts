@@ -10,6 +10,7 @@ import { ApiKeyUsageFlushHandler } from './maintenance/api-key-usage-flush.handl
 import { OrphanedItemsRequeueHandler } from './maintenance/orphaned-items-requeue.handler';
 import { ItemEmbedHandler } from './embedding/item-embed.handler';
 import { WorkerEngine } from './embedding/worker-engine';
+import { KindStage } from '@tributary/kind-stage';
 import { RolloutBackfillHandler } from './rollouts/rollout-backfill.handler';
 import { RolloutSweepHandler } from './rollouts/rollout-sweep.handler';
 import { ModelHeartbeat } from './heartbeat/model-heartbeat.service';
@@ -58,6 +59,7 @@ export class WorkerModule {
           useFactory: () => createRedis(redisUrlOf(config), 'worker', 'worker'),
         },
         WorkerEngine,
+        KindStage,
         ModelHeartbeat,
         ...handlers,
         { provide: JOB_HANDLERS, useFactory: (...all: unknown[]) => all, inject: handlers },

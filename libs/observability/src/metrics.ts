@@ -238,6 +238,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Items through the stream kinds' stage, by kind (`text` is the identity). */
+  readonly kindItems = new Counter({
+    name: 'tributary_kind_items_total',
+    help: 'Items whose vectors went through the stream kinds stage, by stream kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** Derived state updates (a conversation's contexts, a document's vector), by kind. */
+  readonly kindStateUpdates = new Counter({
+    name: 'tributary_kind_state_updates_total',
+    help: 'Derived vectors written by the stream kinds stage (context vectors, document vectors), by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  /** How long one group's state update took (read, compute, write, publish), by kind. */
+  readonly kindUpdateDuration = new Histogram({
+    name: 'tributary_kind_update_duration_seconds',
+    help: 'Time to update one group of a stream kind (a conversation, a document): read, compute, write and publish',
+    labelNames: ['kind'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
   constructor(app: string) {
     this.registry.setDefaultLabels({ app });
     collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });

@@ -21,6 +21,7 @@ import { EnsureOnceVectorWriter, openVectorWriter, type VectorWriter } from '@tr
 import { WORKER_REDIS } from '../worker-redis';
 import { ItemEmbedder } from './item-embedder';
 import { MicroBatcher } from './micro-batcher';
+import { KindStage } from '@tributary/kind-stage';
 import { WorkerEngine } from './worker-engine';
 
 /** What one model's queue embeds through: its embedder and the batcher that feeds it. */
@@ -53,6 +54,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
     private readonly vectors: ItemVectorRepository,
     private readonly metrics: Metrics,
     private readonly engines: WorkerEngine,
+    private readonly stage: KindStage,
   ) {}
 
   async open(queues: readonly QueueRef[]): Promise<void> {
@@ -79,6 +81,7 @@ export class ItemEmbedHandler implements JobHandler<'ItemEmbed'> {
         this.redis,
         writer,
         this.metrics,
+        this.stage,
         this.config,
       );
       const batcher = new MicroBatcher<StreamItem, undefined>((items) => embedder.embed(items), {

@@ -12,10 +12,12 @@ import type { VectorWriter } from '@tributary/vector-store';
 import { CachedEmbedder, EmbeddingCache } from '@tributary/embedding';
 import { type Redis } from '@tributary/redis';
 import { UnrecoverableError, type StreamItem } from '@tributary/queue';
+import { KindStage, type StageTarget } from '@tributary/kind-stage';
 import { ItemFailure } from './item-failure';
 import { writtenPoints, type ComputedVector } from './written-points';
 
 interface VersionRef {
+  id: string;
   key: string;
   dimensions: number;
 }
@@ -56,6 +58,7 @@ export class ItemEmbedder {
     redis: Redis,
     private readonly writer: VectorWriter,
     private readonly metrics: Metrics,
+    private readonly stage: KindStage,
     config: Config,
   ) {
     this.embedder = new CachedEmbedder(engine, EmbeddingCache.fromConfig(redis, config), { metrics });
@@ -124,6 +127,7 @@ export class ItemEmbedder {
         const { points, acceptedAt } = pointsOf(group);
         await this.writer.ensureCollection(version.key, version.dimensions);
         await this.writer.upsert(version.key, points, { acceptedAt });
+        await this.stage.afterChange(this.stageTarget(tenantId, version), group);
       } else {
         // The collection no longer has a live version of this model (an item queued before a
         // promotion whose previous version has been retired since): its vector stays on its row.
@@ -162,11 +166,20 @@ export class ItemEmbedder {
       const computed = entries.map(computedVector);
       const pointsOf = writtenPoints(computed);
       await this.writer.ensureCollection(version.key, version.dimensions);
-      await this.vectors.write(tenantId, versionId, computed, (written, versions) => {
+      const written = await this.vectors.write(tenantId, versionId, computed, (written, versions) => {
         const { points, acceptedAt } = pointsOf(written);
         return this.writer.upsert(version.key, points, { versions, acceptedAt });
       });
+      await this.stage.afterChange(this.stageTarget(tenantId, version), written);
     }
+  }
+
+  private stageTarget(tenantId: string, version: VersionRef): StageTarget {
+    return {
+      tenantId,
+      version: { id: version.id, storeKey: version.key, dimensions: version.dimensions },
+      writer: this.writer,
+    };
   }
 
   /**
@@ -180,7 +193,7 @@ export class ItemEmbedder {
       if (exists.length === 0)
         throw new ItemFailure('collection_missing', `collection ${collectionId} no longer exists`);
       const row = exists.find((v) => v.model === this.model);
-      return row && { key: row.storeKey, dimensions: row.dimensions };
+      return row && { id: row.id, key: row.storeKey, dimensions: row.dimensions };
     });
   }
 
@@ -188,7 +201,7 @@ export class ItemEmbedder {
   private async versionById(tenantId: string, versionId: string): Promise<VersionRef | undefined> {
     return this.remembered(`${tenantId}\u0000v\u0000${versionId}`, async () => {
       const row = await this.collections.versionById(tenantId, versionId);
-      return row && { key: row.storeKey, dimensions: row.dimensions };
+      return row && { id: row.id, key: row.storeKey, dimensions: row.dimensions };
     });
   }
 

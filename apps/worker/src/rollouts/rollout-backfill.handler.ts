@@ -21,6 +21,7 @@ import { type Redis } from '@tributary/redis';
 import { EnsureOnceVectorWriter, openVectorWriter, type VectorWriter } from '@tributary/vector-store';
 import { BACKFILL_PAGE_SIZE, BACKFILL_PAGES_IN_FLIGHT, WorkerEngine } from '../embedding/worker-engine';
 import { writtenPoints } from '../embedding/written-points';
+import { KindStage } from '@tributary/kind-stage';
 import { WORKER_REDIS } from '../worker-redis';
 
 /** How long one delivery of the job works before it hands over to the next (re-adding itself). */
@@ -80,6 +81,7 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
     private readonly queues: EmbedQueues,
     private readonly engines: WorkerEngine,
     private readonly metrics: Metrics,
+    private readonly stage: KindStage,
   ) {}
 
   async open(queues: readonly QueueRef[]): Promise<void> {
@@ -233,6 +235,15 @@ export class RolloutBackfillHandler implements JobHandler<'RolloutBackfill'> {
             `rollout ${rollout.id}: the cursor moved (another delivery, or no longer backfilling)`,
           );
       },
+    );
+    await this.stage.afterChange(
+      {
+        tenantId: rollout.tenantId,
+        version: { id: version.id, storeKey: version.storeKey, dimensions: version.dimensions },
+        writer: this.writer!,
+        background: true,
+      },
+      written,
     );
     this.metrics.backfillItems.inc({ model: rollout.toModel }, written.length);
   }

@@ -46,6 +46,7 @@ import { ModelHeartbeat } from '../heartbeat/model-heartbeat.service';
 import { WorkerEngine } from '../embedding/worker-engine';
 import { streamWithQueuedItems } from '../testing/stream-fixture';
 import { WORKER_REDIS } from '../worker-redis';
+import { KindStage } from '@tributary/kind-stage';
 import { RolloutBackfillHandler } from './rollout-backfill.handler';
 
 const FROM = 'use-lite@1';
@@ -131,6 +132,7 @@ describe('RolloutBackfill into every vector store (real model, PostgreSQL, Redis
         { provide: WORKER_REDIS, useFactory: () => createRedis(redisUrlOf(config), 'worker', 'worker') },
         ModelHeartbeat,
         WorkerEngine,
+        KindStage,
       ],
     }).compile();
     await module.init();
@@ -161,6 +163,7 @@ describe('RolloutBackfill into every vector store (real model, PostgreSQL, Redis
       module.get(EmbedQueues),
       module.get(WorkerEngine),
       module.get(Metrics),
+      module.get(KindStage),
     );
     await handler.open([{ name: backfillQueueName(TO), family: 'backfill', model: TO }]);
     // The handler's own writer (openVectorWriter's pick for the config), or the given one, wrapped.

@@ -1,0 +1,61 @@
+import type { Membership, SpaceRepository } from '@tributary/db';
+import type { Metrics } from '@tributary/observability';
+import { attentionPool } from '@tributary/stream-kinds';
+import { updateGroups } from '../group-update';
+import type { KindHandler, StageStream, StageTarget } from '../kind-handler';
+
+/** A document stream's settings (contracts fill in the defaults). */
+interface DocumentSettings {
+  temperature: number;
+}
+
+/**
+ * Document streams: sentences arrive one by one (each keeps its own vector, the collection's); the
+ * document's vector in the `documents` space is the attention pooling of all its stored sentence
+ * vectors, `normalize(Σ_i softmax_i(e_i · m / τ) · e_i)` with `m = normalize(Σ_i e_i)`, recomputed
+ * from PostgreSQL whenever sentences of it are written or deleted (the gist `m` moves with every
+ * sentence, so every weight does). Arrival order does not change the result; a document whose
+ * last sentence went has no vector.
+ */
+export class DocumentHandler implements KindHandler {
+  readonly kind = 'document';
+  readonly derives = true;
+
+  constructor(
+    private readonly spaces: SpaceRepository,
+    private readonly metrics: Metrics,
+  ) {}
+
+  afterChange(target: StageTarget, stream: StageStream, changed: Membership[]): Promise<void> {
+    const { temperature } = stream.settings as unknown as DocumentSettings;
+    return updateGroups(
+      { spaces: this.spaces, metrics: this.metrics },
+      {
+        kind: this.kind,
+        space: 'documents',
+        read: (tx, groupId) =>
+          this.spaces.members(tx, target.tenantId, target.version.id, stream.id, groupId),
+        derive: (groupId, members) =>
+          members.length === 0
+            ? { writes: [], remove: [groupId], payloadOf: () => ({ text: '', metadata: null }) }
+            : {
+                writes: [
+                  {
+                    key: groupId,
+                    groupId,
+                    vector: attentionPool(
+                      members.map((m) => m.vector),
+                      temperature,
+                    ),
+                    members: members.length,
+                  },
+                ],
+                payloadOf: () => ({ text: '', metadata: null }),
+              },
+      },
+      target,
+      stream.id,
+      changed,
+    );
+  }
+}
