@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { CONFIG, ConfigModule, type Config } from '@tributary/config';
-import { DbModule } from '@tributary/db';
+import { DbModule, SpaceRepository } from '@tributary/db';
 import { requestIdFor } from '@tributary/observability';
 import { QueueModule } from '@tributary/queue';
 import type { Logger as PinoRoot } from 'pino';
@@ -37,6 +37,8 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsScrapeService } from './metrics/metrics-scrape.service';
 import { MetricsListener, metricsPlacement } from './metrics/metrics-listener';
 import { MetricsService } from './metrics/metrics.service';
+import { StreamStateController } from './streams/stream-state.controller';
+import { KindStage } from '@tributary/kind-stage';
 import { RedisModule } from './redis/redis.module';
 import { TenantService } from './tenants/tenant.service';
 import { TenantsController } from './tenants/tenants.controller';
@@ -104,6 +106,7 @@ export class AppModule {
         AdminRolloutsController,
         WatchController,
         AuditController,
+        StreamStateController,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ApiValidationPipe },
@@ -112,6 +115,11 @@ export class AppModule {
         LifecycleService,
         HealthService,
         MetricsService,
+        {
+          provide: KindStage,
+          inject: [SpaceRepository, MetricsService],
+          useFactory: (spaces: SpaceRepository, metrics: MetricsService) => new KindStage(spaces, metrics),
+        },
         MetricsScrapeService,
         MetricsListener,
         AdminKeyService,

@@ -5,6 +5,7 @@ export * from './embeddings';
 export * from './models';
 export * from './streams';
 export * from './stream-kinds';
+export * from './stream-state';
 export * from './input-rules';
 export * from './webhook-secrets';
 export * from './rollouts';

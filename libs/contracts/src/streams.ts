@@ -349,6 +349,10 @@ const vectorQuerySchema = z
     message: 'the vector is all zeros; cosine similarity needs a non-zero vector',
   });
 
+/** The spaces a collection can be searched in: items, and those stream kinds derive. */
+export const searchSpaces = ['items', 'context', 'documents'] as const;
+export type SearchSpace = (typeof searchSpaces)[number];
+
 export const searchSchema = z
   .object({
     query: oneOf('a string or an array of numbers', [itemTextSchema, vectorQuerySchema]).describe(
@@ -358,6 +362,14 @@ export const searchSchema = z
     filter: keyedRecord(metadataKey, z.union([storableString(), z.number(), z.boolean(), z.null()]))
       .optional()
       .describe('Exact match on metadata values (all must match)'),
+    space: z
+      .enum(searchSpaces)
+      .default('items')
+      .describe(
+        'What to search: `items` (each item’s own vector, the default), `context` (conversation streams: ' +
+          'each message’s context vector over the last messages of its conversation, so a query finds ' +
+          'conversations by their flow) or `documents` (document streams: one attention-pooled vector per document)',
+      ),
   })
   .strict()
   .meta({ example: { query: 'rain in lisbon', k: 5, filter: { lang: 'en' } } });
@@ -372,10 +384,13 @@ export const searchResultSchema = z
       ),
     data: z.array(
       z.object({
-        id: z.string(),
+        id: z.string().describe('The item’s id (`context`: the message’s; `documents`: the document’s)'),
         score: z.number().describe('Cosine similarity'),
-        text: z.string(),
+        text: z.string().describe('The item’s text (`context`: the message’s; `documents`: empty)'),
         metadata: z.record(z.string(), z.unknown()).nullable(),
+        conversationId: z.string().optional().describe('`context` space: the message’s conversation'),
+        messages: z.number().int().optional().describe('`context` space: the messages its context spans'),
+        sentences: z.number().int().optional().describe('`documents` space: the document’s sentences'),
       }),
     ),
   })

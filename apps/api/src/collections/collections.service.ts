@@ -1,7 +1,26 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { NotFoundError, UnavailableError, ValidationError, type SearchRequest } from '@tributary/contracts';
-import { CollectionRepository, RolloutRepository } from '@tributary/db';
-import { fromPayload, metadataFilter, VectorStoreError, type SearchHit } from '@tributary/vector-store';
+import {
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+  type SearchRequest,
+  type SearchSpace,
+} from '@tributary/contracts';
+import {
+  CollectionRepository,
+  RolloutRepository,
+  SpaceRepository,
+  spaceStoreKey,
+  type DerivedSpace,
+} from '@tributary/db';
+import {
+  fromPayload,
+  groupFromPayload,
+  metadataFilter,
+  VectorStoreError,
+  type SearchHit,
+} from '@tributary/vector-store';
+import { KindStage } from '@tributary/kind-stage';
 import type { TenantPrincipal } from '../auth/authenticated-request';
 import { EmbeddingsService } from '../embeddings/embeddings.service';
 import { EngineService } from '../embeddings/engine.service';
@@ -28,6 +47,8 @@ export class CollectionsService {
     private readonly metrics: MetricsService,
     private readonly rollouts: RolloutRepository,
     private readonly comparator: RolloutComparator,
+    private readonly spaces: SpaceRepository,
+    private readonly stage: KindStage,
   ) {}
 
   async list(principal: TenantPrincipal) {
@@ -60,6 +81,8 @@ export class CollectionsService {
    */
   async search(principal: TenantPrincipal, name: string, request: SearchRequest, routeKey?: string) {
     const collection = await this.collections.byName(principal.tenant.id, name);
+    const space = request.space ?? 'items';
+    if (space !== 'items') await this.checkSpace(principal.tenant.id, collection.id, name, space);
     const route = routeSearch(
       collection,
       routeKey,
@@ -67,14 +90,23 @@ export class CollectionsService {
       typeof request.query === 'string' ? undefined : request.query.length,
     );
     const started = process.hrtime.bigint();
-    const hits = await this.searchVersion(principal.tenant.id, name, route.answer, request);
+    const hits = await this.searchVersion(principal.tenant.id, name, inSpace(route.answer, space), request);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     this.metrics.searchesByVersion.inc({ model: route.answer.model, route: route.route });
-    if (route.shadow) this.shadow(principal.tenant.id, name, route.shadow, request, hits, ms);
-    return {
-      model: route.answer.model,
-      data: hits.map((h) => ({ id: h.id, score: h.score, ...fromPayload(h.payload) })),
-    };
+    if (route.shadow) this.shadow(principal.tenant.id, name, inSpace(route.shadow, space), request, hits, ms);
+    return { model: route.answer.model, data: hits.map((h) => searchHit(h, space)) };
+  }
+
+  /** A derived space is searched only in a collection a stream of its kind feeds (422 otherwise). */
+  private async checkSpace(tenantId: string, collectionId: string, name: string, space: DerivedSpace) {
+    const kind = space === 'context' ? 'conversation' : 'document';
+    const kinds = await this.spaces.collectionKinds(tenantId, collectionId);
+    if (!kinds.includes(kind)) {
+      const message =
+        `Collection ${name} has no ${kind} stream, so it has no \`${space}\` space ` +
+        `(its streams are ${kinds.join(', ') || 'none'}); search \`items\` instead`;
+      throw new ValidationError(message, [{ path: 'space', message }]);
+    }
   }
 
   /** The candidate's search of a shadow rollout, off the request's path; a failure is only logged. */
@@ -167,7 +199,35 @@ export class CollectionsService {
       },
     );
     if (deleted.length === 0) throw new NotFoundError('Item', itemId);
+    // What the stream's kind derived from it (a conversation's contexts, a document's vector) is
+    // recomputed from the vectors left, in every live version, before the answer.
+    const items = deleted.map((d) => ({ streamId: d.streamId, itemId }));
+    if (!(await this.stage.derivesFrom(principal.tenant.id, items))) return;
+    for (const version of await this.collections.liveVersions(principal.tenant.id, collection.id)) {
+      await this.stage.afterChange(
+        {
+          tenantId: principal.tenant.id,
+          version: { id: version.id, storeKey: version.storeKey, dimensions: version.dimensions },
+          writer: this.vectors.writer,
+        },
+        items,
+      );
+    }
   }
+}
+
+/** A version as searched in one of its spaces (a derived space has its own index). */
+function inSpace<V extends { storeKey: string }>(version: V, space: SearchSpace): V {
+  return space === 'items' ? version : { ...version, storeKey: spaceStoreKey(version.storeKey, space) };
+}
+
+/** A hit as the caller gets it: the item's text and metadata, and what a derived space adds. */
+function searchHit(hit: SearchHit, space: SearchSpace) {
+  const { groupId, members } = groupFromPayload(hit.payload);
+  const base = { id: hit.id, score: hit.score, ...fromPayload(hit.payload) };
+  if (space === 'context') return { ...base, conversationId: groupId, messages: members };
+  if (space === 'documents') return { ...base, sentences: members };
+  return base;
 }
 
 /**
