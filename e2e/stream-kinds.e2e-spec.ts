@@ -64,7 +64,7 @@ describe('stream kinds (real apps, PostgreSQL, Redis, ONNX)', () => {
   let pool: ReturnType<typeof createPgPool>;
 
   beforeAll(async () => {
-    platform = await startPlatform();
+    platform = await startPlatform({ MODELS: 'use-lite@1,use-lite-int8@1', WORKER_QUEUES: 'all' });
     await platform.start('api');
     await platform.start('worker');
     ({ key } = await newTenant(platform.base, 'kinds'));
@@ -289,4 +289,53 @@ describe('stream kinds (real apps, PostgreSQL, Redis, ONNX)', () => {
       404,
     );
   }, 240_000);
+
+  it('a rollout backfills the candidate’s spaces too, and after the promotion the spaces answer by the new version', async () => {
+    const streamId = await createStream({ name: 'chats', kind: 'conversation', contextWindow: 2 });
+    const messages = chat.map((text, i) => ({ id: `r-${i}`, conversationId: 'r', text }));
+    await ingest(streamId, messages);
+    await drained(platform.base, key, streamId);
+    const started = await call(platform.base, 'POST', '/v1/collections/chats/rollouts', key, {
+      model: 'use-lite-int8@1',
+    });
+    expect(started.status).toBe(201);
+    const url = `/v1/collections/chats/rollouts/${started.body.id}`;
+    await waitUntil(
+      'the candidate to be ready',
+      async () => (await call(platform.base, 'GET', url, key)).body.state === 'ready',
+      120_000,
+      200,
+    );
+    // The candidate's context space holds every message's context, by the candidate's vectors.
+    const { rows } = await pool.query<{ key: string; vector: Buffer; members: number }>(
+      `SELECT d.key, d.vector, d.members FROM derived_vector d
+       JOIN space_index x ON x.id = d.space_id JOIN collection_version v ON v.id = x.version_id
+       WHERE d.stream_id = $1 AND x.space = 'context' AND v.model = 'use-lite-int8@1' ORDER BY d.key`,
+      [streamId],
+    );
+    expect(rows.map((r) => r.key)).toEqual(messages.map((m) => m.id).sort());
+    const { rows: own } = await pool.query<{ item_id: string; vector: Buffer }>(
+      `SELECT iv.item_id, iv.vector FROM item_vector iv JOIN collection_version v ON v.id = iv.version_id
+       JOIN item i ON i.stream_id = iv.stream_id AND i.id = iv.item_id
+       WHERE iv.stream_id = $1 AND v.model = 'use-lite-int8@1' ORDER BY i.sequence`,
+      [streamId],
+    );
+    const candidate = own.map((r) => floats(r.vector));
+    own.forEach((r, at) => {
+      const got = rows.find((d) => d.key === r.item_id)!;
+      expectClose(floats(got.vector), expectedContext(candidate, at, 2, 1));
+    });
+
+    const promoted = await call(platform.base, 'POST', `${url}/promote`, key);
+    expect(promoted.status).toBe(200);
+    const query = expectedContext(candidate, 3, 2, 1);
+    const hits = await search('chats', { query, space: 'context', k: 1 });
+    expect(hits.headers.get('x-tributary-model')).toBe('use-lite-int8@1');
+    await waitUntil(
+      'the candidate’s context points to be searchable',
+      async () => (await search('chats', { query, space: 'context', k: 1 })).body.data?.[0]?.id === 'r-3',
+      30_000,
+      100,
+    );
+  }, 300_000);
 });
