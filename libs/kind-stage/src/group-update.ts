@@ -20,23 +20,24 @@ export interface GroupDerivation {
   payloadOf(key: string): { text: string; metadata: unknown };
 }
 
-/** How a kind updates one group: what it reads, and what it derives from it. */
+/** How a kind updates groups: what it reads of them, and what it derives from each. */
 export interface GroupUpdate {
   kind: string;
   space: DerivedSpace;
-  /** The group's members with vectors by the version that the derivation needs (in order). */
-  read(tx: SqlClient, groupId: string, changed: Membership[]): Promise<GroupMember[]>;
-  /** The derived vectors of the group now, from what `read` returned (perhaps nothing). */
+  /** The groups' members with vectors by the version that the derivation needs (each in order). */
+  read(tx: SqlClient, changed: Map<string, Membership[]>): Promise<Map<string, GroupMember[]>>;
+  /** A group's derived vectors now, from what `read` returned of it (perhaps nothing). */
   derive(groupId: string, members: GroupMember[], changed: Membership[]): GroupDerivation;
 }
 
 /**
  * The one way a kind updates the groups (conversations, documents) of one stream in one space
- * after some of their members changed (written, or deleted): per group, in a transaction holding
- * it, read the members' vectors by the version, derive, write the derived vectors to PostgreSQL and
- * publish their points to the space's index (and remove those that went) with the space's points'
- * versions taken in the same transaction. Groups go one at a time, in id order. Items without a
- * group are skipped (a kind's validation makes them rare: items stored before it).
+ * after some of their members changed (written, or deleted): in one transaction holding those
+ * groups, read their members' vectors by the version (one query), derive each, write the derived
+ * vectors to PostgreSQL and publish their points to the space's index (and remove those that went)
+ * with the space's points' versions taken in the same transaction: a handful of statements and
+ * one index log entry per stage call, however many groups it touches. Items without a group are
+ * skipped (a kind's validation makes them rare: items stored before it).
  */
 export async function updateGroups(
   deps: { spaces: SpaceRepository; metrics: Metrics },
@@ -53,35 +54,45 @@ export async function updateGroups(
     group.push(item);
   }
   if (byGroup.size === 0) return;
+  const started = process.hrtime.bigint();
   const ref = await deps.spaces.ensure(target.tenantId, target.version, update.space);
   await target.writer.ensureCollection(ref.storeKey, ref.dimensions);
   const context = target.background ? { background: true as const } : {};
-  for (const groupId of [...byGroup.keys()].sort()) {
-    const started = process.hrtime.bigint();
-    const inGroup = byGroup.get(groupId)!;
-    const count = await deps.spaces.inGroup(ref, streamId, groupId, async (tx) => {
-      const members = await update.read(tx, groupId, inGroup);
-      const derived = update.derive(groupId, members, inGroup);
-      await deps.spaces.remove(tx, ref, streamId, derived.remove ?? [], (versions, keys) =>
-        target.writer.delete(ref.storeKey, keys, { versions, ...context }).then(() => undefined),
-      );
-      await deps.spaces.write(tx, ref, streamId, derived.writes, (versions) =>
-        target.writer.upsert(
-          ref.storeKey,
-          derived.writes.map((w) => ({
-            id: w.key,
-            vector: w.vector,
-            payload: itemPayload({ streamId, ...derived.payloadOf(w.key), groupId, members: w.members }),
-          })),
-          { versions, ...context },
-        ),
-      );
-      return derived.writes.length + (derived.remove?.length ?? 0);
-    });
-    deps.metrics.kindStateUpdates.inc({ kind: update.kind }, count);
-    deps.metrics.kindUpdateDuration.observe(
-      { kind: update.kind },
-      Number(process.hrtime.bigint() - started) / 1e9,
+  const count = await deps.spaces.inGroups(ref, streamId, [...byGroup.keys()], async (tx) => {
+    const members = await update.read(tx, byGroup);
+    const writes: DerivedWrite[] = [];
+    const remove: string[] = [];
+    const payloads: GroupDerivation['payloadOf'][] = [];
+    for (const [groupId, inGroup] of byGroup) {
+      const derived = update.derive(groupId, members.get(groupId) ?? [], inGroup);
+      writes.push(...derived.writes);
+      remove.push(...(derived.remove ?? []));
+      payloads.push(...derived.writes.map(() => derived.payloadOf));
+    }
+    await deps.spaces.remove(tx, ref, streamId, remove, (versions, keys) =>
+      target.writer.delete(ref.storeKey, keys, { versions, ...context }).then(() => undefined),
     );
-  }
+    await deps.spaces.write(tx, ref, streamId, writes, (versions) =>
+      target.writer.upsert(
+        ref.storeKey,
+        writes.map((w, i) => ({
+          id: w.key,
+          vector: w.vector,
+          payload: itemPayload({
+            streamId,
+            ...payloads[i]!(w.key),
+            groupId: w.groupId,
+            members: w.members,
+          }),
+        })),
+        { versions, ...context },
+      ),
+    );
+    return writes.length + remove.length;
+  });
+  deps.metrics.kindStateUpdates.inc({ kind: update.kind }, count);
+  deps.metrics.kindUpdateDuration.observe(
+    { kind: update.kind },
+    Number(process.hrtime.bigint() - started) / 1e9,
+  );
 }

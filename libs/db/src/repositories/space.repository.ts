@@ -116,20 +116,23 @@ export class SpaceRepository extends SqlRepository {
   }
 
   /**
-   * Runs `work` in a transaction holding one group of a space (a transaction-scoped advisory lock):
-   * whoever updates the group next reads what this one wrote. The statements `work` runs after the
-   * lock see every item vector committed before it was taken.
+   * Runs `work` in a transaction holding groups of a space (transaction-scoped advisory locks,
+   * taken in key order so that two transactions never wait on each other in a circle): whoever
+   * updates one of them next reads what this one wrote. The statements `work` runs after the locks
+   * see every item vector committed before they were taken.
    */
-  inGroup<T>(
+  inGroups<T>(
     space: SpaceRef,
     streamId: string,
-    groupId: string,
+    groupIds: string[],
     work: (tx: SqlClient) => Promise<T>,
   ): Promise<T> {
+    const keys = [...new Set(groupIds)].sort().map((g) => JSON.stringify(['space', space.id, streamId, g]));
     return this.sql.transaction(async (tx) => {
       await this.rows(
-        `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
-        [JSON.stringify(['space', space.id, streamId, groupId])],
+        `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+         FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n) AS ordered`,
+        [keys],
         tx,
       );
       return work(tx);
@@ -137,44 +140,59 @@ export class SpaceRepository extends SqlRepository {
   }
 
   /**
-   * A group's members that have a vector by the version, in order (sequence, then id), with their
-   * vectors: all of them, or those from sequence `fromSequence` on and the `before` members just
-   * before them, up to `limit` in all.
+   * Members of groups of the tenant's stream that have a vector by the version, each group's in
+   * order (sequence, then id), with their vectors, in one query: of a group given `fromSequence`,
+   * those from that sequence on and the `before` members just before them (a conversation's
+   * windows); of one without, all of them (a document's sentences); at most `limit` a group.
    */
   async members(
     tx: SqlClient,
     tenantId: string,
     versionId: string,
     streamId: string,
-    groupId: string,
-    range: { fromSequence?: number; before?: number; limit?: number } = {},
-  ): Promise<GroupMember[]> {
-    const select = `SELECT i.id, i.sequence, i.text, i.metadata, ${VECTOR_BY_VERSION_SQL} AS vector
-       FROM collection_version v
-       JOIN item i ON i.stream_id = $3::uuid AND i.group_id = $4
-       LEFT JOIN item_vector iv ON iv.version_id = v.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id
-       WHERE v.id = $1::uuid AND v.tenant_id = $2::uuid AND i.tenant_id = $2::uuid AND ${HAS_VECTOR_BY_VERSION_SQL}`;
-    const base = [versionId, tenantId, streamId, groupId];
-    type Row = Omit<GroupMember, 'vector'> & { vector: Uint8Array };
-    const toMember = (r: Row): GroupMember => ({ ...r, vector: vectorFrom(r.vector) });
-    const limit = range.limit ?? 100_000;
-    if (range.fromSequence === undefined) {
-      const rows = await this.rows<Row>(`${select} ORDER BY i.sequence, i.id LIMIT $5`, [...base, limit], tx);
-      return rows.map(toMember);
-    }
-    const earlier = range.before
-      ? await this.rows<Row>(
-          `${select} AND i.sequence < $5 ORDER BY i.sequence DESC, i.id DESC LIMIT $6`,
-          [...base, range.fromSequence, range.before],
-          tx,
-        )
-      : [];
-    const later = await this.rows<Row>(
-      `${select} AND i.sequence >= $5 ORDER BY i.sequence, i.id LIMIT $6`,
-      [...base, range.fromSequence, limit],
+    groups: { groupId: string; fromSequence?: number }[],
+    options: { before?: number; limit?: number } = {},
+  ): Promise<Map<string, GroupMember[]>> {
+    const member = `i.id, i.sequence, i.text, i.metadata, ${VECTOR_BY_VERSION_SQL} AS vector
+         FROM collection_version v
+         JOIN item i ON i.stream_id = $3::uuid AND i.group_id = g.group_id
+         LEFT JOIN item_vector iv ON iv.version_id = v.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id
+         WHERE v.id = $1::uuid AND v.tenant_id = $2::uuid AND i.tenant_id = $2::uuid AND ${HAS_VECTOR_BY_VERSION_SQL}`;
+    type Row = Omit<GroupMember, 'vector'> & { groupId: string; vector: Uint8Array };
+    const rows = await this.rows<Row>(
+      `WITH g AS (
+         SELECT * FROM unnest($4::text[], $5::int[]) WITH ORDINALITY AS t(group_id, from_sequence, n)
+       )
+       SELECT g.group_id AS "groupId", m.id, m.sequence, m.text, m.metadata, m.vector
+       FROM g CROSS JOIN LATERAL (
+         SELECT * FROM (
+           SELECT 0 AS part, -row_number() OVER (ORDER BY i.sequence DESC, i.id DESC) AS rank, ${member}
+             AND g.from_sequence IS NOT NULL AND i.sequence < g.from_sequence
+           ORDER BY i.sequence DESC, i.id DESC LIMIT $6
+         ) AS earlier
+         UNION ALL
+         SELECT * FROM (
+           SELECT 1 AS part, row_number() OVER (ORDER BY i.sequence, i.id) AS rank, ${member}
+             AND (g.from_sequence IS NULL OR i.sequence >= g.from_sequence)
+           ORDER BY i.sequence, i.id LIMIT $7
+         ) AS later
+       ) AS m
+       ORDER BY g.n, m.part, m.rank`,
+      [
+        versionId,
+        tenantId,
+        streamId,
+        groups.map((g) => g.groupId),
+        groups.map((g) => g.fromSequence ?? null),
+        options.before ?? 0,
+        options.limit ?? 100_000,
+      ],
       tx,
     );
-    return [...earlier.reverse(), ...later].map(toMember);
+    const byGroup = new Map<string, GroupMember[]>(groups.map((g) => [g.groupId, []]));
+    for (const { groupId, vector, ...rest } of rows)
+      byGroup.get(groupId)!.push({ ...rest, vector: vectorFrom(vector) });
+    return byGroup;
   }
 
   /**

@@ -35,11 +35,18 @@ export class ConversationHandler implements KindHandler {
       {
         kind: this.kind,
         space: 'context',
-        read: (tx, groupId, inGroup) =>
-          this.spaces.members(tx, target.tenantId, target.version.id, stream.id, groupId, {
-            fromSequence: Math.min(...inGroup.map((c) => c.sequence ?? 0)),
-            before: window - 1,
-          }),
+        read: (tx, changed) =>
+          this.spaces.members(
+            tx,
+            target.tenantId,
+            target.version.id,
+            stream.id,
+            [...changed].map(([groupId, inGroup]) => ({
+              groupId,
+              fromSequence: Math.min(...inGroup.map((c) => c.sequence ?? 0)),
+            })),
+            { before: window - 1 },
+          ),
         derive: (groupId, members, inGroup) => {
           const byKey = new Map<string, GroupMember>();
           const writes = [...affectedMembers(members, inGroup, window)].map((at) => {

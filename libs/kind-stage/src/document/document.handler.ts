@@ -33,8 +33,14 @@ export class DocumentHandler implements KindHandler {
       {
         kind: this.kind,
         space: 'documents',
-        read: (tx, groupId) =>
-          this.spaces.members(tx, target.tenantId, target.version.id, stream.id, groupId),
+        read: (tx, changed) =>
+          this.spaces.members(
+            tx,
+            target.tenantId,
+            target.version.id,
+            stream.id,
+            [...changed.keys()].map((groupId) => ({ groupId })),
+          ),
         derive: (groupId, members) =>
           members.length === 0
             ? { writes: [], remove: [groupId], payloadOf: () => ({ text: '', metadata: null }) }
