@@ -62,12 +62,12 @@ export async function updateGroups(
     const members = await update.read(tx, byGroup);
     const writes: DerivedWrite[] = [];
     const remove: string[] = [];
-    const payloads: GroupDerivation['payloadOf'][] = [];
+    const payloads: { text: string; metadata: unknown }[] = [];
     for (const [groupId, inGroup] of byGroup) {
       const derived = update.derive(groupId, members.get(groupId) ?? [], inGroup);
       writes.push(...derived.writes);
       remove.push(...(derived.remove ?? []));
-      payloads.push(...derived.writes.map(() => derived.payloadOf));
+      payloads.push(...derived.writes.map((w) => derived.payloadOf(w.key)));
     }
     await deps.spaces.remove(tx, ref, streamId, remove, (versions, keys) =>
       target.writer.delete(ref.storeKey, keys, { versions, ...context }).then(() => undefined),
@@ -80,7 +80,7 @@ export async function updateGroups(
           vector: w.vector,
           payload: itemPayload({
             streamId,
-            ...payloads[i]!(w.key),
+            ...payloads[i]!,
             groupId: w.groupId,
             members: w.members,
           }),

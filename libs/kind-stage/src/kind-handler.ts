@@ -1,4 +1,4 @@
-import type { Membership, SpaceVersion } from '@tributary/db';
+import type { DerivedSpace, Membership, SpaceVersion } from '@tributary/db';
 import type { VectorWriter } from '@tributary/vector-store';
 
 /** A stream as the stage sees it: its kind and its settings with defaults filled in. */
@@ -28,5 +28,7 @@ export interface KindHandler {
   readonly kind: string;
   /** Whether it derives any state (a delete of an item then asks it too). */
   readonly derives: boolean;
+  /** The search space its derived vectors are indexed in, if any. */
+  readonly space?: DerivedSpace;
   afterChange(target: StageTarget, stream: StageStream, changed: Membership[]): Promise<void>;
 }

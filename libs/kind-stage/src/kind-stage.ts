@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { streamSettings, type StreamKind } from '@tributary/contracts';
-import { SpaceRepository } from '@tributary/db';
+import { SpaceRepository, type DerivedSpace } from '@tributary/db';
 import { Metrics } from '@tributary/observability';
 import { ConversationHandler } from './conversation/conversation.handler';
 import { DocumentHandler } from './document/document.handler';
@@ -57,6 +57,13 @@ export class KindStage {
       const memberships = await this.spaces.memberships(target.tenantId, written);
       await handler.afterChange(target, stream, memberships);
     }
+  }
+
+  /** The stream kind whose derived vectors a search space holds. */
+  kindOf(space: DerivedSpace): string {
+    const handler = [...this.handlers.values()].find((h) => h.space === space);
+    if (!handler) throw new Error(`no stream kind derives the ${space} space`);
+    return handler.kind;
   }
 
   /** Whether any of these items' streams derives state from its items (a kind with a handler that does). */

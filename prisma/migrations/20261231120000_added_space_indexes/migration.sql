@@ -1,7 +1,7 @@
--- Search spaces a stream kind derives from its items' vectors (a conversation's context vectors,
--- a document's vector): one index per (collection version, space), live while its version is, with
--- the version of its points like a collection version's (an embedded index that saved another is
--- rebuilt from derived_vector).
+-- Search spaces a stream kind derives from the vectors of its items (the context vectors of a
+-- conversation, the vector of a document): one index per (collection version, space), live while
+-- its version is, with the version of its points as a collection version has (an embedded index
+-- that saved another is rebuilt from derived_vector).
 CREATE TABLE "space_index" (
     "id" UUID NOT NULL,
     "tenant_id" UUID NOT NULL,
@@ -34,6 +34,10 @@ CREATE TABLE "derived_vector" (
     CONSTRAINT "derived_vector_pkey" PRIMARY KEY ("space_id", "stream_id", "key")
 );
 CREATE INDEX "derived_vector_stream_id_group_id_idx" ON "derived_vector"("stream_id", "group_id");
+-- Kept in the row up to a page (about 2 KB at 512 dimensions): derived vectors are read and
+-- rewritten by key, and moving each to a TOAST table would double its writes and reads. Larger
+-- ones go out of line, never compressed (floats do not compress).
+ALTER TABLE "derived_vector" SET (toast_tuple_target = 8160);
 ALTER TABLE "derived_vector" ALTER COLUMN "vector" SET STORAGE EXTERNAL;
 ALTER TABLE "derived_vector" ADD CONSTRAINT "derived_vector_space_id_fkey" FOREIGN KEY ("space_id") REFERENCES "space_index"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "derived_vector" ADD CONSTRAINT "derived_vector_stream_id_fkey" FOREIGN KEY ("stream_id") REFERENCES "stream"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -99,7 +99,7 @@ export class CollectionsService {
 
   /** A derived space is searched only in a collection a stream of its kind feeds (422 otherwise). */
   private async checkSpace(tenantId: string, collectionId: string, name: string, space: DerivedSpace) {
-    const kind = space === 'context' ? 'conversation' : 'document';
+    const kind = this.stage.kindOf(space);
     const kinds = await this.spaces.collectionKinds(tenantId, collectionId);
     if (!kinds.includes(kind)) {
       const message =

@@ -95,7 +95,11 @@ export class ItemIngestRepository extends SqlRepository {
       items.map((i) => i.sequence ?? null),
       items.map((i) => (i.sensorValues ? JSON.stringify(i.sensorValues) : null)),
     ];
-    const groups = [...new Set(items.flatMap((i) => (i.groupId ? [i.groupId] : [])))];
+    // Only groups with items to number are locked: a batch whose items all carry their sequence
+    // is inserted as sent.
+    const groups = [
+      ...new Set(items.flatMap((i) => (i.groupId && (i.sequence ?? null) === null ? [i.groupId] : []))),
+    ];
     if (!options.arrivalOrder || groups.length === 0) {
       return (await this.rows<{ id: string }>(INSERT_AS_SENT, params)).map((r) => r.id);
     }

@@ -22,6 +22,7 @@ interface ConversationSettings {
 export class ConversationHandler implements KindHandler {
   readonly kind = 'conversation';
   readonly derives = true;
+  readonly space = 'context' as const;
 
   constructor(
     private readonly spaces: SpaceRepository,
@@ -34,7 +35,7 @@ export class ConversationHandler implements KindHandler {
       { spaces: this.spaces, metrics: this.metrics },
       {
         kind: this.kind,
-        space: 'context',
+        space: this.space,
         read: (tx, changed) =>
           this.spaces.members(
             tx,

@@ -20,6 +20,7 @@ interface DocumentSettings {
 export class DocumentHandler implements KindHandler {
   readonly kind = 'document';
   readonly derives = true;
+  readonly space = 'documents' as const;
 
   constructor(
     private readonly spaces: SpaceRepository,
@@ -32,7 +33,7 @@ export class DocumentHandler implements KindHandler {
       { spaces: this.spaces, metrics: this.metrics },
       {
         kind: this.kind,
-        space: 'documents',
+        space: this.space,
         read: (tx, changed) =>
           this.spaces.members(
             tx,
