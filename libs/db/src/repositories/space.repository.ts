@@ -3,7 +3,7 @@ import type { SqlClient } from '../sql-client';
 import type { CollectionVersions } from './collection.repository';
 import { SqlRepository } from './sql-repository';
 import { packedVectors, vectorFrom } from './vector-bytes';
-import { HAS_VECTOR_BY_VERSION_SQL, VECTOR_BY_VERSION_SQL } from './version-vector-sql';
+import { HAS_VECTOR_BY_VERSION_LOOKUP_SQL, VECTOR_BY_VERSION_LOOKUP_SQL } from './version-vector-sql';
 
 /** The search spaces stream kinds derive from their items' vectors. */
 export const derivedSpaces = ['context', 'documents'] as const;
@@ -153,11 +153,11 @@ export class SpaceRepository extends SqlRepository {
     groups: { groupId: string; fromSequence?: number }[],
     options: { before?: number; limit?: number } = {},
   ): Promise<Map<string, GroupMember[]>> {
-    const member = `i.id, i.sequence, i.text, i.metadata, ${VECTOR_BY_VERSION_SQL} AS vector
+    const member = `i.id, i.sequence, i.text, i.metadata, ${VECTOR_BY_VERSION_LOOKUP_SQL} AS vector
          FROM collection_version v
          JOIN item i ON i.stream_id = $3::uuid AND i.group_id = g.group_id
-         LEFT JOIN item_vector iv ON iv.version_id = v.id AND iv.stream_id = i.stream_id AND iv.item_id = i.id
-         WHERE v.id = $1::uuid AND v.tenant_id = $2::uuid AND i.tenant_id = $2::uuid AND ${HAS_VECTOR_BY_VERSION_SQL}`;
+         WHERE v.id = $1::uuid AND v.tenant_id = $2::uuid AND i.tenant_id = $2::uuid
+           AND ${HAS_VECTOR_BY_VERSION_LOOKUP_SQL}`;
     type Row = Omit<GroupMember, 'vector'> & { groupId: string; vector: Uint8Array };
     const rows = await this.rows<Row>(
       `WITH g AS (
