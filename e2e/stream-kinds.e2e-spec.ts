@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import { createPgPool } from '@tributary/db';
 import { waitUntil } from '@tributary/testing';
 import { call } from './support/app-process';
@@ -224,6 +225,20 @@ describe('stream kinds (real apps, PostgreSQL, Redis, ONNX)', () => {
       30_000,
       100,
     );
+
+    // The API killed and its index files lost: the context space comes back from PostgreSQL.
+    const before = (await search('support', { query, space: 'context', k: 5 })).body.data as unknown[];
+    await platform.stop('api', 'SIGKILL');
+    rmSync(platform.vectorDir, { recursive: true, force: true });
+    mkdirSync(platform.vectorDir);
+    await platform.start('api');
+    await waitUntil(
+      'the context space to be rebuilt',
+      async () => (await search('support', { query, space: 'context', k: 5 })).body.data?.length === 5,
+      60_000,
+      100,
+    );
+    expect((await search('support', { query, space: 'context', k: 5 })).body.data).toEqual(before);
 
     // Another tenant: no such stream, no such collection.
     expect((await call(platform.base, 'GET', `/v1/streams/${streamId}/conversations/c1`, other)).status).toBe(
