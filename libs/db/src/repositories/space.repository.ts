@@ -144,6 +144,8 @@ export class SpaceRepository extends SqlRepository {
    * order (sequence, then id), with their vectors, in one query: of a group given `fromSequence`,
    * those from that sequence on and the `before` members just before them (a conversation's
    * windows); of one without, all of them (a document's sentences); at most `limit` a group.
+   * Texts and metadata (what a derived point shows) only with `texts`, and only of the members
+   * from `fromSequence` on (those read before it serve as context only): empty otherwise.
    */
   async members(
     tx: SqlClient,
@@ -151,9 +153,11 @@ export class SpaceRepository extends SqlRepository {
     versionId: string,
     streamId: string,
     groups: { groupId: string; fromSequence?: number }[],
-    options: { before?: number; limit?: number } = {},
+    options: { before?: number; limit?: number; texts?: boolean } = {},
   ): Promise<Map<string, GroupMember[]>> {
-    const member = `i.id, i.sequence, i.text, i.metadata, ${VECTOR_BY_VERSION_LOOKUP_SQL} AS vector
+    const member = (texts: boolean) => `i.id, i.sequence,
+         ${texts ? 'i.text, i.metadata' : `'' AS text, NULL::jsonb AS metadata`},
+         ${VECTOR_BY_VERSION_LOOKUP_SQL} AS vector
          FROM collection_version v
          JOIN item i ON i.stream_id = $3::uuid AND i.group_id = g.group_id
          WHERE v.id = $1::uuid AND v.tenant_id = $2::uuid AND i.tenant_id = $2::uuid
@@ -166,13 +170,13 @@ export class SpaceRepository extends SqlRepository {
        SELECT g.group_id AS "groupId", m.id, m.sequence, m.text, m.metadata, m.vector
        FROM g CROSS JOIN LATERAL (
          SELECT * FROM (
-           SELECT 0 AS part, -row_number() OVER (ORDER BY i.sequence DESC, i.id DESC) AS rank, ${member}
+           SELECT 0 AS part, -row_number() OVER (ORDER BY i.sequence DESC, i.id DESC) AS rank, ${member(false)}
              AND g.from_sequence IS NOT NULL AND i.sequence < g.from_sequence
            ORDER BY i.sequence DESC, i.id DESC LIMIT $6
          ) AS earlier
          UNION ALL
          SELECT * FROM (
-           SELECT 1 AS part, row_number() OVER (ORDER BY i.sequence, i.id) AS rank, ${member}
+           SELECT 1 AS part, row_number() OVER (ORDER BY i.sequence, i.id) AS rank, ${member(options.texts ?? false)}
              AND (g.from_sequence IS NULL OR i.sequence >= g.from_sequence)
            ORDER BY i.sequence, i.id LIMIT $7
          ) AS later

@@ -46,7 +46,7 @@ export class ConversationHandler implements KindHandler {
               groupId,
               fromSequence: Math.min(...inGroup.map((c) => c.sequence ?? 0)),
             })),
-            { before: window - 1 },
+            { before: window - 1, texts: true },
           ),
         derive: (groupId, members, inGroup) => {
           const byKey = new Map<string, GroupMember>();
