@@ -240,6 +240,16 @@ describe('stream kinds (real apps, PostgreSQL, Redis, ONNX)', () => {
     );
     expect((await search('support', { query, space: 'context', k: 5 })).body.data).toEqual(before);
 
+    // Per-kind metrics, labelled by kind alone (no tenant, stream or collection).
+    const metrics = await (await fetch(platform.workerMetrics)).text();
+    const series = metrics.split('\n').filter((l) => l.startsWith('tributary_kind_'));
+    expect(
+      series.some((l) => /^tributary_kind_items_total\{[^}]*kind="conversation"[^}]*\} [1-9]/.test(l)),
+    ).toBe(true);
+    expect(series.some((l) => l.startsWith('tributary_kind_state_updates_total{'))).toBe(true);
+    expect(series.some((l) => l.startsWith('tributary_kind_update_duration_seconds_count{'))).toBe(true);
+    expect(series.filter((l) => /tenant|stream=|collection=/.test(l))).toEqual([]);
+
     // Another tenant: no such stream, no such collection.
     expect((await call(platform.base, 'GET', `/v1/streams/${streamId}/conversations/c1`, other)).status).toBe(
       404,

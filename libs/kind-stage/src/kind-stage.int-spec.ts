@@ -213,6 +213,63 @@ describe('KindStage (real PostgreSQL, every vector store)', () => {
       await expectContexts([0, 1, 2, 4, 5]);
     });
 
+    it('a worker that read a conversation before another wrote to it cannot overwrite the other’s contexts', async () => {
+      const s = await streamOf('conversation', { contextWindow: 4, decay: 0.8 });
+      const vectors = unitVectors(12, n + 50);
+      const half = (parity: number) =>
+        vectors.flatMap((vector, i) =>
+          i % 2 === parity ? [{ id: `m${i}`, group: 'c', sequence: i, vector }] : [],
+        );
+      const staged = (parity: number) => half(parity).map((m) => ({ streamId: s.streamId, itemId: m.id }));
+      // Worker A read the even messages only and is about to publish; it waits there until worker B,
+      // which stored the odd ones meanwhile, either finished (no lock: B's contexts would then be
+      // overwritten by A's, computed without the odd messages) or waits for A's lock.
+      let inside!: () => void;
+      const aInside = new Promise<void>((resolve) => (inside = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const held: VectorStore['upsert'] = async (key, points) => {
+        inside();
+        await gate;
+        return store.upsert(key, points);
+      };
+      const writerA = {
+        kind: store.kind,
+        ensureCollection: (key: string, dimensions: number) => store.ensureCollection(key, dimensions),
+        upsert: held,
+        delete: (key: string, ids: string[]) => store.delete(key, ids),
+        close: () => Promise.resolve(),
+      };
+      await s.store(half(0));
+      const a = stage.afterChange({ tenantId: s.tenantId, version: s.version, writer: writerA }, staged(0));
+      await aInside;
+      await s.store(half(1));
+      const b = stage.afterChange({ tenantId: s.tenantId, version: s.version, writer: store }, staged(1));
+      let bDone = false;
+      void b.then(() => (bDone = true));
+      // Polls PostgreSQL (no fixed sleep) until B is done or one of this database's sessions waits
+      // on an advisory lock.
+      for (const deadline = Date.now() + 10_000; !bDone;) {
+        const { rows } = await prisma.sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        );
+        if (rows[0]!.n > 0) break;
+        if (Date.now() > deadline) throw new Error('worker B neither finished nor waited for the lock');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      release();
+      await Promise.all([a, b]);
+      const rows = await prisma.derivedVector.findMany({ where: { streamId: s.streamId } });
+      expect(rows).toHaveLength(12);
+      for (const row of rows) {
+        const at = Number(row.key.slice(1));
+        const expected = contextVector(vectors.slice(Math.max(0, at - 3), at + 1), 0.8);
+        const stored = new Float32Array(new Uint8Array(row.vector).buffer);
+        expect(Math.max(...stored.map((x, d) => Math.abs(x - expected[d]!)))).toBeLessThan(1e-6);
+      }
+    });
+
     it('indexes each document’s attention-pooled vector, the same whatever order its sentences came in', async () => {
       const s = await streamOf('document', { temperature: 0.1 });
       const vectors = unitVectors(5, n + 100);
