@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { createPgPool } from '@tributary/db';
 import { waitUntil } from '@tributary/testing';
 import { call } from './support/app-process';
+import { startLauncherPlatform, type DurabilityPlatform } from './support/durability-platform';
 import { drained, newTenant, startPlatform, type Platform } from './support/pipeline';
 
 /** A stored float32 vector (item.vector, derived_vector.vector) as numbers. */
@@ -363,4 +364,87 @@ describe('stream kinds (real apps, PostgreSQL, Redis, ONNX)', () => {
       100,
     );
   }, 300_000);
+});
+
+describe('stream kinds in the default mode (npm run up: the launcher’s PostgreSQL and redis-server)', () => {
+  let p: DurabilityPlatform;
+
+  beforeAll(async () => {
+    p = await startLauncherPlatform();
+  }, 300_000);
+  afterAll(() => p?.close());
+
+  it('a worker killed while conversations stream in leaves every context as the formula says; another tenant sees none', async () => {
+    const { key } = await newTenant(p.base, 'kinds-up');
+    const { key: other } = await newTenant(p.base, 'kinds-up-other');
+    const created = await call(p.base, 'POST', '/v1/streams', key, {
+      name: 'chats',
+      kind: 'conversation',
+      contextWindow: 3,
+    });
+    expect(created.status).toBe(201);
+    const streamId = created.body.id as string;
+    // 100 conversations of 20 messages, interleaved, no sequences: numbered by arrival.
+    const messages = Array.from({ length: 2_000 }, (_, i) => ({
+      id: `m${i}`,
+      conversationId: `c${i % 100}`,
+      text: `message ${Math.floor(i / 100)} of conversation ${i % 100}: ${['rain', 'match', 'price', 'flight'][i % 4]} ${i}`,
+    }));
+    for (let at = 0; at < messages.length; at += 250) {
+      const r = await call(p.base, 'POST', `/v1/streams/${streamId}/items`, key, {
+        items: messages.slice(at, at + 250),
+      });
+      expect(r.status).toBe(202);
+    }
+    await waitUntil(
+      'some messages to be embedded',
+      async () => (await call(p.base, 'GET', `/v1/streams/${streamId}`, key)).body.counters.embedded > 0,
+      120_000,
+      20,
+    );
+    await p.killWorker();
+    await drained(p.base, key, streamId, 600_000);
+
+    const items = await p.query<{ id: string; group_id: string; vector: Buffer }>(
+      `SELECT id, group_id, vector FROM item WHERE stream_id = $1::uuid AND status = 'embedded'
+       ORDER BY group_id, sequence, id`,
+      [streamId],
+    );
+    expect(items).toHaveLength(2_000);
+    const derived = new Map(
+      (
+        await p.query<{ key: string; vector: Buffer }>(
+          `SELECT key, vector FROM derived_vector WHERE stream_id = $1::uuid`,
+          [streamId],
+        )
+      ).map((r) => [r.key, floats(r.vector)]),
+    );
+    expect(derived.size).toBe(2_000);
+    const byConversation = new Map<string, { id: string; vector: number[] }[]>();
+    for (const item of items) {
+      const list = byConversation.get(item.group_id) ?? [];
+      list.push({ id: item.id, vector: floats(item.vector) });
+      byConversation.set(item.group_id, list);
+    }
+    for (const ordered of byConversation.values())
+      ordered.forEach((m, at) =>
+        expectClose(
+          derived.get(m.id)!,
+          expectedContext(
+            ordered.map((o) => o.vector),
+            at,
+            3,
+            1,
+          ),
+        ),
+      );
+    expect((await call(p.base, 'GET', `/v1/streams/${streamId}/conversations/c7`, key)).body.messages).toBe(
+      20,
+    );
+    expect((await call(p.base, 'GET', `/v1/streams/${streamId}/conversations/c7`, other)).status).toBe(404);
+    const query = derived.get('m7')!;
+    expect(
+      (await call(p.base, 'POST', '/v1/collections/chats/search', other, { query, space: 'context' })).status,
+    ).toBe(404);
+  }, 900_000);
 });
