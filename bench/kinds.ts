@@ -1,7 +1,8 @@
 // npm run bench:kinds — the stream kinds' figures, measured in one run on this machine with the
 // default model (use-lite@1) on the real platform (API, one worker, PostgreSQL, Redis):
-// - per kind (text, conversation, document): items/min from POST /items until searchable (and, for
-//   the stateful kinds, every derived vector written), and the platform's CPU per item by process;
+// - per kind (text, conversation, document: sentences of many documents in turn, and documents
+//   sent whole): items/min from POST /items until searchable (and, for the stateful kinds, every
+//   derived vector written), and the platform's CPU per item by process;
 // - the state update's CPU per item, measured on its own: the kind's items copied, batch by batch
 //   in arrival order, into a stream of the same kind with their vectors (as the worker leaves them),
 //   and the stage run on each batch in this process as the worker runs it; counted: this process
@@ -45,19 +46,42 @@ const DOCUMENTS = Number(process.env['BENCH_DOCUMENTS'] ?? 250);
 
 type Kind = 'text' | 'conversation' | 'document';
 
-const KINDS: Record<
-  Kind,
-  { stream: Record<string, unknown>; fields: (i: number) => Record<string, unknown> }
+/** Sentences a document has in the `document-whole` run (its sentences sent one after another). */
+const SENTENCES = Math.max(1, Math.round(ITEMS / DOCUMENTS));
+
+/** The runs: a stream of each kind, its items' fields, and how many derived vectors it ends with. */
+const SCENARIOS: Record<
+  string,
+  {
+    kind: Kind;
+    stream: Record<string, unknown>;
+    fields: (i: number) => Record<string, unknown>;
+    derived: number;
+  }
 > = {
-  text: { stream: { kind: 'text' }, fields: () => ({}) },
+  text: { kind: 'text', stream: { kind: 'text' }, fields: () => ({}), derived: 0 },
+  // Many conversations at once: a batch holds one or two messages of each.
   conversation: {
+    kind: 'conversation',
     stream: { kind: 'conversation', settings: { contextWindow: 5, decay: 1 } },
     fields: (i) => ({ conversationId: `c${i % CONVERSATIONS}`, sequence: Math.floor(i / CONVERSATIONS) }),
+    derived: ITEMS,
   },
+  // Many documents at once, a sentence of each in turn: every batch pools each document again.
   document: {
+    kind: 'document',
     stream: { kind: 'document', settings: { temperature: 0.1 } },
     fields: (i) => ({ documentId: `d${i % DOCUMENTS}`, sequence: Math.floor(i / DOCUMENTS) }),
+    derived: DOCUMENTS,
   },
+  // Documents sent whole, sentence after sentence: a batch pools a few documents.
+  'document-whole': {
+    kind: 'document',
+    stream: { kind: 'document', settings: { temperature: 0.1 } },
+    fields: (i) => ({ documentId: `d${Math.floor(i / SENTENCES)}`, sequence: i % SENTENCES }),
+    derived: Math.ceil(ITEMS / SENTENCES),
+  },
+  'text-again': { kind: 'text', stream: { kind: 'text' }, fields: () => ({}), derived: 0 },
 };
 
 /** The worker's micro-batch (BATCH_MAX_SIZE × 4 by default): what one stage call is handed. */
@@ -75,13 +99,12 @@ function perItem(used: Record<string, number>, items: number) {
 async function runKind(
   platform: BenchPlatform,
   name: string,
-  kind: Kind,
   derived: (streamId: string) => Promise<number>,
 ) {
+  const scenario = SCENARIOS[name]!;
   const { base, key, cpu } = platform;
-  const stream = (
-    await api(base, 'POST', '/v1/streams', key, { name, collection: name, ...KINDS[kind].stream })
-  ).body as { id: string };
+  const stream = (await api(base, 'POST', '/v1/streams', key, { name, collection: name, ...scenario.stream }))
+    .body as { id: string };
   const searchable = async () =>
     ((await api(base, 'GET', `/v1/streams/${stream.id}`, key)).body.counters as { searchable: number })
       .searchable;
@@ -96,12 +119,11 @@ async function runKind(
     text: (i) => `${tweet(i)} ${name}`,
     searchable,
     already: 0,
-    fields: KINDS[kind].fields,
+    fields: scenario.fields,
   });
-  const expected = kind === 'conversation' ? ITEMS : kind === 'document' ? DOCUMENTS : 0;
   await waitUntil(
-    `the ${kind} stream's derived vectors`,
-    async () => (await derived(stream.id)) >= expected,
+    `the ${name} stream's derived vectors`,
+    async () => (await derived(stream.id)) >= scenario.derived,
     600_000,
     100,
   );
@@ -131,13 +153,8 @@ async function main(): Promise<void> {
     // Warm the worker up (its first items load and warm the model).
     await warmUp(platform);
     const runs: { name: string; kind: Kind; run: Awaited<ReturnType<typeof runKind>> }[] = [];
-    for (const [name, kind] of [
-      ['text', 'text'],
-      ['conversation', 'conversation'],
-      ['document', 'document'],
-      ['text-again', 'text'],
-    ] as [string, Kind][])
-      runs.push({ name, kind, run: await runKind(platform, name, kind, derived) });
+    for (const name of Object.keys(SCENARIOS))
+      runs.push({ name, kind: SCENARIOS[name]!.kind, run: await runKind(platform, name, derived) });
     const state = await replayStages(platform, pool, runs);
     const engine = await engineRun(
       workerSettings({ MODELS: MODEL }),
@@ -237,7 +254,7 @@ async function replayStages(
         await api(platform.base, 'POST', '/v1/streams', platform.key, {
           name: `${name}-replay`,
           collection: `${name}-replay`,
-          ...KINDS[kind].stream,
+          ...SCENARIOS[name]!.stream,
         })
       ).body as { id: string };
       const { rows } = await pool.query<{ id: string; storeKey: string; dimensions: number }>(
