@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CONFIG, type Config } from '@tributary/config';
 import {
   DomainError,
+  FORBIDDEN_KEY,
   itemSchemaFor,
   MAX_ITEMS_PER_REQUEST,
   UnavailableError,
@@ -194,6 +195,16 @@ export class NdjsonIngestService {
       progress.bad(entry.line, `not JSON: ${(err as Error).message}`);
       return undefined;
     }
+    // Refused as in a JSON body (Fastify's parser refuses it there): JSON.parse keeps such a key,
+    // and zod would drop it from a record without a word.
+    if (holdsPrototypeKey(entry.text)) {
+      progress.bad(
+        entry.line,
+        `holds a "${FORBIDDEN_KEY}" key (or "constructor" with a "prototype" key), refused because it ` +
+          'would alter object prototypes; rename that key',
+      );
+      return undefined;
+    }
     const parsed = itemSchemaFor(stream.kind).safeParse(value);
     if (!parsed.success) {
       progress.bad(
@@ -247,4 +258,26 @@ export class NdjsonIngestService {
     this.logger.error({ err, streamId: stream.id }, 'NDJSON ingest stopped by an unexpected error');
     return new UnavailableError('Storing the items failed; retry shortly', 2);
   }
+}
+
+/**
+ * Whether a line's JSON names `__proto__`, or `constructor` holding `prototype`, as a key anywhere
+ * (what Fastify's JSON parser refuses in a body). Parsed again only when the text holds one of the
+ * words, so ordinary lines pay a substring search.
+ */
+function holdsPrototypeKey(text: string): boolean {
+  if (!text.includes(FORBIDDEN_KEY) && !text.includes('prototype')) return false;
+  let found = false;
+  JSON.parse(text, (key, value: unknown) => {
+    if (
+      key === FORBIDDEN_KEY ||
+      (key === 'constructor' &&
+        typeof value === 'object' &&
+        value !== null &&
+        Object.hasOwn(value, 'prototype'))
+    )
+      found = true;
+    return value;
+  });
+  return found;
 }

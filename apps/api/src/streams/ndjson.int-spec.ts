@@ -10,8 +10,8 @@ class NdjsonBody {
   /** Line number (1-based) → id, for the lines that are valid items. */
   readonly good = new Map<number, string>();
 
-  item(id: string): this {
-    this.lines.push(JSON.stringify({ id, text: `the text of item ${id}` }));
+  item(id: string, text = `the text of item ${id}`): this {
+    this.lines.push(JSON.stringify({ id, text }));
     this.good.set(this.lines.length, id);
     return this;
   }
@@ -228,11 +228,23 @@ describe('NDJSON lines the database cannot store (real PostgreSQL and Redis)', (
       if (i === 1200) hostile({ id: 'nul-meta', text: 'fine text', metadata: { lang: 'e\u0000n' } });
       if (i === 1300) hostile({ id: 'surrogate-meta', text: 'fine text', metadata: { tag: 'x\ud800' } });
       if (i === 1400) body.raw('{"id": "broken"');
+      // A prototype key, refused as in a JSON body (zod alone would drop it without a word).
+      if (i === 1450) {
+        body.raw('{"id":"proto-meta","text":"fine text","metadata":{"__proto__":{"admin":true}}}');
+        bad.push(body.lines.length);
+        body.raw('{"id":"ctor-meta","text":"fine text","metadata":{"constructor":{"prototype":{"x":1}}}}');
+        bad.push(body.lines.length);
+      }
+      // The words as values are fine.
+      if (i === 1460) body.item('proto-as-text', '__proto__ and prototype are words, not keys');
     }
     const res = await postNdjson(api, key, id, body.text());
     expect(res.status).toBe(202);
-    expect(res.body.accepted).toBe(1500);
-    expect(res.body.invalidCount).toBe(5);
+    expect(res.body.accepted).toBe(1501);
+    expect(res.body.invalidCount).toBe(7);
+    expect(
+      (res.body.invalid as { line: number; error: string }[]).filter((l) => /__proto__/.test(l.error)),
+    ).toHaveLength(2);
     const lines = res.body.invalid.map((l: { line: number }) => l.line);
     expect(lines).toEqual([...bad, body.lines.indexOf('{"id": "broken"') + 1].sort((a, b) => a - b));
     expect(await queuedIds(api, id)).toEqual(sorted([...body.good.values()]));
