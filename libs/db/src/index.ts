@@ -43,7 +43,7 @@ export type { NewItem, PendingItem } from './repositories/item-ingest.repository
 export { ItemQueueRepository } from './repositories/item-queue.repository';
 export type { ItemJob, QueuedItem, StreamWithLag } from './repositories/item-queue.repository';
 export { ItemVectorRepository } from './repositories/item-vector.repository';
-export { derivedSpaces, SpaceRepository, spaceStoreKey } from './repositories/space.repository';
+export { SpaceRepository, spaceStoreKey } from './repositories/space.repository';
 export type {
   DerivedSpace,
   DerivedWrite,

@@ -53,7 +53,8 @@ export class KindStage {
       if (!stream) continue;
       this.metrics.kindItems.inc({ kind: stream.kind }, written.length);
       const handler = this.handlers.get(stream.kind);
-      if (!handler) continue;
+      // A kind that derives nothing (text) costs no query.
+      if (!handler?.derives) continue;
       const memberships = await this.spaces.memberships(target.tenantId, written);
       await handler.afterChange(target, stream, memberships);
     }

@@ -48,7 +48,7 @@ export interface DerivedWrite {
   members: number;
 }
 
-/** A stored item's group and place in it (`undefined` group: not a member of any). */
+/** A stored item's group and place in it (a null group: not a member of any). */
 export interface Membership {
   streamId: string;
   itemId: string;
@@ -59,9 +59,10 @@ export interface Membership {
 /**
  * The derived search spaces (`space_index`) and their vectors (`derived_vector`): computed by the
  * stream kinds' stage from stored item vectors of one collection version, written and published
- * per group (a conversation, a document) inside one transaction that holds the group, so that two
- * workers updating one group never interleave their reads and writes. A space lives and is retired
- * with its version. Tenant-scoped methods take the tenant id; rebuild reads are by store key.
+ * inside one transaction that holds the groups (conversations, documents) they belong to, so that
+ * two workers updating one group never interleave their reads and writes. A space lives and is
+ * retired with its version. Tenant-scoped methods take the tenant id; rebuild reads (in
+ * `CollectionRepository`) are by store key.
  */
 @Injectable()
 export class SpaceRepository extends SqlRepository {
