@@ -10,14 +10,15 @@ import type { Metrics } from '@tributary/observability';
 import { itemPayload } from '@tributary/vector-store';
 import type { StageTarget } from './kind-handler';
 
+/** A derived vector to write, with what its point shows (a context vector: its message's text and metadata). */
+export type DerivedPoint = DerivedWrite & { text: string; metadata: unknown };
+
 /** What a kind computes for one group from its members' stored vectors. */
 export interface GroupDerivation {
   /** The derived vectors to write (upserted by key). */
-  writes: DerivedWrite[];
+  writes: DerivedPoint[];
   /** Keys whose derived vectors go (a deleted message's context, an emptied document's vector). */
   remove?: string[];
-  /** Each write's point text and metadata (a context vector carries its message's), by key. */
-  payloadOf(key: string): { text: string; metadata: unknown };
 }
 
 /** How a kind updates groups: what it reads of them, and what it derives from each. */
@@ -60,14 +61,12 @@ export async function updateGroups(
   const context = target.background ? { background: true as const } : {};
   const count = await deps.spaces.inGroups(ref, streamId, [...byGroup.keys()], async (tx) => {
     const members = await update.read(tx, byGroup);
-    const writes: DerivedWrite[] = [];
+    const writes: DerivedPoint[] = [];
     const remove: string[] = [];
-    const payloads: { text: string; metadata: unknown }[] = [];
     for (const [groupId, inGroup] of byGroup) {
       const derived = update.derive(groupId, members.get(groupId) ?? [], inGroup);
       writes.push(...derived.writes);
       remove.push(...(derived.remove ?? []));
-      payloads.push(...derived.writes.map((w) => derived.payloadOf(w.key)));
     }
     await deps.spaces.remove(tx, ref, streamId, remove, (versions, keys) =>
       target.writer.delete(ref.storeKey, keys, { versions, ...context }).then(() => undefined),
@@ -75,12 +74,13 @@ export async function updateGroups(
     await deps.spaces.write(tx, ref, streamId, writes, (versions) =>
       target.writer.upsert(
         ref.storeKey,
-        writes.map((w, i) => ({
+        writes.map((w) => ({
           id: w.key,
           vector: w.vector,
           payload: itemPayload({
             streamId,
-            ...payloads[i]!,
+            text: w.text,
+            metadata: w.metadata,
             groupId: w.groupId,
             members: w.members,
           }),

@@ -1,3 +1,4 @@
+import type { EffectiveSettings } from '@tributary/contracts';
 import type { DerivedSpace, Membership, SpaceVersion } from '@tributary/db';
 import type { VectorWriter } from '@tributary/vector-store';
 
@@ -5,7 +6,7 @@ import type { VectorWriter } from '@tributary/vector-store';
 export interface StageStream {
   id: string;
   kind: string;
-  settings: Record<string, unknown>;
+  settings: EffectiveSettings;
 }
 
 /** Where a stage call writes: the version whose item vectors changed, and how. */

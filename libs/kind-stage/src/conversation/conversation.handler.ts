@@ -1,14 +1,9 @@
+import type { EffectiveSettings } from '@tributary/contracts';
 import type { GroupMember, Membership, SpaceRepository } from '@tributary/db';
 import type { Metrics } from '@tributary/observability';
 import { affectedPositions, contextVector } from '@tributary/stream-kinds';
 import { updateGroups } from '../group-update';
 import type { KindHandler, StageStream, StageTarget } from '../kind-handler';
-
-/** A conversation stream's settings (contracts fill in the defaults). */
-interface ConversationSettings {
-  contextWindow: number;
-  decay: number;
-}
 
 /**
  * Conversation streams: each message keeps its own vector (the collection's) and gets a context
@@ -30,7 +25,7 @@ export class ConversationHandler implements KindHandler {
   ) {}
 
   afterChange(target: StageTarget, stream: StageStream, changed: Membership[]): Promise<void> {
-    const { contextWindow: window, decay } = stream.settings as unknown as ConversationSettings;
+    const { contextWindow: window, decay } = stream.settings as EffectiveSettings<'conversation'>;
     return updateGroups(
       { spaces: this.spaces, metrics: this.metrics },
       {
@@ -49,10 +44,8 @@ export class ConversationHandler implements KindHandler {
             { before: window - 1, texts: true },
           ),
         derive: (groupId, members, inGroup) => {
-          const byKey = new Map<string, GroupMember>();
           const writes = [...affectedMembers(members, inGroup, window)].map((at) => {
             const member = members[at]!;
-            byKey.set(member.id, member);
             const from = Math.max(0, at - window + 1);
             return {
               key: member.id,
@@ -62,6 +55,8 @@ export class ConversationHandler implements KindHandler {
                 decay,
               ),
               members: at + 1 - from,
+              text: member.text,
+              metadata: member.metadata,
             };
           });
           const present = new Set(members.map((m) => m.id));
@@ -70,7 +65,6 @@ export class ConversationHandler implements KindHandler {
             // A changed message that is not among the members was deleted (or never embedded by
             // this version): no context of its own.
             remove: inGroup.filter((c) => !present.has(c.itemId)).map((c) => c.itemId),
-            payloadOf: (key) => ({ text: byKey.get(key)!.text, metadata: byKey.get(key)!.metadata }),
           };
         },
       },

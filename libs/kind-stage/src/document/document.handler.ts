@@ -1,13 +1,9 @@
+import type { EffectiveSettings } from '@tributary/contracts';
 import type { Membership, SpaceRepository } from '@tributary/db';
 import type { Metrics } from '@tributary/observability';
 import { attentionPool } from '@tributary/stream-kinds';
 import { updateGroups } from '../group-update';
 import type { KindHandler, StageStream, StageTarget } from '../kind-handler';
-
-/** A document stream's settings (contracts fill in the defaults). */
-interface DocumentSettings {
-  temperature: number;
-}
 
 /**
  * Document streams: sentences arrive one by one (each keeps its own vector, the collection's); the
@@ -28,7 +24,7 @@ export class DocumentHandler implements KindHandler {
   ) {}
 
   afterChange(target: StageTarget, stream: StageStream, changed: Membership[]): Promise<void> {
-    const { temperature } = stream.settings as unknown as DocumentSettings;
+    const { temperature } = stream.settings as EffectiveSettings<'document'>;
     return updateGroups(
       { spaces: this.spaces, metrics: this.metrics },
       {
@@ -44,7 +40,7 @@ export class DocumentHandler implements KindHandler {
           ),
         derive: (groupId, members) =>
           members.length === 0
-            ? { writes: [], remove: [groupId], payloadOf: () => ({ text: '', metadata: null }) }
+            ? { writes: [], remove: [groupId] }
             : {
                 writes: [
                   {
@@ -55,9 +51,10 @@ export class DocumentHandler implements KindHandler {
                       temperature,
                     ),
                     members: members.length,
+                    text: '',
+                    metadata: null,
                   },
                 ],
-                payloadOf: () => ({ text: '', metadata: null }),
               },
       },
       target,
